@@ -1,0 +1,72 @@
+"""a2a-kafka-sync: the A2A protocol over Apache Kafka, for code that is not async.
+
+Call an agent with :class:`KafkaClientTransport` (blocking calls, streams as
+iterators, one client shared by every thread), and serve one with
+:class:`KafkaServerApp` (plain-function handlers on a thread pool). The data
+model lives in :mod:`a2a_kafka_sync.types`, the errors in
+:mod:`a2a_kafka_sync.errors`, a broker for tests in :mod:`a2a_kafka_sync.testing`.
+"""
+
+import logging
+
+from .client import USE_CLIENT_DEFAULT, CorrelationManager, KafkaClientTransport, ReplyStream
+from .config import LOW_LATENCY, PROFILES, ClientConfig, ServerConfig
+from .errors import (
+    A2AError,
+    A2AKafkaError,
+    BrokerUnavailableError,
+    ClientClosedError,
+    ConfigurationError,
+    KafkaOperationError,
+    ProtocolError,
+    RequestTimeoutError,
+)
+from .server import FunctionHandler, KafkaServerApp, RequestContext, RequestHandler
+from .types import (
+    AgentCard,
+    Message,
+    MessageSendParams,
+    Task,
+    TaskArtifactUpdateEvent,
+    TaskState,
+    TaskStatus,
+    TaskStatusUpdateEvent,
+    TextPart,
+)
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "LOW_LATENCY",
+    "PROFILES",
+    "USE_CLIENT_DEFAULT",
+    "A2AError",
+    "A2AKafkaError",
+    "AgentCard",
+    "BrokerUnavailableError",
+    "ClientClosedError",
+    "ClientConfig",
+    "ConfigurationError",
+    "CorrelationManager",
+    "FunctionHandler",
+    "KafkaClientTransport",
+    "KafkaOperationError",
+    "KafkaServerApp",
+    "Message",
+    "MessageSendParams",
+    "ProtocolError",
+    "ReplyStream",
+    "RequestContext",
+    "RequestHandler",
+    "RequestTimeoutError",
+    "ServerConfig",
+    "Task",
+    "TaskArtifactUpdateEvent",
+    "TaskState",
+    "TaskStatus",
+    "TaskStatusUpdateEvent",
+    "TextPart",
+    "__version__",
+]

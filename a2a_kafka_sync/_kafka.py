@@ -1,0 +1,171 @@
+"""The one place that builds kafka-python clients and translates kafka-python errors.
+
+Producers, consumers and admin clients are built here from a config's settings,
+so security settings, the profile and connect retries apply everywhere alike.
+kafka-python errors become the library's own (:mod:`a2a_kafka_sync.errors`) in
+:func:`translate_kafka_errors`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import kafka.errors
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
+from .errors import BrokerUnavailableError, KafkaOperationError
+
+if TYPE_CHECKING:
+    from .config import _CommonConfig
+
+__all__ = [
+    "build_admin",
+    "build_consumer",
+    "build_producer",
+    "check_kafka_settings",
+    "ensure_topics",
+    "translate_kafka_errors",
+]
+
+logger = logging.getLogger(__name__)
+
+_PRODUCER_KEYS = frozenset(KafkaProducer.DEFAULT_CONFIG)
+_CONSUMER_KEYS = frozenset(KafkaConsumer.DEFAULT_CONFIG)
+_ADMIN_KEYS = frozenset(KafkaAdminClient.DEFAULT_CONFIG)
+
+# Settings the library owns: passing them through would break the wire or the threads.
+_MANAGED_KEYS = {
+    "bootstrap_servers": "use the bootstrap_servers argument",
+    "group_id": "use consumer_group_id",
+    "enable_auto_commit": "the server commits offsets itself, after replying",
+    "key_serializer": "records are bytes encoded by the library",
+    "value_serializer": "records are bytes encoded by the library",
+    "key_deserializer": "records are bytes decoded by the library",
+    "value_deserializer": "records are bytes decoded by the library",
+    "consumer_timeout_ms": "the library's threads poll with their own timeouts",
+}
+
+_DEFAULT_ATTEMPT_MS = 5000
+
+T = TypeVar("T")
+
+
+def check_kafka_settings(settings: dict[str, Any]) -> None:
+    """Refuse keys that no kafka-python client accepts, or that the library manages itself."""
+    managed = {key: why for key, why in _MANAGED_KEYS.items() if key in settings}
+    if managed:
+        raise ValueError(f"kafka settings managed by a2a-kafka-sync: {managed}")
+    unknown = set(settings) - _PRODUCER_KEYS - _CONSUMER_KEYS - _ADMIN_KEYS
+    if unknown:
+        raise ValueError(f"unknown kafka-python settings: {sorted(unknown)}")
+
+
+def _settings_for(keys: frozenset[str], config: _CommonConfig) -> dict[str, Any]:
+    return {key: value for key, value in config.kafka_settings().items() if key in keys}
+
+
+@contextlib.contextmanager
+def translate_kafka_errors(
+    doing: str, *, correlation_id: str | None = None, topic: str | None = None
+) -> Iterator[None]:
+    """Re-raise kafka-python errors met while ``doing`` something as the library's own."""
+    try:
+        yield
+    except kafka.errors.KafkaTimeoutError as exc:
+        raise KafkaOperationError(
+            f"{doing}: timed out ({exc})", correlation_id=correlation_id, topic=topic
+        ) from exc
+    except kafka.errors.KafkaError as exc:
+        raise KafkaOperationError(
+            f"{doing}: {type(exc).__name__}: {exc}", correlation_id=correlation_id, topic=topic
+        ) from exc
+
+
+def _connect(what: str, config: _CommonConfig, factory: type[T], settings: dict[str, Any]) -> T:
+    """Build a kafka-python client, retrying with backoff until ``connect_timeout`` is spent."""
+    deadline = time.monotonic() + config.connect_timeout
+    attempt_ms = settings.pop("bootstrap_timeout_ms", _DEFAULT_ATTEMPT_MS)
+    retrying = Retrying(
+        stop=stop_after_delay(config.connect_timeout),
+        wait=wait_exponential(multiplier=0.1, max=2.0),
+        retry=retry_if_exception(
+            lambda exc: isinstance(exc, kafka.errors.KafkaError) and exc.retriable
+        ),
+        reraise=True,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                remaining_ms = int((deadline - time.monotonic()) * 1000)
+                budget = max(100, min(attempt_ms, remaining_ms))
+                return factory(bootstrap_timeout_ms=budget, **settings)
+    except kafka.errors.KafkaError as exc:
+        raise BrokerUnavailableError(
+            f"could not reach Kafka at {','.join(config.bootstrap_servers)} for the {what} "
+            f"within connect_timeout={config.connect_timeout}s: {exc}"
+        ) from exc
+    raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover
+
+
+def build_producer(config: _CommonConfig, **overrides: Any) -> KafkaProducer:
+    """A producer with the config's settings; ``overrides`` win (the library's own needs)."""
+    settings = _settings_for(_PRODUCER_KEYS, config)
+    settings.update(overrides)
+    return _connect("producer", config, KafkaProducer, settings)
+
+
+def build_consumer(config: _CommonConfig, **overrides: Any) -> KafkaConsumer:
+    """A consumer with the config's settings; ``overrides`` win (the library's own needs).
+
+    Build the producer first: a consumer that fails to bootstrap leaves its I/O
+    thread behind (kafka-python 3.0.12), a producer does not, so a producer that
+    connected is the cheap proof that the brokers are there.
+    """
+    settings = _settings_for(_CONSUMER_KEYS, config)
+    settings.update(overrides)
+    return _connect("consumer", config, KafkaConsumer, settings)
+
+
+def build_admin(config: _CommonConfig) -> KafkaAdminClient:
+    """An admin client with the config's settings (build the producer first, as for consumers)."""
+    return _connect("admin client", config, KafkaAdminClient, _settings_for(_ADMIN_KEYS, config))
+
+
+def ensure_topics(
+    config: _CommonConfig, topics: dict[str, tuple[int, dict[str, str]]]
+) -> list[str]:
+    """Create the topics (name -> (partitions, topic configs)) that are missing.
+
+    Returns the names it created. A topic created meanwhile by someone else is
+    fine; any other failure raises KafkaOperationError.
+    """
+    admin = build_admin(config)
+    try:
+        with translate_kafka_errors("listing topics"):
+            existing = set(admin.list_topics())
+        missing = {name: spec for name, spec in topics.items() if name not in existing}
+        if not missing:
+            return []
+        request = {
+            name: {"num_partitions": partitions, "replication_factor": -1, "configs": configs}
+            for name, (partitions, configs) in missing.items()
+        }
+        with translate_kafka_errors("creating topics", topic=",".join(missing)):
+            response = admin.create_topics(request, raise_errors=False, wait_for_metadata=True)
+        for result in response.get("topics", []):
+            code = result.get("error_code", 0)
+            if code and code != kafka.errors.TopicAlreadyExistsError.errno:
+                error = kafka.errors.for_code(code)
+                raise KafkaOperationError(
+                    f"creating topic failed: {error.__name__}: {result.get('error_message')}",
+                    topic=result.get("name"),
+                )
+        logger.info("created topics %s", sorted(missing))
+        return sorted(missing)
+    finally:
+        admin.close()

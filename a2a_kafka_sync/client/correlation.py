@@ -1,0 +1,156 @@
+"""Waiters keyed by correlation id: how a reply read on one thread reaches the caller on another.
+
+The caller registers a waiter *before* its request leaves, the reply-reader
+thread resolves it when the reply arrives, and the caller waits on it with a
+timeout. A unary call waits on a :class:`Waiter` (a ``threading.Event`` with a
+value or an error, like a ``concurrent.futures.Future``); a stream reads a
+:class:`StreamWaiter` (a queue of replies that ends with a final one).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+from ..errors import ClientClosedError, RequestTimeoutError
+from ..wire import Reply
+
+__all__ = ["CorrelationManager", "StreamWaiter", "Waiter"]
+
+
+class Waiter:
+    """A pending unary call: resolved once, by a reply or an error, then read by the caller."""
+
+    __slots__ = ("_error", "_event", "_reply", "correlation_id")
+
+    def __init__(self, correlation_id: str) -> None:
+        self.correlation_id = correlation_id
+        self._event = threading.Event()
+        self._reply: Reply | None = None
+        self._error: BaseException | None = None
+
+    def set_reply(self, reply: Reply) -> None:
+        """Resolve with a reply (the first resolution wins)."""
+        if not self._event.is_set():
+            self._reply = reply
+            self._event.set()
+
+    def set_error(self, error: BaseException) -> None:
+        """Resolve with an error, raised to the caller (the first resolution wins)."""
+        if not self._event.is_set():
+            self._error = error
+            self._event.set()
+
+    def done(self) -> bool:
+        """True once a reply or an error has arrived."""
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None) -> Reply:
+        """The reply; raises the error it was resolved with, or RequestTimeoutError after ``timeout`` s."""
+        if not self._event.wait(timeout):
+            raise RequestTimeoutError(
+                f"no reply within {timeout}s", correlation_id=self.correlation_id
+            )
+        if self._error is not None:
+            raise self._error
+        assert self._reply is not None
+        return self._reply
+
+
+class StreamWaiter:
+    """A pending stream: replies queue up in arrival order until the final one."""
+
+    __slots__ = ("_queue", "correlation_id")
+
+    def __init__(self, correlation_id: str) -> None:
+        self.correlation_id = correlation_id
+        self._queue: queue.SimpleQueue[Reply | BaseException] = queue.SimpleQueue()
+
+    def set_reply(self, reply: Reply) -> None:
+        """Queue one reply of the stream."""
+        self._queue.put(reply)
+
+    def set_error(self, error: BaseException) -> None:
+        """Queue an error: the stream ends with it."""
+        self._queue.put(error)
+
+    def next(self, timeout: float | None) -> Reply:
+        """The next reply; raises a queued error, or RequestTimeoutError after ``timeout`` s idle."""
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            raise RequestTimeoutError(
+                f"no stream event within {timeout}s", correlation_id=self.correlation_id
+            ) from None
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+
+class CorrelationManager:
+    """The registry of pending calls: a lock-guarded dict of waiters keyed by correlation id.
+
+    Thread-safe. A waiter leaves the dict when its call is answered (a unary
+    reply, or a stream's final record), fails, times out or is discarded, so
+    nothing is left behind; :meth:`fail_all` wakes every caller still waiting.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[str, Waiter | StreamWaiter] = {}
+        self._closed: str | None = None
+
+    def __len__(self) -> int:
+        return len(self._waiters)
+
+    def register(self, correlation_id: str, *, stream: bool = False) -> Waiter | StreamWaiter:
+        """Add a waiter for a request about to be sent; raises ClientClosedError after fail_all()."""
+        waiter: Waiter | StreamWaiter = (
+            StreamWaiter(correlation_id) if stream else Waiter(correlation_id)
+        )
+        with self._lock:
+            if self._closed is not None:
+                raise ClientClosedError(self._closed, correlation_id=correlation_id)
+            if correlation_id in self._waiters:
+                raise ValueError(f"correlation id {correlation_id!r} is already pending")
+            self._waiters[correlation_id] = waiter
+        return waiter
+
+    def resolve(self, correlation_id: str, reply: Reply) -> bool:
+        """Hand a reply to its waiter; False when nobody waits for it (a late or foreign reply)."""
+        with self._lock:
+            waiter = self._waiters.get(correlation_id)
+            if waiter is None:
+                return False
+            if isinstance(waiter, Waiter) or reply.is_final:
+                del self._waiters[correlation_id]
+        waiter.set_reply(reply)
+        return True
+
+    def fail(self, correlation_id: str, error: BaseException) -> bool:
+        """Fail one pending call with ``error``; False when it was no longer pending."""
+        with self._lock:
+            waiter = self._waiters.pop(correlation_id, None)
+        if waiter is None:
+            return False
+        waiter.set_error(error)
+        return True
+
+    def discard(self, correlation_id: str) -> None:
+        """Forget a call whose caller stopped waiting (timeout, abandoned stream, failed send)."""
+        with self._lock:
+            self._waiters.pop(correlation_id, None)
+
+    def fail_all(self, reason: str) -> int:
+        """Fail every pending call with ClientClosedError(``reason``) and refuse new ones.
+
+        Each caller gets an error of its own, naming its correlation id. Returns
+        how many calls were failed.
+        """
+        with self._lock:
+            self._closed = reason
+            waiters = list(self._waiters.values())
+            self._waiters.clear()
+        for waiter in waiters:
+            waiter.set_error(ClientClosedError(reason, correlation_id=waiter.correlation_id))
+        return len(waiters)

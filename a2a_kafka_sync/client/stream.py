@@ -1,0 +1,91 @@
+"""The iterator a streaming call returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any, Union
+
+from ..types import Message, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
+from ..wire import STREAM_COMPLETE
+from .correlation import CorrelationManager, StreamWaiter
+
+__all__ = ["ReplyStream", "StreamEvent"]
+
+StreamEvent = Union[Message, Task, TaskStatusUpdateEvent, TaskArtifactUpdateEvent]
+"""What a stream yields: the agent's Message, or its Task and the Task's update events."""
+
+
+class ReplyStream(Iterator[StreamEvent]):
+    """The events of one streaming call, in the order the agent sent them.
+
+    Iteration ends at the agent's ``stream_complete``; an ``error`` record is
+    raised as its :class:`~a2a_kafka_sync.errors.A2AError`, and a wait longer than
+    the timeout for the next event raises RequestTimeoutError. Leaving a ``with``
+    block, calling :meth:`close`, or dropping the last reference frees the
+    waiter, so a caller may stop iterating at any point.
+    """
+
+    def __init__(
+        self, registry: CorrelationManager, waiter: StreamWaiter, timeout: float | None
+    ) -> None:
+        self._registry = registry
+        self._waiter = waiter
+        self._timeout = timeout
+        self._closed = False
+
+    @property
+    def correlation_id(self) -> str:
+        """The correlation id of the request behind this stream."""
+        return self._waiter.correlation_id
+
+    def __iter__(self) -> ReplyStream:
+        return self
+
+    def __next__(self) -> StreamEvent:
+        if self._closed:
+            raise StopIteration
+        try:
+            reply = self._waiter.next(self._timeout)
+        except BaseException:
+            self.close()
+            raise
+        if reply.type == STREAM_COMPLETE:
+            self.close()
+            raise StopIteration
+        if reply.type == "error":
+            self.close()
+            raise reply.data
+        data: StreamEvent = reply.data
+        return data
+
+    def close(self) -> None:
+        """Stop listening: later events of this stream are dropped when they arrive."""
+        if not self._closed:
+            self._closed = True
+            self._registry.discard(self._waiter.correlation_id)
+
+    def __enter__(self) -> ReplyStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<ReplyStream {self.correlation_id} {state}>"
+
+    def collect(self) -> list[Any]:
+        """Read the stream to its end and return every event (handy in notebooks and tests)."""
+        return list(self)

@@ -1,0 +1,345 @@
+"""``KafkaClientTransport``: blocking A2A calls over Kafka, safe to share between threads."""
+
+from __future__ import annotations
+
+import atexit
+import enum
+import functools
+import logging
+import threading
+import time
+import uuid
+import weakref
+from types import TracebackType
+from typing import Any
+
+from kafka import KafkaProducer, TopicPartition
+
+from .._kafka import build_consumer, build_producer, ensure_topics, translate_kafka_errors
+from ..config import ClientConfig, build_config
+from ..errors import ClientClosedError, KafkaOperationError, ProtocolError
+from ..types import AgentCard, Message, MessageSendParams, Task
+from ..types._base import A2ABaseModel
+from ..wire import Reply, RequestHeaders, encode_request
+from .correlation import CorrelationManager, StreamWaiter, Waiter
+from .reader import ReplyReader
+from .stream import ReplyStream
+
+__all__ = ["USE_CLIENT_DEFAULT", "KafkaClientTransport"]
+
+logger = logging.getLogger(__name__)
+
+
+class _UseClientDefault(enum.Enum):
+    USE_CLIENT_DEFAULT = "USE_CLIENT_DEFAULT"
+
+    def __repr__(self) -> str:
+        return "USE_CLIENT_DEFAULT"
+
+
+USE_CLIENT_DEFAULT = _UseClientDefault.USE_CLIENT_DEFAULT
+"""Per-call ``timeout`` marker meaning "the client's timeout" (``None`` means no limit)."""
+
+Timeout = float | None | _UseClientDefault
+
+
+class _State(enum.Enum):
+    UNOPENED = "unopened"
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+def _close_at_exit(ref: weakref.ReferenceType[KafkaClientTransport]) -> None:
+    client = ref()
+    if client is not None:
+        client.close(timeout=1.0)
+
+
+def _as_send_params(message: MessageSendParams | Message | str) -> MessageSendParams:
+    if isinstance(message, MessageSendParams):
+        return message
+    if isinstance(message, str):
+        message = Message.user_text(message)
+    if isinstance(message, Message):
+        return MessageSendParams(message=message)
+    raise TypeError(f"expected MessageSendParams, Message or str, not {type(message).__name__}")
+
+
+class KafkaClientTransport:
+    """A blocking A2A client that talks to an agent through Kafka.
+
+    Requests go to the agent's request topic; replies come back on this client's
+    own reply topic, read by one background thread that hands each reply to the
+    caller waiting for its correlation id. One client is meant to be shared by
+    every thread of a process (a Flask app, a worker): calls from many threads
+    run concurrently over one producer and one reader.
+
+    The client opens on first use (or :meth:`open`, or ``with``): it connects,
+    creates its reply topic when missing, and positions its reader at the end of
+    the topic before any request leaves, so no reply can be missed. ``close()``
+    fails calls still waiting with ClientClosedError and stops the thread.
+
+    Args:
+        agent_card: the card of the agent this client calls (returned by :meth:`get_card`).
+        bootstrap_servers: Kafka brokers, a list or a comma-separated string.
+        request_topic: the agent's request topic.
+        reply_topic_prefix: prefix of the client's reply topic name.
+        reply_topic: a fixed reply topic instead of a fresh one.
+        consumer_group_id: accepted for compatibility with the seed; not used.
+        config: a complete :class:`~a2a_kafka_sync.config.ClientConfig` instead of
+            the arguments above and ``settings``.
+        **settings: any other :class:`~a2a_kafka_sync.config.ClientConfig` field
+            (``timeout``, ``profile``, ``connect_timeout``, ...); every other key is
+            a kafka-python setting (``security_protocol``, ``ssl_cafile``, ...).
+    """
+
+    def __init__(
+        self,
+        agent_card: AgentCard | None = None,
+        bootstrap_servers: str | list[str] | None = None,
+        request_topic: str | None = None,
+        reply_topic_prefix: str | None = None,
+        reply_topic: str | None = None,
+        consumer_group_id: str | None = None,
+        *,
+        config: ClientConfig | None = None,
+        **settings: Any,
+    ) -> None:
+        explicit = {
+            "bootstrap_servers": bootstrap_servers,
+            "request_topic": request_topic,
+            "reply_topic_prefix": reply_topic_prefix,
+            "reply_topic": reply_topic,
+            "consumer_group_id": consumer_group_id,
+        }
+        self.config: ClientConfig = config or build_config(
+            ClientConfig, **{k: v for k, v in explicit.items() if v is not None}, **settings
+        )
+        if config is not None and (settings or any(v is not None for v in explicit.values())):
+            raise TypeError("pass either config or individual settings, not both")
+        self.agent_card = agent_card or AgentCard(name=self.config.request_topic)
+        self.reply_topic = self.config.reply_topic or (
+            f"{self.config.reply_topic_prefix}-{uuid.uuid4().hex}"
+        )
+        self._registry = CorrelationManager()
+        self._lock = threading.Lock()
+        self._state = _State.UNOPENED
+        self._producer: KafkaProducer | None = None
+        self._reader: ReplyReader | None = None
+        self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def open(self) -> KafkaClientTransport:
+        """Connect, create the topics when missing, and start the reply reader. Idempotent.
+
+        Raises BrokerUnavailableError when no broker answers within
+        ``connect_timeout``, and ClientClosedError after :meth:`close`.
+        """
+        with self._lock:
+            if self._state is _State.OPENED:
+                return self
+            if self._state is _State.CLOSED:
+                raise ClientClosedError("the client is closed")
+            self._producer, self._reader = self._connect()
+            self._state = _State.OPENED
+            atexit.register(self._atexit)
+        return self
+
+    def _connect(self) -> tuple[KafkaProducer, ReplyReader]:
+        config = self.config
+        overrides: dict[str, Any] = {}
+        if "max_block_ms" not in config.kafka:
+            overrides["max_block_ms"] = 10_000
+        producer = build_producer(config, **overrides)
+        try:
+            if config.create_topics:
+                ensure_topics(
+                    config,
+                    {
+                        self.reply_topic: (
+                            config.reply_topic_partitions,
+                            {"retention.ms": str(config.reply_topic_retention_ms)},
+                        ),
+                        config.request_topic: (config.request_topic_partitions, {}),
+                    },
+                )
+            consumer = build_consumer(
+                config, group_id=None, enable_auto_commit=False, auto_offset_reset="latest"
+            )
+            try:
+                self._position(consumer)
+            except BaseException:
+                consumer.close(autocommit=False, timeout_ms=1000)
+                raise
+        except BaseException:
+            producer.close(timeout=1.0)
+            raise
+        reader = ReplyReader(consumer, self._registry)
+        reader.start()
+        logger.debug("client open: request topic %s, reply topic %s",
+                     config.request_topic, self.reply_topic)
+        return producer, reader
+
+    def _position(self, consumer: Any) -> None:
+        """Assign every partition of the reply topic and resolve its end offset now."""
+        with translate_kafka_errors("reading reply topic metadata", topic=self.reply_topic):
+            partitions = consumer.partitions_for_topic(self.reply_topic)
+        if not partitions:
+            raise KafkaOperationError("the reply topic does not exist", topic=self.reply_topic)
+        assigned = [TopicPartition(self.reply_topic, p) for p in sorted(partitions)]
+        with translate_kafka_errors("positioning on the reply topic", topic=self.reply_topic):
+            consumer.assign(assigned)
+            consumer.seek_to_end(*assigned)
+            for partition in assigned:
+                consumer.position(partition)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Fail the calls still waiting, stop the reader and close the producer. Idempotent.
+
+        Waits at most about ``timeout`` seconds for the reader thread and for the
+        producer to send what it holds.
+        """
+        with self._lock:
+            if self._state is _State.CLOSED:
+                return
+            opened = self._state is _State.OPENED
+            self._state = _State.CLOSED
+        failed = self._registry.fail_all("the client was closed")
+        if failed:
+            logger.info("closing the client failed %d pending call(s)", failed)
+        if not opened:
+            return
+        atexit.unregister(self._atexit)
+        deadline = time.monotonic() + timeout
+        assert self._reader is not None and self._producer is not None
+        if not self._reader.stop(timeout):
+            logger.warning("the reply reader did not stop within %ss", timeout)
+        self._producer.close(timeout=max(0.0, deadline - time.monotonic()))
+
+    def __enter__(self) -> KafkaClientTransport:
+        return self.open()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<KafkaClientTransport {self._state.value} request_topic={self.config.request_topic!r}"
+            f" reply_topic={self.reply_topic!r}>"
+        )
+
+    @property
+    def pending(self) -> int:
+        """How many calls are waiting for a reply right now."""
+        return len(self._registry)
+
+    # -- the calls ----------------------------------------------------------------------------
+
+    def get_card(self) -> AgentCard:
+        """The card of the agent this client calls (as given at construction)."""
+        return self.agent_card
+
+    def send_message(
+        self, message: MessageSendParams | Message | str, *, timeout: Timeout = USE_CLIENT_DEFAULT
+    ) -> Message | Task:
+        """Send a message and block until the agent answers with a Message or a Task.
+
+        ``message`` is a MessageSendParams, or a Message or plain text to wrap in
+        one. Raises RequestTimeoutError when no reply comes within ``timeout``
+        seconds, the agent's A2AError when it answers with an error.
+        """
+        reply = self._call("message_send", _as_send_params(message), timeout)
+        if isinstance(reply.data, (Message, Task)):
+            return reply.data
+        raise ProtocolError(f"message_send answered with a {reply.type!r} reply")
+
+    def send_text(
+        self, text: str, *, timeout: Timeout = USE_CLIENT_DEFAULT, **message_fields: Any
+    ) -> str | Task:
+        """Send ``text`` as a user message; return the reply's text, or the Task the agent started.
+
+        ``message_fields`` go to the Message (``context_id``, ``task_id``, ``metadata``...).
+        """
+        result = self.send_message(Message.user_text(text, **message_fields), timeout=timeout)
+        return result.text if isinstance(result, Message) else result
+
+    def send_message_streaming(
+        self, message: MessageSendParams | Message | str, *, timeout: Timeout = USE_CLIENT_DEFAULT
+    ) -> ReplyStream:
+        """Send a message and return an iterator over the agent's events as they arrive.
+
+        The request is sent before this returns. Iterate the result (in a ``with``
+        block, or call ``close()`` when stopping early): it yields Message, Task,
+        TaskStatusUpdateEvent and TaskArtifactUpdateEvent objects in order and ends
+        with the stream. ``timeout`` bounds the wait for each next event.
+        """
+        return self._stream("message_send", _as_send_params(message), timeout)
+
+    # -- one path for every method -------------------------------------------------------------
+
+    def _timeout(self, timeout: Timeout) -> float | None:
+        return self.config.timeout if timeout is USE_CLIENT_DEFAULT else timeout  # type: ignore[return-value]
+
+    def _send(
+        self, method: str, params: A2ABaseModel, *, stream: bool, timeout: float | None
+    ) -> Waiter | StreamWaiter:
+        if self._state is not _State.OPENED:
+            self.open()
+        assert self._producer is not None
+        correlation_id = uuid.uuid4().hex
+        deadline_ms = None if stream or timeout is None else int((time.time() + timeout) * 1000)
+        headers = RequestHeaders(
+            correlation_id=correlation_id,
+            reply_topic=self.reply_topic,
+            agent_id=self.config.agent_id,
+            deadline_ms=deadline_ms,
+        )
+        value, record_headers = encode_request(method, params, headers, streaming=stream)
+        waiter = self._registry.register(correlation_id, stream=stream)
+        topic = self.config.request_topic
+        try:
+            with translate_kafka_errors(
+                f"sending {method}", correlation_id=correlation_id, topic=topic
+            ):
+                future = self._producer.send(topic, value=value, headers=record_headers)
+        except BaseException:
+            self._registry.discard(correlation_id)
+            raise
+        future.add_errback(self._on_send_failed, correlation_id, method)
+        return waiter
+
+    def _on_send_failed(self, correlation_id: str, method: str, exc: BaseException) -> None:
+        error = KafkaOperationError(
+            f"sending {method} failed: {type(exc).__name__}: {exc}",
+            correlation_id=correlation_id,
+            topic=self.config.request_topic,
+        )
+        error.__cause__ = exc
+        self._registry.fail(correlation_id, error)
+
+    def _call(self, method: str, params: A2ABaseModel, timeout: Timeout) -> Reply:
+        seconds = self._timeout(timeout)
+        waiter = self._send(method, params, stream=False, timeout=seconds)
+        assert isinstance(waiter, Waiter)
+        try:
+            reply: Reply = waiter.wait(seconds)
+        except BaseException as exc:
+            self._registry.discard(waiter.correlation_id)
+            if getattr(exc, "topic", "") is None:
+                exc.topic = self.config.request_topic  # type: ignore[attr-defined]
+            raise
+        if reply.type == "error":
+            raise reply.data
+        return reply
+
+    def _stream(self, method: str, params: A2ABaseModel, timeout: Timeout) -> ReplyStream:
+        seconds = self._timeout(timeout)
+        waiter = self._send(method, params, stream=True, timeout=seconds)
+        assert isinstance(waiter, StreamWaiter)
+        return ReplyStream(self._registry, waiter, seconds)

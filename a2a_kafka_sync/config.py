@@ -1,0 +1,234 @@
+"""The validated settings of a client and of a server, and the named Kafka profiles.
+
+One :class:`ClientConfig` or :class:`ServerConfig` is built (and checked) when a
+client or server is constructed, then passed down unchanged; nothing reads
+settings from anywhere else. kafka-python settings travel in ``kafka``, a dict
+passed through to the producers, consumers and admin clients that accept each
+key; a key that none of them knows is refused at construction.
+
+Every field's description is the configuration reference (``docs/configuration.md``
+is checked against it by a test).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ._kafka import check_kafka_settings
+from .errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "LOW_LATENCY",
+    "PROFILES",
+    "ClientConfig",
+    "ServerConfig",
+    "build_config",
+]
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds a call waits for its reply when neither the call nor the client says otherwise."""
+
+LOW_LATENCY = "low-latency"
+"""Name of the profile for brokers that do not wake a waiting fetch (Tansu, the embedded broker).
+
+Short fetch waits make each hop cost ~5 ms instead of ~250 ms on such a broker,
+at the price of more fetch requests (broker and client CPU); short group
+timeouts make a server's group join take about a second instead of five.
+Real Apache Kafka answers a waiting fetch as soon as data arrives, so the
+library's defaults (kafka-python's) suit it and this profile is not needed.
+"""
+
+PROFILES: dict[str, dict[str, Any]] = {
+    LOW_LATENCY: {
+        "fetch_max_wait_ms": 10,
+        "linger_ms": 0,
+        "session_timeout_ms": 6000,
+        "heartbeat_interval_ms": 1200,
+        "max_poll_interval_ms": 3000,
+    },
+}
+"""Named sets of kafka-python settings; a config's ``kafka`` dict wins over its profile."""
+
+
+class _CommonConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bootstrap_servers: list[str] = Field(
+        default=["localhost:9092"],
+        description="Kafka brokers to bootstrap from, as a list or a comma-separated string.",
+    )
+    request_topic: str = Field(
+        default="a2a-requests",
+        min_length=1,
+        description="Topic the agent's requests travel on (the agent's address).",
+    )
+    request_topic_partitions: int = Field(
+        default=4,
+        ge=1,
+        description="Partitions of the request topic when this side creates it; "
+        "the most server processes that can share the load.",
+    )
+    create_topics: bool = Field(
+        default=True,
+        description="Create the topics this side uses when they are missing "
+        "(the request topic, and for a client its reply topic).",
+    )
+    connect_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds spent retrying (with backoff) to reach the brokers when "
+        "opening, before BrokerUnavailableError is raised.",
+    )
+    profile: str | None = Field(
+        default=None,
+        description="Name of a kafka-python settings profile from PROFILES "
+        "(e.g. 'low-latency' for the embedded broker); ``kafka`` wins over it.",
+    )
+    kafka: dict[str, Any] = Field(
+        default_factory=dict,
+        description="kafka-python settings passed through to every producer, consumer and "
+        "admin client that accepts them (security_protocol, ssl_*, sasl_*, fetch_max_wait_ms...).",
+    )
+
+    @field_validator("bootstrap_servers", mode="before")
+    @classmethod
+    def _split_servers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not value:
+            raise ValueError("at least one bootstrap server is needed")
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str | None) -> str | None:
+        if value is not None and value not in PROFILES:
+            raise ValueError(f"unknown profile {value!r}; known: {sorted(PROFILES)}")
+        return value
+
+    @field_validator("kafka")
+    @classmethod
+    def _known_kafka_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_kafka_settings(value)
+        return value
+
+    def kafka_settings(self) -> dict[str, Any]:
+        """The kafka-python settings in force: the profile's, then ``kafka`` over them."""
+        settings = dict(PROFILES[self.profile]) if self.profile else {}
+        settings.update(self.kafka)
+        settings["bootstrap_servers"] = list(self.bootstrap_servers)
+        return settings
+
+
+_C = TypeVar("_C", bound=_CommonConfig)
+
+
+class ClientConfig(_CommonConfig):
+    """Settings of a :class:`~a2a_kafka_sync.KafkaClientTransport`."""
+
+    reply_topic_prefix: str = Field(
+        default="a2a-reply",
+        min_length=1,
+        description="Prefix of the client's own reply topic, named '<prefix>-<random hex>'.",
+    )
+    reply_topic: str | None = Field(
+        default=None,
+        description="A fixed reply topic instead of a fresh one per client. The client reads "
+        "all of its partitions and ignores replies to other clients' correlation ids.",
+    )
+    reply_topic_partitions: int = Field(
+        default=1, ge=1, description="Partitions of the reply topic when the client creates it."
+    )
+    reply_topic_retention_ms: int = Field(
+        default=3_600_000,
+        ge=1,
+        description="retention.ms of a reply topic the client creates, so the topic of a "
+        "client that died does not grow forever.",
+    )
+    consumer_group_id: str | None = Field(
+        default=None,
+        description="Accepted for compatibility with the seed's constructor and not used: the "
+        "reply topic is read by manual partition assignment, which joins no group.",
+    )
+    agent_id: str | None = Field(
+        default=None, description="The caller's agent name, sent in the agent_id header."
+    )
+    timeout: float | None = Field(
+        default=DEFAULT_TIMEOUT,
+        description="Default seconds a call waits for its reply (for a stream: for each next "
+        "event); None waits without limit. Each call can override it.",
+    )
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive_timeout(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError("timeout must be positive or None")
+        return value
+
+
+class ServerConfig(_CommonConfig):
+    """Settings of a :class:`~a2a_kafka_sync.KafkaServerApp`."""
+
+    consumer_group_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Consumer group of the server processes that share the request topic; "
+        "default 'a2a-server-<request_topic>', one group per agent (a group whose members "
+        "read different topics leaves some of them without partitions).",
+    )
+    max_workers: int = Field(
+        default=8, ge=1, description="Threads of the pool that runs handlers."
+    )
+    max_in_flight: int = Field(
+        default=64,
+        ge=1,
+        description="Requests taken from Kafka and not yet answered, at most; past it the "
+        "server pauses consumption instead of buffering.",
+    )
+    drain_timeout: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds stop() waits for in-flight requests to finish and their "
+        "offsets to be committed.",
+    )
+    stream_complete_delay: float = Field(
+        default=0.0,
+        ge=0,
+        description="Seconds to hold back stream_complete after a stream's last event, for "
+        "old clients that stop reading at stream_complete (see WIRE.md); 0 = off.",
+    )
+
+    @model_validator(mode="after")
+    def _workers_fit(self) -> ServerConfig:
+        if self.max_in_flight < self.max_workers:
+            raise ValueError("max_in_flight must be at least max_workers")
+        return self
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group in force: ``consumer_group_id`` or the per-agent default."""
+        return self.consumer_group_id or f"a2a-server-{self.request_topic}"
+
+
+def build_config(config_class: type[_C], **settings: Any) -> _C:
+    """Build a config from keyword settings: the config's own fields, and kafka-python
+    settings for every other key (merged into ``kafka``).
+
+    Raises ConfigurationError, naming each refused setting.
+    """
+    fields = {k: v for k, v in settings.items() if k in config_class.model_fields}
+    passthrough = {k: v for k, v in settings.items() if k not in config_class.model_fields}
+    if passthrough:
+        fields["kafka"] = {**fields.get("kafka", {}), **passthrough}
+    try:
+        return config_class(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        )
+        raise ConfigurationError(f"invalid {config_class.__name__}: {problems}") from exc

@@ -1,0 +1,236 @@
+"""The one exception tree of a2a-kafka-sync.
+
+Every error the library raises is an :class:`A2AKafkaError`::
+
+    A2AKafkaError                       base of everything raised here
+    ├── ConfigurationError              settings refused at construction (also a ValueError)
+    ├── BrokerUnavailableError          no broker could be reached within the connect budget
+    ├── KafkaOperationError             a produce, fetch or admin call failed (kafka-python's error is the cause)
+    ├── RequestTimeoutError             no reply within the timeout (also a builtin TimeoutError)
+    ├── ClientClosedError               used after close(), or closed while a call was waiting
+    ├── ProtocolError                   a record that does not follow the wire contract (WIRE.md)
+    └── A2AError                        an A2A / JSON-RPC error with a code; raised by handlers on
+        │                               the server, and raised to callers when the remote agent
+        │                               answered with an ``error`` reply
+        ├── JSONParseError              -32700
+        ├── InvalidRequestError         -32600
+        ├── MethodNotFoundError         -32601
+        ├── InvalidParamsError          -32602
+        ├── InternalError               -32603
+        ├── TaskNotFoundError           -32001
+        ├── TaskNotCancelableError      -32002
+        ├── PushNotificationNotSupportedError   -32003
+        ├── UnsupportedOperationError   -32004
+        ├── ContentTypeNotSupportedError        -32005
+        ├── InvalidAgentResponseError   -32006
+        └── AuthenticatedExtendedCardNotConfiguredError   -32007
+
+:meth:`A2AError.for_code` maps a code to its class (unknown codes give a plain
+:class:`A2AError` that keeps the code), so a remote error is re-raised on the
+client as the same class the handler raised on the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "A2AError",
+    "A2AKafkaError",
+    "AuthenticatedExtendedCardNotConfiguredError",
+    "BrokerUnavailableError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ContentTypeNotSupportedError",
+    "InternalError",
+    "InvalidAgentResponseError",
+    "InvalidParamsError",
+    "InvalidRequestError",
+    "JSONParseError",
+    "KafkaOperationError",
+    "MethodNotFoundError",
+    "ProtocolError",
+    "PushNotificationNotSupportedError",
+    "RequestTimeoutError",
+    "TaskNotCancelableError",
+    "TaskNotFoundError",
+    "UnsupportedOperationError",
+]
+
+
+class A2AKafkaError(Exception):
+    """Base of every error raised by a2a-kafka-sync.
+
+    ``correlation_id`` and ``topic`` name the request and topic involved, when
+    there is one.
+    """
+
+    def __init__(
+        self, message: str, *, correlation_id: str | None = None, topic: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.correlation_id = correlation_id
+        self.topic = topic
+
+    def __str__(self) -> str:
+        where = []
+        if self.correlation_id:
+            where.append(f"correlation_id={self.correlation_id}")
+        if self.topic:
+            where.append(f"topic={self.topic}")
+        return f"{self.message} ({', '.join(where)})" if where else self.message
+
+
+class ConfigurationError(A2AKafkaError, ValueError):
+    """A setting was refused when the client or server was constructed."""
+
+
+class BrokerUnavailableError(A2AKafkaError):
+    """No Kafka broker answered within the connect budget (``connect_timeout``)."""
+
+
+class KafkaOperationError(A2AKafkaError):
+    """A Kafka operation (produce, fetch, topic creation) failed; ``__cause__`` is kafka-python's error."""
+
+
+class RequestTimeoutError(A2AKafkaError, TimeoutError):
+    """No reply (or, in a stream, no next event) arrived within the timeout."""
+
+
+class ClientClosedError(A2AKafkaError):
+    """The client was closed, before the call or while the call was waiting."""
+
+
+class ProtocolError(A2AKafkaError):
+    """A record did not follow the wire contract (bad JSON, unknown reply type, wrong shape)."""
+
+
+class A2AError(A2AKafkaError):
+    """An A2A / JSON-RPC error: a ``code``, a human-readable message and optional ``data``.
+
+    Handlers raise it (or a subclass) to answer a request with that error; the
+    client raises it when the agent answered with an ``error`` reply.
+    """
+
+    code: int = -32603
+    _registry: ClassVar[dict[int, type[A2AError]]] = {}
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: int | None = None,
+        data: Any = None,
+        correlation_id: str | None = None,
+        topic: str | None = None,
+    ) -> None:
+        super().__init__(
+            message or self.default_message(), correlation_id=correlation_id, topic=topic
+        )
+        if code is not None:
+            self.code = code
+        self.data = data
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        A2AError._registry.setdefault(cls.code, cls)
+
+    @classmethod
+    def default_message(cls) -> str:
+        """The message used when none is given: the class docstring's first line."""
+        return (cls.__doc__ or cls.__name__).strip().splitlines()[0].rstrip(".")
+
+    @classmethod
+    def for_code(
+        cls,
+        code: int,
+        message: str | None = None,
+        *,
+        data: Any = None,
+        correlation_id: str | None = None,
+        topic: str | None = None,
+    ) -> A2AError:
+        """Build the error class registered for ``code``; an unknown code keeps its number."""
+        error_class = cls._registry.get(code)
+        if error_class is None:
+            return A2AError(
+                message, code=code, data=data, correlation_id=correlation_id, topic=topic
+            )
+        return error_class(message, data=data, correlation_id=correlation_id, topic=topic)
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {super().__str__()}"
+
+
+class JSONParseError(A2AError):
+    """Invalid JSON payload."""
+
+    code = -32700
+
+
+class InvalidRequestError(A2AError):
+    """Request payload validation error."""
+
+    code = -32600
+
+
+class MethodNotFoundError(A2AError):
+    """Method not found."""
+
+    code = -32601
+
+
+class InvalidParamsError(A2AError):
+    """Invalid parameters."""
+
+    code = -32602
+
+
+class InternalError(A2AError):
+    """Internal error."""
+
+    code = -32603
+
+
+class TaskNotFoundError(A2AError):
+    """Task not found."""
+
+    code = -32001
+
+
+class TaskNotCancelableError(A2AError):
+    """Task cannot be canceled."""
+
+    code = -32002
+
+
+class PushNotificationNotSupportedError(A2AError):
+    """Push Notification is not supported."""
+
+    code = -32003
+
+
+class UnsupportedOperationError(A2AError):
+    """This operation is not supported."""
+
+    code = -32004
+
+
+class ContentTypeNotSupportedError(A2AError):
+    """Incompatible content types."""
+
+    code = -32005
+
+
+class InvalidAgentResponseError(A2AError):
+    """Invalid agent response."""
+
+    code = -32006
+
+
+class AuthenticatedExtendedCardNotConfiguredError(A2AError):
+    """Authenticated Extended Card is not configured."""
+
+    code = -32007
+

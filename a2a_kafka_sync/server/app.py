@@ -1,0 +1,330 @@
+"""``KafkaServerApp``: serves an agent from a request topic with a pool of worker threads."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import signal
+import threading
+import time
+from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType, TracebackType
+from typing import Any
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata
+from kafka import TopicPartition
+
+from .._kafka import build_consumer, build_producer, ensure_topics
+from ..config import ServerConfig, build_config
+from ..types import AgentCard
+from .dispatcher import Dispatcher
+from .handlers import as_request_handler
+from .offsets import OffsetTracker
+
+__all__ = ["KafkaServerApp"]
+
+logger = logging.getLogger(__name__)
+
+POLL_TIMEOUT_MS = 100
+"""How long one poll of the request topic waits; also how fast the consumer notices stop()."""
+
+
+class _State(enum.Enum):
+    UNSTARTED = "unstarted"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    """Commits what is done before partitions move, and tells the app what it owns.
+
+    kafka-python 3 calls it on its I/O thread, where nothing may block: the
+    commit is queued (asynchronously) ahead of the rebalance's own requests.
+    """
+
+    def __init__(self, app: KafkaServerApp) -> None:
+        self._app = app
+
+    def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        self._app._commit(only=set(revoked))
+        self._app._tracker.forget(revoked)
+        self._app._assigned.clear()
+
+    def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        if assigned:
+            logger.info("serving partitions %s", sorted(p.partition for p in assigned))
+            self._app._assigned.set()
+
+
+class KafkaServerApp:
+    """Serves an A2A agent: reads its request topic, runs handlers on a thread pool, replies.
+
+    One consumer thread (``a2a-kafka-request-consumer``) reads the request topic in
+    a consumer group, so several processes share the load, and hands each record
+    to a ``ThreadPoolExecutor``; a worker decodes it, calls the handler and
+    produces the replies to the caller's reply topic. A request's offset is
+    committed only once its last reply is acknowledged by the broker. When
+    ``max_in_flight`` requests are unfinished, the consumer pauses instead of
+    buffering more.
+
+    Args:
+        handler: a plain function ``fn(message, context)`` returning a Message, Task or
+            str; a generator function (a stream); or a handler object with
+            ``on_message_send`` / ``on_message_send_stream`` / ``on_get_task`` ...
+        bootstrap_servers: Kafka brokers, a list or a comma-separated string.
+        request_topic: the topic this agent serves.
+        consumer_group_id: the group the server processes share.
+        agent_card: this agent's card.
+        config: a complete :class:`~a2a_kafka_sync.config.ServerConfig` instead of
+            the arguments above and ``settings``.
+        **settings: any other ServerConfig field (``max_workers``, ``profile``,
+            ``drain_timeout``, ...); every other key is a kafka-python setting.
+    """
+
+    def __init__(
+        self,
+        handler: Any,
+        bootstrap_servers: str | list[str] | None = None,
+        request_topic: str | None = None,
+        consumer_group_id: str | None = None,
+        *,
+        agent_card: AgentCard | None = None,
+        config: ServerConfig | None = None,
+        **settings: Any,
+    ) -> None:
+        explicit = {
+            "bootstrap_servers": bootstrap_servers,
+            "request_topic": request_topic,
+            "consumer_group_id": consumer_group_id,
+        }
+        if config is not None and (settings or any(v is not None for v in explicit.values())):
+            raise TypeError("pass either config or individual settings, not both")
+        self.config: ServerConfig = config or build_config(
+            ServerConfig, **{k: v for k, v in explicit.items() if v is not None}, **settings
+        )
+        self.handler = as_request_handler(handler)
+        self.agent_card = agent_card or AgentCard(name=self.config.request_topic)
+        self._tracker = OffsetTracker()
+        self._lock = threading.Lock()
+        self._state = _State.UNSTARTED
+        self._stopping = threading.Event()
+        self._assigned = threading.Event()
+        self._consumer: KafkaConsumer | None = None
+        self._producer: KafkaProducer | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> KafkaServerApp:
+        """Connect and serve in the background (for notebooks, tests, embedding). Idempotent."""
+        with self._lock:
+            if self._state is _State.RUNNING:
+                return self
+            if self._state is _State.STOPPED:
+                raise RuntimeError("a stopped KafkaServerApp cannot be started again")
+            config = self.config
+            producer = build_producer(config)
+            try:
+                if config.create_topics:
+                    ensure_topics(config, {config.request_topic: (config.request_topic_partitions, {})})
+                overrides: dict[str, Any] = {"group_id": config.group_id,
+                                             "enable_auto_commit": False}
+                if "auto_offset_reset" not in config.kafka:
+                    overrides["auto_offset_reset"] = "earliest"
+                consumer = build_consumer(config, **overrides)
+                consumer.subscribe([config.request_topic], listener=_Rebalance(self))
+            except BaseException:
+                producer.close(timeout=1.0)
+                raise
+            self._producer, self._consumer = producer, consumer
+            self._executor = ThreadPoolExecutor(
+                max_workers=config.max_workers, thread_name_prefix="a2a-kafka-worker"
+            )
+            self._dispatcher = Dispatcher(
+                self.handler, producer, stream_complete_delay=config.stream_complete_delay
+            )
+            self._thread = threading.Thread(
+                target=self._consume, name="a2a-kafka-request-consumer", daemon=True
+            )
+            self._state = _State.RUNNING
+            self._thread.start()
+        logger.info("serving %s as group %s", config.request_topic, config.group_id)
+        return self
+
+    def wait_until_assigned(self, timeout: float) -> bool:
+        """Block until the group gave this server partitions to serve; False after ``timeout`` s.
+
+        Not needed for correctness (requests sent earlier wait on the topic), but
+        tests and demos use it to know the server is really serving.
+        """
+        return self._assigned.wait(timeout)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop taking requests, let in-flight ones finish, commit, and close. Idempotent.
+
+        Waits up to ``timeout`` seconds (default: the ``drain_timeout`` setting) for
+        in-flight requests; a handler still running after that keeps its worker
+        thread until it returns, and its replies may be lost (its request is not
+        committed, so another server instance answers it again).
+        """
+        with self._lock:
+            if self._state is not _State.RUNNING:
+                self._state = _State.STOPPED
+                return
+            self._state = _State.STOPPED
+        drain = self.config.drain_timeout if timeout is None else timeout
+        self._drain_timeout = drain
+        self._stopping.set()
+        assert self._thread and self._executor and self._producer
+        if self._thread is not threading.current_thread():
+            self._thread.join(drain + 5.0)
+            if self._thread.is_alive():
+                logger.warning("the request consumer did not stop in time")
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._producer.close(timeout=max(1.0, min(drain, 5.0)))
+        logger.info("stopped serving %s", self.config.request_topic)
+
+    def run(self) -> None:
+        """Serve in the foreground until SIGINT or SIGTERM (or :meth:`stop` from another thread)."""
+        self.start()
+        stop_requested = threading.Event()
+        previous: dict[int, Any] = {}
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            logger.info("received %s: stopping", signal.Signals(signum).name)
+            stop_requested.set()
+
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, request_stop)
+        try:
+            while not stop_requested.wait(0.5):
+                if self._thread is None or not self._thread.is_alive():
+                    break
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self.stop()
+
+    @property
+    def running(self) -> bool:
+        """True between start() and stop()."""
+        return self._state is _State.RUNNING
+
+    @property
+    def in_flight(self) -> int:
+        """Requests taken from Kafka and not yet finished."""
+        return self._tracker.in_flight
+
+    def __enter__(self) -> KafkaServerApp:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return (
+            f"<KafkaServerApp {self._state.value} request_topic={self.config.request_topic!r}"
+            f" group={self.config.group_id!r}>"
+        )
+
+    # -- the consumer thread --------------------------------------------------------------------
+
+    def _consume(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        try:
+            while not self._stopping.is_set():
+                self._poll_once(consumer)
+            self._drain(consumer)
+        except Exception:
+            logger.exception("the request consumer failed; the server stops serving")
+        finally:
+            try:
+                consumer.close(autocommit=False, timeout_ms=2000)
+            except Exception:
+                logger.warning("closing the request consumer failed", exc_info=True)
+
+    def _poll_once(self, consumer: KafkaConsumer) -> None:
+        free = self.config.max_in_flight - self._tracker.in_flight
+        assignment = consumer.assignment()
+        if free <= 0:
+            consumer.pause(*assignment)
+        elif consumer.paused():
+            consumer.resume(*consumer.paused())
+        try:
+            batches = consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=max(1, free))
+        except Exception:
+            logger.warning("polling the request topic failed; retrying", exc_info=True)
+            self._stopping.wait(0.5)
+            return
+        for partition, records in batches.items():
+            for record in records:
+                self._tracker.taken(partition, record.offset)
+                assert self._executor is not None
+                self._executor.submit(self._work, partition, record)
+        self._commit()
+
+    def _drain(self, consumer: KafkaConsumer) -> None:
+        consumer.pause(*consumer.assignment())
+        deadline = time.monotonic() + getattr(self, "_drain_timeout", self.config.drain_timeout)
+        while self._tracker.in_flight and time.monotonic() < deadline:
+            consumer.poll(timeout_ms=50)  # keeps the group membership alive while workers finish
+            self._commit()
+        if self._tracker.in_flight:
+            logger.warning("%d request(s) still in flight at stop; they stay uncommitted",
+                           self._tracker.in_flight)
+        self._commit(sync=True)
+
+    def _commit(self, *, sync: bool = False, only: set[TopicPartition] | None = None) -> None:
+        """Commit the offsets whose requests are finished.
+
+        ``sync`` blocks until the broker confirms (consumer thread only, never the
+        I/O thread); ``only`` limits the commit to those partitions, changed or not.
+        """
+        consumer = self._consumer
+        assert consumer is not None
+        points = self._tracker.to_commit(changed_only=not sync and only is None)
+        if only is not None:
+            points = {tp: offset for tp, offset in points.items() if tp in only}
+        if not points:
+            return
+        offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in points.items()}
+        try:
+            if sync:
+                consumer.commit(offsets, timeout_ms=5000)
+            else:
+                consumer.commit_async(offsets, callback=_log_commit_failure)
+        except Exception:
+            logger.warning("committing offsets %s failed", points, exc_info=True)
+
+    # -- the worker threads ---------------------------------------------------------------------
+
+    def _work(self, partition: TopicPartition, record: Any) -> None:
+        try:
+            future = self._dispatcher.process(record)
+        except Exception:  # Dispatcher.process does not raise; this guards the offset anyway
+            logger.exception("processing the request at offset %d failed", record.offset)
+            future = None
+        if future is None:
+            self._tracker.finished(partition, record.offset)
+            return
+        future.add_both(self._reply_acknowledged, partition, record.offset)
+
+    def _reply_acknowledged(self, partition: TopicPartition, offset: int, result: Any) -> None:
+        if isinstance(result, BaseException):
+            logger.warning("the reply to the request at %s@%d was not delivered: %s",
+                           partition, offset, result)
+        self._tracker.finished(partition, offset)
+
+
+def _log_commit_failure(offsets: Any, response: Any) -> None:
+    if isinstance(response, BaseException):
+        logger.warning("committing offsets failed: %s", response)

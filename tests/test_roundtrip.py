@@ -1,0 +1,232 @@
+"""Request/reply and streams end to end, through a real broker."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from a2a_kafka_sync import (
+    A2AError,
+    Message,
+    RequestContext,
+    RequestHandler,
+    Task,
+    TaskState,
+    TaskStatus,
+    TaskStatusUpdateEvent,
+)
+from a2a_kafka_sync.errors import InternalError, TaskNotFoundError
+from a2a_kafka_sync.types import MessageSendParams, TaskArtifactUpdateEvent, Artifact, TextPart
+
+
+def echo(message: Message, context: RequestContext) -> str:
+    return f"echo: {message.text}"
+
+
+def test_unary_round_trip_returns_the_agents_message(serve, connect) -> None:
+    serve(echo)
+    client = connect()
+
+    reply = client.send_message(Message.user_text("hello", context_id="ctx-1"))
+
+    assert isinstance(reply, Message)
+    assert reply.text == "echo: hello"
+    assert reply.role.value == "agent"
+    assert reply.context_id == "ctx-1"
+    assert client.pending == 0
+
+
+def test_send_text_returns_the_reply_text(serve, connect) -> None:
+    serve(lambda message: message.text.upper())
+    assert connect().send_text("shout") == "SHOUT"
+
+
+def test_a_handler_returning_a_task_answers_with_that_task(serve, connect) -> None:
+    def start_task(message: Message) -> Task:
+        return Task(
+            id="task-1",
+            context_id="ctx-9",
+            status=TaskStatus(state=TaskState.working),
+            history=[message],
+        )
+
+    serve(start_task)
+    result = connect().send_text("work on this")
+
+    assert isinstance(result, Task)
+    assert result.id == "task-1"
+    assert result.status.state is TaskState.working
+    assert result.history and result.history[0].text == "work on this"
+
+
+def test_a_stream_of_2000_events_arrives_complete_and_in_order(serve, connect) -> None:
+    def count(message: Message) -> Iterator[TaskStatusUpdateEvent]:
+        for i in range(2000):
+            yield TaskStatusUpdateEvent(
+                task_id="t",
+                context_id="c",
+                status=TaskStatus(state=TaskState.working, message=Message.agent_text(str(i))),
+                final=False,
+                metadata={"seq": i},
+            )
+
+    serve(count)
+    client = connect()
+
+    events = list(client.send_message_streaming("count"))
+
+    assert [e.metadata["seq"] for e in events] == list(range(2000))
+    assert client.pending == 0
+
+
+def test_32_threads_sharing_one_client_each_get_their_own_answer(serve, connect) -> None:
+    serve(echo, max_workers=8)
+    client = connect()
+    wrong: list[tuple[str, Any]] = []
+    failures: list[BaseException] = []
+
+    def caller(thread_no: int) -> None:
+        try:
+            for i in range(50):
+                text = f"{thread_no}:{i}"
+                answer = client.send_text(text)
+                if answer != f"echo: {text}":
+                    wrong.append((text, answer))
+        except BaseException as exc:  # reported below, with the thread's error
+            failures.append(exc)
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+
+    assert not failures, failures[:3]
+    assert not wrong, wrong[:3]
+    assert not any(t.is_alive() for t in threads)
+    assert client.pending == 0
+
+
+def test_a_handler_exception_arrives_as_an_internal_error_and_serving_goes_on(
+    serve, connect
+) -> None:
+    def fragile(message: Message) -> str:
+        if message.text == "boom":
+            raise ValueError("kaboom")
+        return "fine"
+
+    serve(fragile)
+    client = connect()
+
+    with pytest.raises(InternalError) as caught:
+        client.send_text("boom")
+
+    assert caught.value.code == -32603
+    assert "kaboom" in caught.value.message
+    assert caught.value.correlation_id
+    assert client.send_text("again") == "fine"
+
+
+def test_an_a2a_error_raised_by_a_handler_keeps_its_class_and_code(serve, connect) -> None:
+    def missing(message: Message) -> str:
+        raise TaskNotFoundError("no task t-404")
+
+    serve(missing)
+
+    with pytest.raises(TaskNotFoundError) as caught:
+        connect().send_text("where is it")
+
+    assert caught.value.code == -32001
+    assert "t-404" in caught.value.message
+
+
+def test_a_stream_that_fails_midway_yields_its_events_then_raises(serve, connect) -> None:
+    def breaks(message: Message) -> Iterator[str]:
+        yield "one"
+        yield "two"
+        raise RuntimeError("lost the thread")
+
+    serve(breaks)
+    stream = connect().send_message_streaming("go")
+
+    assert next(stream).text == "one"
+    assert next(stream).text == "two"
+    with pytest.raises(A2AError) as caught:
+        next(stream)
+    assert caught.value.code == -32603
+    assert list(stream) == []
+
+
+def test_a_handler_object_serves_unary_and_streaming_calls(serve, connect) -> None:
+    class Agent(RequestHandler):
+        def on_message_send(self, params: MessageSendParams, context: RequestContext) -> Message:
+            return Message.agent_text(f"unary {context.method}")
+
+        def on_message_send_stream(
+            self, params: MessageSendParams, context: RequestContext
+        ) -> Iterator[Any]:
+            task = Task(id="t1", context_id="c1", status=TaskStatus(state=TaskState.working))
+            yield task
+            yield TaskArtifactUpdateEvent(
+                task_id="t1",
+                context_id="c1",
+                artifact=Artifact(parts=[TextPart(text="result")]),
+                last_chunk=True,
+            )
+            yield TaskStatusUpdateEvent(
+                task_id="t1",
+                context_id="c1",
+                status=TaskStatus(state=TaskState.completed),
+                final=True,
+            )
+
+    serve(Agent())
+    client = connect()
+
+    assert client.send_text("x") == "unary message_send"
+    events = list(client.send_message_streaming("y"))
+    assert [type(e).__name__ for e in events] == [
+        "Task",
+        "TaskArtifactUpdateEvent",
+        "TaskStatusUpdateEvent",
+    ]
+    assert events[1].artifact.text == "result"
+    assert events[2].final is True
+
+
+def test_a_plain_function_called_for_a_stream_yields_its_one_answer(serve, connect) -> None:
+    serve(echo)
+    events = list(connect().send_message_streaming("once"))
+    assert [e.text for e in events] == ["echo: once"]
+
+
+def test_a_generator_called_without_a_stream_answers_with_its_last_message(
+    serve, connect
+) -> None:
+    def steps(message: Message) -> Iterator[str]:
+        yield "thinking"
+        yield "done"
+
+    serve(steps)
+    assert connect().send_text("go") == "done"
+
+
+def test_the_handler_context_carries_the_callers_headers(serve, connect) -> None:
+    seen: list[RequestContext] = []
+
+    def record(message: Message, context: RequestContext) -> str:
+        seen.append(context)
+        return "ok"
+
+    serve(record)
+    client = connect(agent_id="caller-7")
+    client.send_text("hi", timeout=20)
+
+    (context,) = seen
+    assert context.agent_id == "caller-7"
+    assert context.reply_topic == client.reply_topic
+    assert context.method == "message_send"
+    assert context.deadline is not None and 0 < context.time_left() <= 20
