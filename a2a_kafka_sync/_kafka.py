@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -52,8 +52,6 @@ _MANAGED_KEYS = {
 
 _DEFAULT_ATTEMPT_MS = 5000
 
-T = TypeVar("T")
-
 
 def check_kafka_settings(settings: dict[str, Any]) -> None:
     """Refuse keys that no kafka-python client accepts, or that the library manages itself."""
@@ -86,7 +84,7 @@ def translate_kafka_errors(
         ) from exc
 
 
-def _connect(what: str, config: _CommonConfig, factory: type[T], settings: dict[str, Any]) -> T:
+def _connect(what: str, config: _CommonConfig, factory: Any, settings: dict[str, Any]) -> Any:
     """Build a kafka-python client, retrying with backoff until ``connect_timeout`` is spent."""
     deadline = time.monotonic() + config.connect_timeout
     attempt_ms = settings.pop("bootstrap_timeout_ms", _DEFAULT_ATTEMPT_MS)

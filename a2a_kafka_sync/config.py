@@ -180,9 +180,7 @@ class ServerConfig(_CommonConfig):
         "default 'a2a-server-<request_topic>', one group per agent (a group whose members "
         "read different topics leaves some of them without partitions).",
     )
-    max_workers: int = Field(
-        default=8, ge=1, description="Threads of the pool that runs handlers."
-    )
+    max_workers: int = Field(default=8, ge=1, description="Threads of the pool that runs handlers.")
     max_in_flight: int = Field(
         default=64,
         ge=1,
@@ -228,7 +226,8 @@ def build_config(config_class: type[_C], **settings: Any) -> _C:
         return config_class(**fields)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: "
+            + err["msg"].removeprefix("Value error, ")
             for err in exc.errors(include_url=False)
         )
         raise ConfigurationError(f"invalid {config_class.__name__}: {problems}") from exc

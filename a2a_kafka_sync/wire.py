@@ -104,9 +104,7 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec("task_push_notification_config_set", TaskPushNotificationConfig),
         MethodSpec("task_push_notification_config_get", GetTaskPushNotificationConfigParams),
         MethodSpec("task_push_notification_config_list", ListTaskPushNotificationConfigParams),
-        MethodSpec(
-            "task_push_notification_config_delete", DeleteTaskPushNotificationConfigParams
-        ),
+        MethodSpec("task_push_notification_config_delete", DeleteTaskPushNotificationConfigParams),
         MethodSpec("agent_card_get", A2ABaseModel),
     )
 }

@@ -37,7 +37,9 @@ def topic() -> str:
 
 
 @pytest.fixture
-def serve(broker_settings: dict[str, Any], topic: str) -> Iterator[Callable[..., KafkaServerApp]]:
+def serve(
+    broker_settings: dict[str, Any], topic: str, collect_garbage: None
+) -> Iterator[Callable[..., KafkaServerApp]]:
     """Start a KafkaServerApp on the test's topic, wait until it owns partitions; stopped after."""
     apps: list[KafkaServerApp] = []
 
@@ -55,7 +57,7 @@ def serve(broker_settings: dict[str, Any], topic: str) -> Iterator[Callable[...,
 
 @pytest.fixture
 def connect(
-    broker_settings: dict[str, Any], topic: str
+    broker_settings: dict[str, Any], topic: str, collect_garbage: None
 ) -> Iterator[Callable[..., KafkaClientTransport]]:
     """Open a KafkaClientTransport to the test's topic; closed after."""
     clients: list[KafkaClientTransport] = []
@@ -71,8 +73,11 @@ def connect(
         client.close()
 
 
-@pytest.fixture(autouse=True)
-def _collect_garbage() -> Iterator[None]:
-    """Collect after each test, so a leaked resource is blamed on the test that leaked it."""
+@pytest.fixture
+def collect_garbage() -> Iterator[None]:
+    """Collect after the test, so a leaked resource is blamed on the test that leaked it.
+
+    The broker fixtures below use it; pure-logic tests skip it (it costs ~0.1 s a test).
+    """
     yield
     gc.collect()

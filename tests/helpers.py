@@ -38,17 +38,24 @@ class RawKafka:
         self.bootstrap_servers = bootstrap_servers
         self.producer = KafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=0)
 
-    def send(self, topic: str, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+    def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+        key: bytes | None = None,
+    ) -> None:
         """Produce one record and wait until the broker has it."""
-        self.producer.send(topic, value=value, headers=headers).get(timeout=10)
+        self.producer.send(topic, value=value, key=key, headers=headers).get(timeout=10)
 
-    def reply_topic(self) -> "RawReplies":
+    def reply_topic(self) -> RawReplies:
         """A fresh topic, read from its start, to collect the replies sent to it."""
         name = f"raw-replies-{uuid.uuid4().hex[:12]}"
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
         try:
-            admin.create_topics({name: {"num_partitions": 1, "replication_factor": -1}},
-                                wait_for_metadata=True)
+            admin.create_topics(
+                {name: {"num_partitions": 1, "replication_factor": -1}}, wait_for_metadata=True
+            )
         finally:
             admin.close()
         return RawReplies(self.bootstrap_servers, name)

@@ -19,7 +19,7 @@ from a2a_kafka_sync import (
     TaskStatusUpdateEvent,
 )
 from a2a_kafka_sync.errors import InternalError, TaskNotFoundError
-from a2a_kafka_sync.types import MessageSendParams, TaskArtifactUpdateEvent, Artifact, TextPart
+from a2a_kafka_sync.types import Artifact, MessageSendParams, TaskArtifactUpdateEvent, TextPart
 
 
 def echo(message: Message, context: RequestContext) -> str:
@@ -203,9 +203,7 @@ def test_a_plain_function_called_for_a_stream_yields_its_one_answer(serve, conne
     assert [e.text for e in events] == ["echo: once"]
 
 
-def test_a_generator_called_without_a_stream_answers_with_its_last_message(
-    serve, connect
-) -> None:
+def test_a_generator_called_without_a_stream_answers_with_its_last_message(serve, connect) -> None:
     def steps(message: Message) -> Iterator[str]:
         yield "thinking"
         yield "done"
@@ -230,3 +228,28 @@ def test_the_handler_context_carries_the_callers_headers(serve, connect) -> None
     assert context.reply_topic == client.reply_topic
     assert context.method == "message_send"
     assert context.deadline is not None and 0 < context.time_left() <= 20
+
+
+def test_a_reply_too_large_to_produce_is_answered_with_an_internal_error(serve, connect) -> None:
+    serve(lambda message: "x" * 2_000_000)  # over the producer's max_request_size (1 MB)
+
+    with pytest.raises(InternalError) as caught:
+        connect().send_text("big")
+
+    assert "reply not sent" in caught.value.message
+
+
+def test_a_library_error_raised_inside_a_handler_is_reported_as_the_handlers(
+    serve, connect
+) -> None:
+    from a2a_kafka_sync import RequestTimeoutError
+
+    def calls_a_slow_agent(message: Message) -> str:
+        raise RequestTimeoutError("the downstream agent did not answer")
+
+    serve(calls_a_slow_agent)
+    with pytest.raises(InternalError) as caught:
+        connect().send_text("x")
+
+    assert "RequestTimeoutError" in caught.value.message
+    assert "reply not sent" not in caught.value.message

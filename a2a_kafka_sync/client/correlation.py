@@ -46,7 +46,10 @@ class Waiter:
         return self._event.is_set()
 
     def wait(self, timeout: float | None) -> Reply:
-        """The reply; raises the error it was resolved with, or RequestTimeoutError after ``timeout`` s."""
+        """The reply; raises the error it was resolved with, or RequestTimeoutError.
+
+        Waits at most ``timeout`` seconds (None: until resolved).
+        """
         if not self._event.wait(timeout):
             raise RequestTimeoutError(
                 f"no reply within {timeout}s", correlation_id=self.correlation_id
@@ -75,7 +78,7 @@ class StreamWaiter:
         self._queue.put(error)
 
     def next(self, timeout: float | None) -> Reply:
-        """The next reply; raises a queued error, or RequestTimeoutError after ``timeout`` s idle."""
+        """The next reply; raises a queued error, or RequestTimeoutError after ``timeout`` s."""
         try:
             item = self._queue.get(timeout=timeout)
         except queue.Empty:
@@ -104,7 +107,7 @@ class CorrelationManager:
         return len(self._waiters)
 
     def register(self, correlation_id: str, *, stream: bool = False) -> Waiter | StreamWaiter:
-        """Add a waiter for a request about to be sent; raises ClientClosedError after fail_all()."""
+        """Add a waiter for a request about to be sent; ClientClosedError after fail_all()."""
         waiter: Waiter | StreamWaiter = (
             StreamWaiter(correlation_id) if stream else Waiter(correlation_id)
         )

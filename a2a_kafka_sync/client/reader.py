@@ -97,7 +97,10 @@ class ReplyReader:
             if not self._registry.fail(correlation_id, exc):
                 logger.warning(
                     "dropped an undecodable reply at %s[%d]@%d: %s",
-                    record.topic, record.partition, record.offset, exc,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    exc,
                 )
             return
         if not self._registry.resolve(correlation_id, reply):

@@ -177,8 +177,9 @@ class KafkaClientTransport:
             raise
         reader = ReplyReader(consumer, self._registry)
         reader.start()
-        logger.debug("client open: request topic %s, reply topic %s",
-                     config.request_topic, self.reply_topic)
+        logger.debug(
+            "client open: request topic %s, reply topic %s", config.request_topic, self.reply_topic
+        )
         return producer, reader
 
     def _position(self, consumer: Any) -> None:
@@ -284,7 +285,7 @@ class KafkaClientTransport:
     # -- one path for every method -------------------------------------------------------------
 
     def _timeout(self, timeout: Timeout) -> float | None:
-        return self.config.timeout if timeout is USE_CLIENT_DEFAULT else timeout  # type: ignore[return-value]
+        return self.config.timeout if timeout is USE_CLIENT_DEFAULT else timeout
 
     def _send(
         self, method: str, params: A2ABaseModel, *, stream: bool, timeout: float | None

@@ -12,11 +12,17 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType, TracebackType
 from typing import Any
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, OffsetAndMetadata
-from kafka import TopicPartition
+from kafka import (
+    ConsumerRebalanceListener,
+    KafkaConsumer,
+    KafkaProducer,
+    OffsetAndMetadata,
+    TopicPartition,
+)
 
 from .._kafka import build_consumer, build_producer, ensure_topics
 from ..config import ServerConfig, build_config
+from ..errors import A2AKafkaError
 from ..types import AgentCard
 from .dispatcher import Dispatcher
 from .handlers import as_request_handler
@@ -36,7 +42,7 @@ class _State(enum.Enum):
     STOPPED = "stopped"
 
 
-class _Rebalance(ConsumerRebalanceListener):
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     """Commits what is done before partitions move, and tells the app what it owns.
 
     kafka-python 3 calls it on its I/O thread, where nothing may block: the
@@ -123,14 +129,18 @@ class KafkaServerApp:
             if self._state is _State.RUNNING:
                 return self
             if self._state is _State.STOPPED:
-                raise RuntimeError("a stopped KafkaServerApp cannot be started again")
+                raise A2AKafkaError("a stopped KafkaServerApp cannot be started again")
             config = self.config
             producer = build_producer(config)
             try:
                 if config.create_topics:
-                    ensure_topics(config, {config.request_topic: (config.request_topic_partitions, {})})
-                overrides: dict[str, Any] = {"group_id": config.group_id,
-                                             "enable_auto_commit": False}
+                    ensure_topics(
+                        config, {config.request_topic: (config.request_topic_partitions, {})}
+                    )
+                overrides: dict[str, Any] = {
+                    "group_id": config.group_id,
+                    "enable_auto_commit": False,
+                }
                 if "auto_offset_reset" not in config.kafka:
                     overrides["auto_offset_reset"] = "earliest"
                 consumer = build_consumer(config, **overrides)
@@ -190,7 +200,7 @@ class KafkaServerApp:
         """Serve in the foreground until SIGINT or SIGTERM (or :meth:`stop` from another thread)."""
         self.start()
         stop_requested = threading.Event()
-        previous: dict[int, Any] = {}
+        previous: dict[signal.Signals, Any] = {}
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
             logger.info("received %s: stopping", signal.Signals(signum).name)
@@ -279,8 +289,10 @@ class KafkaServerApp:
             consumer.poll(timeout_ms=50)  # keeps the group membership alive while workers finish
             self._commit()
         if self._tracker.in_flight:
-            logger.warning("%d request(s) still in flight at stop; they stay uncommitted",
-                           self._tracker.in_flight)
+            logger.warning(
+                "%d request(s) still in flight at stop; they stay uncommitted",
+                self._tracker.in_flight,
+            )
         self._commit(sync=True)
 
     def _commit(self, *, sync: bool = False, only: set[TopicPartition] | None = None) -> None:
@@ -320,8 +332,9 @@ class KafkaServerApp:
 
     def _reply_acknowledged(self, partition: TopicPartition, offset: int, result: Any) -> None:
         if isinstance(result, BaseException):
-            logger.warning("the reply to the request at %s@%d was not delivered: %s",
-                           partition, offset, result)
+            logger.warning(
+                "the reply to the request at %s@%d was not delivered: %s", partition, offset, result
+            )
         self._tracker.finished(partition, offset)
 
 

@@ -57,5 +57,5 @@ class RequestContext:
         )
 
     def time_left(self) -> float | None:
-        """Seconds until the caller stops waiting (negative once past), or None without a deadline."""
+        """Seconds until the caller stops waiting (negative once past); None without a deadline."""
         return None if self.deadline is None else self.deadline - time.time()

@@ -99,9 +99,9 @@ class Dispatcher:
     def _as_a2a_error(exc: Exception, headers: RequestHeaders) -> A2AError:
         if isinstance(exc, A2AError):
             return exc
-        if isinstance(exc, A2AKafkaError):  # a reply could not be produced
-            logger.warning("could not send a reply to %s: %s", headers.reply_topic, exc)
-            return InternalError(f"reply not sent: {exc.message}")
+        if isinstance(exc, _ReplyNotSent):
+            logger.warning("could not send a reply to %s: %s", headers.reply_topic, exc.cause)
+            return InternalError(f"reply not sent: {exc.cause.message}")
         logger.exception("handler failed on request %s", headers.correlation_id)
         return InternalError(f"{type(exc).__name__}: {exc}")
 
@@ -110,7 +110,9 @@ class Dispatcher:
         if not headers.answerable:
             logger.warning(
                 "dropped request %s at %s: %s (no reply topic to answer)",
-                headers.correlation_id, where, error,
+                headers.correlation_id,
+                where,
+                error,
             )
             return None
         logger.warning("refused request %s at %s: %s", headers.correlation_id, where, error)
@@ -122,22 +124,35 @@ class Dispatcher:
         except Exception as exc:  # nothing more can be sent to this caller
             logger.warning(
                 "could not send the error reply %s to %s: %s",
-                headers.correlation_id, headers.reply_topic, exc,
+                headers.correlation_id,
+                headers.reply_topic,
+                exc,
             )
             return None
 
     def _send(self, headers: RequestHeaders, value: bytes) -> Future:
-        """Produce one reply; raises KafkaOperationError when it cannot be produced."""
+        """Produce one reply; raises _ReplyNotSent when it cannot be produced."""
         assert headers.correlation_id is not None and headers.reply_topic is not None
         partition = headers.reply_partition
-        with translate_kafka_errors(
-            "sending a reply", correlation_id=headers.correlation_id, topic=headers.reply_topic
-        ):
-            future: Future = self._producer.send(
-                headers.reply_topic,
-                value=value,
-                key=None if partition is not None else headers.correlation_id.encode(),
-                headers=reply_headers(headers.correlation_id, headers.trace_id),
-                partition=partition,
-            )
+        try:
+            with translate_kafka_errors(
+                "sending a reply", correlation_id=headers.correlation_id, topic=headers.reply_topic
+            ):
+                future: Future = self._producer.send(
+                    headers.reply_topic,
+                    value=value,
+                    key=None if partition is not None else headers.correlation_id.encode(),
+                    headers=reply_headers(headers.correlation_id, headers.trace_id),
+                    partition=partition,
+                )
+        except A2AKafkaError as exc:
+            raise _ReplyNotSent(exc) from exc
         return future
+
+
+class _ReplyNotSent(Exception):
+    """A reply could not be produced (told apart from a handler's own library errors)."""
+
+    def __init__(self, cause: A2AKafkaError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause

@@ -67,7 +67,7 @@ class RequestHandler:
     def on_message_send_stream(
         self, params: MessageSendParams, context: RequestContext
     ) -> Iterator[Any]:
-        """Answer a streaming ``message_send``; by default, the unary answer as a one-event stream."""
+        """Answer a streaming ``message_send``; by default the unary answer, as one event."""
         yield self.on_message_send(params, context)
 
     def on_get_task(self, params: Any, context: RequestContext) -> Task:
@@ -98,9 +98,7 @@ class RequestHandler:
         """Answer ``task_push_notification_config_list``."""
         raise self._unsupported("push notifications")
 
-    def on_delete_task_push_notification_config(
-        self, params: Any, context: RequestContext
-    ) -> Any:
+    def on_delete_task_push_notification_config(self, params: Any, context: RequestContext) -> Any:
         """Answer ``task_push_notification_config_delete``."""
         raise self._unsupported("push notifications")
 
@@ -199,7 +197,7 @@ def _as_event(value: Any, params: MessageSendParams) -> Any:
 
 
 def as_request_handler(handler: Any) -> Any:
-    """A handler object for ``handler``: objects with ``on_message_send`` as they are, functions wrapped."""
+    """A handler object for ``handler``: handler objects as they are, functions wrapped."""
     if hasattr(handler, "on_message_send") or hasattr(handler, "on_message_send_stream"):
         return handler
     return FunctionHandler(handler)
