@@ -253,3 +253,19 @@ def test_a_library_error_raised_inside_a_handler_is_reported_as_the_handlers(
 
     assert "RequestTimeoutError" in caught.value.message
     assert "reply not sent" not in caught.value.message
+
+
+def test_stream_complete_delay_holds_back_the_end_of_a_stream(serve, connect) -> None:
+    import time
+
+    def two(message: Message) -> Iterator[str]:
+        yield "a"
+        yield "b"
+
+    serve(two, stream_complete_delay=0.5)
+    stream = connect().send_message_streaming("go")
+    assert [next(stream).text, next(stream).text] == ["a", "b"]
+    last_event_at = time.monotonic()
+
+    assert list(stream) == []  # the stream still ends, every event delivered first
+    assert time.monotonic() - last_event_at >= 0.4

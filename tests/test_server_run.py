@@ -1,0 +1,56 @@
+"""KafkaServerApp.run() in a real process: serves until SIGTERM or SIGINT, then exits cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+
+SERVER = textwrap.dedent(
+    """
+    import logging, sys
+    from a2a_kafka_sync import KafkaServerApp
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    bootstrap, topic, profile = sys.argv[1], sys.argv[2], sys.argv[3] or None
+    KafkaServerApp(lambda m: "pong", bootstrap, topic, profile=profile).run()
+    print("run returned", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_serves_until_a_signal_then_returns(
+    broker_settings: dict[str, Any], topic: str, connect: Any, signum: int
+) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            SERVER,
+            broker_settings["bootstrap_servers"],
+            topic,
+            broker_settings.get("profile") or "",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert connect().send_text("ping", timeout=60) == "pong"
+        server.send_signal(signum)
+        out, err = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+    assert server.returncode == 0, err[-2000:]
+    assert "run returned" in out
+    assert "stopped serving" in err
