@@ -325,12 +325,13 @@ def _envelope(reply_type: str, data: bytes) -> bytes:
     return b'{"type":"' + reply_type.encode() + b'","data":' + data + b"}"
 
 
-def encode_reply(result: Any) -> bytes:
+def encode_reply(result: Any, *, method: str | None = None) -> bytes:
     """The value of a reply record carrying ``result``.
 
     ``result`` is a model (Message, Task, an update event, a push config, an
     AgentCard), a list of Tasks or of push configs, or one of the markers
-    :data:`SUCCESS` and :data:`STREAM_COMPLETE`.
+    :data:`SUCCESS` and :data:`STREAM_COMPLETE`. ``method`` names the request's
+    method, which decides the type of an empty list.
     """
     if isinstance(result, str):
         if result == STREAM_COMPLETE:
@@ -341,6 +342,11 @@ def encode_reply(result: Any) -> bytes:
         if isinstance(result, model):
             return _envelope(reply_type, result.to_json())
     if isinstance(result, list):
+        if method == "task_push_notification_config_list" and all(
+            isinstance(item, TaskPushNotificationConfig) for item in result
+        ):
+            items = b",".join(c.to_json() for c in result)
+            return _envelope("task_push_notification_config_list", b"[" + items + b"]")
         if all(isinstance(item, Task) for item in result):
             return _envelope("task_list", b"[" + b",".join(t.to_json() for t in result) + b"]")
         if all(isinstance(item, TaskPushNotificationConfig) for item in result):

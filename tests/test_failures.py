@@ -88,7 +88,9 @@ def test_malformed_requests_get_error_replies_and_the_server_keeps_serving(
         raw.send(topic, b"garbage", [])
         raw.send(topic, None, [("reply_topic", replies.topic.encode())], key=b"tombstone")
 
-        got = dict(replies.read(len(BAD_REQUESTS)))
+        # One more than expected, so an answer to an unanswerable record would show.
+        received = replies.read(len(BAD_REQUESTS) + 1, timeout=8)
+        got = dict(received)
     finally:
         replies.close()
 
@@ -99,6 +101,7 @@ def test_malformed_requests_get_error_replies_and_the_server_keeps_serving(
         name: code for name, _, code in BAD_REQUESTS
     }
     assert all(reply["data"]["error"] for reply in got.values())
+    assert len(received) == len(BAD_REQUESTS)
     assert connect().send_text("still there?") == "echo: still there?"
 
 
@@ -323,3 +326,51 @@ def test_a_fixed_reply_topic_is_used_as_given(serve, connect) -> None:
     client = connect(reply_topic=name)
     assert client.reply_topic == name
     assert client.send_text("x") == "echo: x"
+
+
+def test_committed_offsets_cover_every_answered_request_after_stop(
+    broker_settings, topic, connect
+) -> None:
+    from kafka import KafkaConsumer, TopicPartition
+
+    app = KafkaServerApp(echo, request_topic=topic, **broker_settings).start()
+    assert app.wait_until_assigned(30)
+    client = connect()
+    for i in range(20):
+        assert client.send_text(str(i)) == f"echo: {i}"
+    app.stop()
+
+    probe = KafkaConsumer(
+        bootstrap_servers=broker_settings["bootstrap_servers"],
+        group_id=app.config.group_id,
+        enable_auto_commit=False,
+    )
+    try:
+        partitions = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic)]
+        committed = sum(probe.committed(tp) or 0 for tp in partitions)
+        end = sum(probe.end_offsets(partitions).values())
+    finally:
+        probe.close(autocommit=False)
+    assert committed == end == 20
+
+
+def test_closing_a_stream_from_another_thread_wakes_its_reader(connect) -> None:
+    client = connect()
+    stream = client.send_message_streaming("nobody serves this", timeout=None)
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            next(stream)
+        except BaseException as exc:
+            errors.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.2)  # let the reader block on the stream
+    stream.close()
+    reader.join(10)
+
+    assert not reader.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], ClientClosedError)
+    assert client.pending == 0

@@ -174,6 +174,12 @@ def test_every_reply_type_round_trips(result: object, reply_type: str) -> None:
     assert not reply.is_final
 
 
+def test_an_empty_list_takes_its_type_from_the_method() -> None:
+    push_list = encode_reply([], method="task_push_notification_config_list")
+    assert json.loads(push_list)["type"] == "task_push_notification_config_list"
+    assert json.loads(encode_reply([], method="task_list"))["type"] == "task_list"
+
+
 def test_the_end_markers_round_trip() -> None:
     assert decode_reply(encode_reply(STREAM_COMPLETE)).is_final
     assert json.loads(encode_reply(STREAM_COMPLETE)) == {"type": "stream_complete", "data": {}}

@@ -126,7 +126,7 @@ class CorrelationManager:
             if waiter is None:
                 return False
             if isinstance(waiter, Waiter) or reply.is_final:
-                del self._waiters[correlation_id]
+                self._waiters.pop(correlation_id, None)
         waiter.set_reply(reply)
         return True
 
@@ -140,9 +140,12 @@ class CorrelationManager:
         return True
 
     def discard(self, correlation_id: str) -> None:
-        """Forget a call whose caller stopped waiting (timeout, abandoned stream, failed send)."""
-        with self._lock:
-            self._waiters.pop(correlation_id, None)
+        """Forget a call whose caller stopped waiting (timeout, abandoned stream, failed send).
+
+        Takes no lock (a dict pop is atomic), so a finaliser may call it at any point,
+        even while its own thread holds the registry's lock.
+        """
+        self._waiters.pop(correlation_id, None)
 
     def fail_all(self, reason: str) -> int:
         """Fail every pending call with ClientClosedError(``reason``) and refuse new ones.

@@ -73,8 +73,18 @@ class ReplyReader:
                     continue
                 for records in batches.values():
                     for record in records:
-                        self._handle(record)
+                        try:
+                            self._handle(record)
+                        except Exception:  # one record must never stop the reader
+                            logger.exception(
+                                "dropped a reply record at %s[%s]@%s",
+                                getattr(record, "topic", "?"),
+                                getattr(record, "partition", "?"),
+                                getattr(record, "offset", "?"),
+                            )
         finally:
+            if not self._stop.is_set():  # died, not stopped: nobody will answer the callers
+                self._registry.fail_all("the reply reader stopped unexpectedly")
             try:
                 self._consumer.close(autocommit=False, timeout_ms=1000)
             except Exception:
@@ -84,6 +94,8 @@ class ReplyReader:
         correlation_id: str | None = None
         notification = None
         for name, value in record.headers or ():
+            if value is None:  # Kafka allows null header values
+                continue
             if name == HEADER_CORRELATION_ID and correlation_id is None:
                 correlation_id = value.decode("utf-8", "replace")
             elif name == HEADER_NOTIFICATION_TYPE:

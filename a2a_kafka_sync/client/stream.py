@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Union
 
+from ..errors import ClientClosedError
 from ..types import Message, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 from ..wire import STREAM_COMPLETE
 from .correlation import CorrelationManager, StreamWaiter
@@ -61,10 +62,16 @@ class ReplyStream(Iterator[StreamEvent]):
         return data
 
     def close(self) -> None:
-        """Stop listening: later events of this stream are dropped when they arrive."""
+        """Stop listening: later events of this stream are dropped when they arrive.
+
+        A thread blocked waiting on this stream wakes with ClientClosedError.
+        """
         if not self._closed:
             self._closed = True
             self._registry.discard(self._waiter.correlation_id)
+            self._waiter.set_error(
+                ClientClosedError("the stream was closed", correlation_id=self.correlation_id)
+            )
 
     def __enter__(self) -> ReplyStream:
         return self

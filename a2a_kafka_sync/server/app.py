@@ -7,11 +7,12 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType, TracebackType
 from typing import Any
 
+import kafka.errors
 from kafka import (
     ConsumerRebalanceListener,
     KafkaConsumer,
@@ -55,7 +56,6 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
         self._app._commit(only=set(revoked))
         self._app._tracker.forget(revoked)
-        self._app._assigned.clear()
 
     def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
         if assigned:
@@ -252,10 +252,14 @@ class KafkaServerApp:
         assert consumer is not None
         try:
             while not self._stopping.is_set():
-                self._poll_once(consumer)
+                try:
+                    self._poll_once(consumer)
+                except Exception:  # one bad round must not end serving
+                    logger.exception("the request consumer loop failed; retrying")
+                    self._stopping.wait(0.5)
             self._drain(consumer)
         except Exception:
-            logger.exception("the request consumer failed; the server stops serving")
+            logger.exception("draining the request consumer failed")
         finally:
             try:
                 consumer.close(autocommit=False, timeout_ms=2000)
@@ -264,11 +268,7 @@ class KafkaServerApp:
 
     def _poll_once(self, consumer: KafkaConsumer) -> None:
         free = self.config.max_in_flight - self._tracker.in_flight
-        assignment = consumer.assignment()
-        if free <= 0:
-            consumer.pause(*assignment)
-        elif consumer.paused():
-            consumer.resume(*consumer.paused())
+        self._pause(consumer, paused=free <= 0)
         try:
             batches = consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=max(1, free))
         except Exception:
@@ -277,13 +277,31 @@ class KafkaServerApp:
             return
         for partition, records in batches.items():
             for record in records:
-                self._tracker.taken(partition, record.offset)
+                ticket = self._tracker.taken(partition, record.offset)
                 assert self._executor is not None
-                self._executor.submit(self._work, partition, record)
+                self._executor.submit(self._work, partition, record, ticket)
         self._commit()
 
+    @staticmethod
+    def _pause(consumer: KafkaConsumer, *, paused: bool) -> None:
+        """Pause every assigned partition, or resume the paused ones.
+
+        A rebalance (on kafka-python's I/O thread) may take a partition away
+        between reading the assignment and pausing it; that partition is
+        skipped, the others are still paused or resumed.
+        """
+        partitions = consumer.assignment() if paused else consumer.paused()
+        for partition in partitions:
+            try:
+                if paused:
+                    consumer.pause(partition)
+                else:
+                    consumer.resume(partition)
+            except (KeyError, kafka.errors.IllegalStateError):
+                pass  # no longer assigned to this consumer
+
     def _drain(self, consumer: KafkaConsumer) -> None:
-        consumer.pause(*consumer.assignment())
+        self._pause(consumer, paused=True)
         deadline = time.monotonic() + getattr(self, "_drain_timeout", self.config.drain_timeout)
         while self._tracker.in_flight and time.monotonic() < deadline:
             consumer.poll(timeout_ms=50)  # keeps the group membership alive while workers finish
@@ -303,9 +321,7 @@ class KafkaServerApp:
         """
         consumer = self._consumer
         assert consumer is not None
-        points = self._tracker.to_commit(changed_only=not sync and only is None)
-        if only is not None:
-            points = {tp: offset for tp, offset in points.items() if tp in only}
+        points = self._tracker.to_commit(changed_only=not sync, only=only)
         if not points:
             return
         offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in points.items()}
@@ -319,23 +335,48 @@ class KafkaServerApp:
 
     # -- the worker threads ---------------------------------------------------------------------
 
-    def _work(self, partition: TopicPartition, record: Any) -> None:
+    def _work(self, partition: TopicPartition, record: Any, ticket: int) -> None:
         try:
-            future = self._dispatcher.process(record)
+            futures = self._dispatcher.process(record)
         except Exception:  # Dispatcher.process does not raise; this guards the offset anyway
             logger.exception("processing the request at offset %d failed", record.offset)
-            future = None
-        if future is None:
-            self._tracker.finished(partition, record.offset)
-            return
-        future.add_both(self._reply_acknowledged, partition, record.offset)
+            futures = []
+        _when_settled(
+            futures, lambda: self._tracker.finished(partition, record.offset, ticket), record
+        )
 
-    def _reply_acknowledged(self, partition: TopicPartition, offset: int, result: Any) -> None:
+
+def _when_settled(futures: list[Any], done: Callable[[], None], record: Any) -> None:
+    """Call ``done`` once every reply future has succeeded or failed (at once when none).
+
+    A reply that failed after the producer's own retries (``delivery_timeout_ms``)
+    is logged once; its request still counts as finished, since producing it
+    again would meet the same failure and stall the partition. The caller sees a
+    timeout.
+    """
+    if not futures:
+        done()
+        return
+    remaining = [len(futures)]
+    lock = threading.Lock()
+
+    def settle(result: Any) -> None:
         if isinstance(result, BaseException):
             logger.warning(
-                "the reply to the request at %s@%d was not delivered: %s", partition, offset, result
+                "a reply to the request at %s[%d]@%d was not delivered: %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                result,
             )
-        self._tracker.finished(partition, offset)
+        with lock:
+            remaining[0] -= 1
+            last = remaining[0] == 0
+        if last:
+            done()
+
+    for future in futures:
+        future.add_both(settle)
 
 
 def _log_commit_failure(offsets: Any, response: Any) -> None:

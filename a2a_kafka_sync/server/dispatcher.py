@@ -36,8 +36,8 @@ class Dispatcher:
     :meth:`process` never raises: a bad record is answered with its A2A error
     (or logged and skipped when it names no reply topic), a handler's A2AError
     is answered with its code, and any other exception with InternalError
-    (-32603). It returns the future of the last reply produced, which the app
-    waits on before it commits the request's offset.
+    (-32603). It returns the futures of the replies it produced; the app
+    commits the request's offset once all of them are settled.
     """
 
     def __init__(
@@ -47,8 +47,9 @@ class Dispatcher:
         self._producer = producer
         self._stream_complete_delay = stream_complete_delay
 
-    def process(self, record: Any) -> Future | None:
-        """Handle one request record; the future of its last reply, or None when none was sent."""
+    def process(self, record: Any) -> list[Future]:
+        """Handle one request record; returns the futures of every reply it produced."""
+        sent: list[Future] = []
         headers, error = read_request_headers(record.headers)
         if error is None:
             try:
@@ -56,14 +57,18 @@ class Dispatcher:
             except A2AError as exc:
                 error = exc
         if error is not None:
-            return self._refuse(record, headers, error)
+            self._refuse(record, headers, error, sent)
+            return sent
         context = RequestContext.from_request(request)
         try:
             if request.streaming:
-                return self._stream(request, context)
-            return self._send(headers, encode_reply(self._call(request, context)))
-        except Exception as exc:
-            return self._send_error(headers, self._as_a2a_error(exc, headers))
+                self._stream(request, context, sent)
+            else:
+                result = self._call(request, context)
+                self._send(headers, encode_reply(result, method=request.method.name), sent)
+        except Exception as exc:  # a stream ends with exactly one error record
+            self._send_error(headers, self._as_a2a_error(exc, headers), sent)
+        return sent
 
     def _handler_method(self, name: str) -> Any:
         method = getattr(self._handler, name, None)
@@ -83,17 +88,13 @@ class Dispatcher:
             return
         yield from method(request.params, context)
 
-    def _stream(self, request: Request, context: RequestContext) -> Future | None:
+    def _stream(self, request: Request, context: RequestContext, sent: list[Future]) -> None:
         headers = request.headers
-        last: Future | None = None
-        try:
-            for event in self._events(request, context):
-                last = self._send(headers, encode_reply(event))
-            if self._stream_complete_delay and last is not None:
-                time.sleep(self._stream_complete_delay)
-            return self._send(headers, encode_reply(STREAM_COMPLETE))
-        except Exception as exc:  # ends the stream with exactly one error record
-            return self._send_error(headers, self._as_a2a_error(exc, headers))
+        for event in self._events(request, context):
+            self._send(headers, encode_reply(event), sent)
+        if self._stream_complete_delay and sent:
+            time.sleep(self._stream_complete_delay)
+        self._send(headers, encode_reply(STREAM_COMPLETE), sent)
 
     @staticmethod
     def _as_a2a_error(exc: Exception, headers: RequestHeaders) -> A2AError:
@@ -105,7 +106,9 @@ class Dispatcher:
         logger.exception("handler failed on request %s", headers.correlation_id)
         return InternalError(f"{type(exc).__name__}: {exc}")
 
-    def _refuse(self, record: Any, headers: RequestHeaders, error: A2AError) -> Future | None:
+    def _refuse(
+        self, record: Any, headers: RequestHeaders, error: A2AError, sent: list[Future]
+    ) -> None:
         where = f"{record.topic}[{record.partition}]@{record.offset}"
         if not headers.answerable:
             logger.warning(
@@ -114,13 +117,13 @@ class Dispatcher:
                 where,
                 error,
             )
-            return None
+            return
         logger.warning("refused request %s at %s: %s", headers.correlation_id, where, error)
-        return self._send_error(headers, error)
+        self._send_error(headers, error, sent)
 
-    def _send_error(self, headers: RequestHeaders, error: A2AError) -> Future | None:
+    def _send_error(self, headers: RequestHeaders, error: A2AError, sent: list[Future]) -> None:
         try:
-            return self._send(headers, encode_error(error))
+            self._send(headers, encode_error(error), sent)
         except Exception as exc:  # nothing more can be sent to this caller
             logger.warning(
                 "could not send the error reply %s to %s: %s",
@@ -128,10 +131,9 @@ class Dispatcher:
                 headers.reply_topic,
                 exc,
             )
-            return None
 
-    def _send(self, headers: RequestHeaders, value: bytes) -> Future:
-        """Produce one reply; raises _ReplyNotSent when it cannot be produced."""
+    def _send(self, headers: RequestHeaders, value: bytes, sent: list[Future]) -> None:
+        """Produce one reply and add its future to ``sent``; raises _ReplyNotSent."""
         assert headers.correlation_id is not None and headers.reply_topic is not None
         partition = headers.reply_partition
         try:
@@ -147,7 +149,7 @@ class Dispatcher:
                 )
         except A2AKafkaError as exc:
             raise _ReplyNotSent(exc) from exc
-        return future
+        sent.append(future)
 
 
 class _ReplyNotSent(Exception):

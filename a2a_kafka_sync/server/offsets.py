@@ -1,9 +1,9 @@
-"""Which request offsets may be committed: only those whose replies are acknowledged."""
+"""Which request offsets may be committed: only those whose replies are settled."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from kafka import TopicPartition
 
@@ -14,10 +14,12 @@ class OffsetTracker:
     """Offsets taken from Kafka and not yet finished, per partition.
 
     The consumer thread records each record it hands to a worker
-    (:meth:`taken`); a worker finishes it once its last reply is acknowledged
-    (:meth:`finished`). A partition's commit point is its lowest unfinished
-    offset, or one past the last offset taken when none is unfinished, so a
-    crash never skips a request whose reply was not sent. Thread-safe.
+    (:meth:`taken`, which returns a ticket); the worker finishes it with that
+    ticket once every reply it produced is settled (:meth:`finished`). A
+    partition's commit point is its lowest unfinished offset, or one past the
+    last offset taken when none is unfinished, so a crash never skips a request
+    whose replies were not sent. A ticket from before a partition was taken
+    away (:meth:`forget`) finishes nothing. Thread-safe.
     """
 
     def __init__(self) -> None:
@@ -25,16 +27,20 @@ class OffsetTracker:
         self._unfinished: dict[TopicPartition, set[int]] = {}
         self._next: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
+        self._epoch: dict[TopicPartition, int] = {}
 
-    def taken(self, partition: TopicPartition, offset: int) -> None:
-        """A record was handed to a worker."""
+    def taken(self, partition: TopicPartition, offset: int) -> int:
+        """A record was handed to a worker; returns the ticket to finish it with."""
         with self._lock:
             self._unfinished.setdefault(partition, set()).add(offset)
             self._next[partition] = max(self._next.get(partition, 0), offset + 1)
+            return self._epoch.get(partition, 0)
 
-    def finished(self, partition: TopicPartition, offset: int) -> None:
-        """A record is done (its replies acknowledged, or it was answered as unanswerable)."""
+    def finished(self, partition: TopicPartition, offset: int, ticket: int) -> None:
+        """A record is done (its replies settled, or it could not be answered)."""
         with self._lock:
+            if self._epoch.get(partition, 0) != ticket:
+                return  # taken before a rebalance moved the partition: not ours to finish
             pending = self._unfinished.get(partition)
             if pending is not None:
                 pending.discard(offset)
@@ -45,15 +51,22 @@ class OffsetTracker:
         with self._lock:
             return sum(len(offsets) for offsets in self._unfinished.values())
 
-    def to_commit(self, *, changed_only: bool = True) -> dict[TopicPartition, int]:
-        """The commit points (next offset to read, per partition); by default only those that
-        moved since the last call."""
+    def to_commit(
+        self, *, changed_only: bool = True, only: Collection[TopicPartition] | None = None
+    ) -> dict[TopicPartition, int]:
+        """The commit points (next offset to read) per partition, to be committed now.
+
+        By default only the points that moved since they were last handed out;
+        ``only`` limits the answer to those partitions (changed or not).
+        """
         points = {}
         with self._lock:
             for partition, next_offset in self._next.items():
+                if only is not None and partition not in only:
+                    continue
                 pending = self._unfinished.get(partition)
                 point = min(pending) if pending else next_offset
-                if not changed_only or self._committed.get(partition) != point:
+                if only is not None or not changed_only or self._committed.get(partition) != point:
                     points[partition] = point
                     self._committed[partition] = point
         return points
@@ -65,3 +78,4 @@ class OffsetTracker:
                 self._unfinished.pop(partition, None)
                 self._next.pop(partition, None)
                 self._committed.pop(partition, None)
+                self._epoch[partition] = self._epoch.get(partition, 0) + 1

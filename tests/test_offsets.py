@@ -1,0 +1,54 @@
+"""The offset tracker on its own: what may be committed, and when (no broker)."""
+
+from __future__ import annotations
+
+from kafka import TopicPartition
+
+from a2a_kafka_sync.server.offsets import OffsetTracker
+
+P0 = TopicPartition("requests", 0)
+P1 = TopicPartition("requests", 1)
+
+
+def test_the_commit_point_stops_at_the_lowest_unfinished_offset() -> None:
+    tracker = OffsetTracker()
+    tickets = {offset: tracker.taken(P0, offset) for offset in (5, 6, 7)}
+
+    tracker.finished(P0, 6, tickets[6])
+    tracker.finished(P0, 7, tickets[7])
+    assert tracker.to_commit() == {P0: 5}
+
+    tracker.finished(P0, 5, tickets[5])
+    assert tracker.to_commit() == {P0: 8}
+    assert tracker.in_flight == 0
+
+
+def test_only_moved_points_are_handed_out_again() -> None:
+    tracker = OffsetTracker()
+    tracker.finished(P0, 0, tracker.taken(P0, 0))
+    assert tracker.to_commit() == {P0: 1}
+    assert tracker.to_commit() == {}
+    assert tracker.to_commit(changed_only=False) == {P0: 1}
+
+
+def test_a_commit_limited_to_some_partitions_leaves_the_others_pending() -> None:
+    tracker = OffsetTracker()
+    tracker.finished(P0, 0, tracker.taken(P0, 0))
+    tracker.finished(P1, 0, tracker.taken(P1, 0))
+
+    assert tracker.to_commit(only={P0}) == {P0: 1}
+    assert tracker.to_commit() == {P1: 1}
+
+
+def test_a_ticket_from_before_a_rebalance_finishes_nothing() -> None:
+    tracker = OffsetTracker()
+    old = tracker.taken(P0, 3)
+    tracker.forget([P0])
+    new = tracker.taken(P0, 3)  # the partition came back and the record was read again
+
+    tracker.finished(P0, 3, old)
+    assert tracker.in_flight == 1
+    assert tracker.to_commit() == {P0: 3}
+
+    tracker.finished(P0, 3, new)
+    assert tracker.to_commit() == {P0: 4}
