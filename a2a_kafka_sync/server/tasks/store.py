@@ -1,0 +1,110 @@
+"""The task store interface, and the in-memory store every server starts with."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+
+from ...types import PushNotificationConfig, Task
+
+__all__ = ["InMemoryTaskStore", "TaskStore"]
+
+
+class TaskStore(ABC):
+    """Where a server keeps its tasks and each task's push notification configs.
+
+    Implementations are thread-safe: worker threads call them concurrently.
+    ``get`` returns a copy the caller may change freely; ``save`` replaces the
+    whole task. A push config without an ``id`` is stored under the task's id
+    (A2A's rule for the single-config case). :meth:`start` is called before the
+    first use by the server that owns the store, :meth:`close` when it stops.
+    """
+
+    def start(self) -> None:  # noqa: B027 - optional hook
+        """Connect or load (called by the owning server's start)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and threads (called by the owning server's stop)."""
+
+    @abstractmethod
+    def save(self, task: Task) -> None:
+        """Store ``task``, replacing any earlier version with the same id."""
+
+    @abstractmethod
+    def get(self, task_id: str) -> Task | None:
+        """The task with this id, or None."""
+
+    @abstractmethod
+    def delete(self, task_id: str) -> None:
+        """Forget the task and its push configs (no error when absent)."""
+
+    @abstractmethod
+    def list_tasks(self, context_id: str | None = None) -> list[Task]:
+        """Every task, or those of one context, oldest first."""
+
+    @abstractmethod
+    def set_push_config(
+        self, task_id: str, config: PushNotificationConfig
+    ) -> PushNotificationConfig:
+        """Add or replace (by id) a push config of the task; returns it with its id set."""
+
+    @abstractmethod
+    def get_push_configs(self, task_id: str) -> list[PushNotificationConfig]:
+        """The task's push configs (empty when none)."""
+
+    @abstractmethod
+    def delete_push_config(self, task_id: str, config_id: str) -> bool:
+        """Remove one push config; False when it did not exist."""
+
+
+class InMemoryTaskStore(TaskStore):
+    """Tasks in a dict: fast, and gone when the process ends. The default."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tasks: dict[str, Task] = {}
+        self._push: dict[str, dict[str, PushNotificationConfig]] = {}
+
+    def save(self, task: Task) -> None:
+        """Store a copy of ``task``."""
+        with self._lock:
+            self._tasks.pop(task.id, None)  # re-insert: dict order is "last saved"
+            self._tasks[task.id] = task.model_copy(deep=True)
+
+    def get(self, task_id: str) -> Task | None:
+        """A copy of the task, or None."""
+        with self._lock:
+            task = self._tasks.get(task_id)
+        return task.model_copy(deep=True) if task is not None else None
+
+    def delete(self, task_id: str) -> None:
+        """Forget the task and its push configs."""
+        with self._lock:
+            self._tasks.pop(task_id, None)
+            self._push.pop(task_id, None)
+
+    def list_tasks(self, context_id: str | None = None) -> list[Task]:
+        """Copies of the stored tasks, in the order they were last saved."""
+        with self._lock:
+            tasks = [t for t in self._tasks.values() if context_id in (None, t.context_id)]
+        return [t.model_copy(deep=True) for t in tasks]
+
+    def set_push_config(
+        self, task_id: str, config: PushNotificationConfig
+    ) -> PushNotificationConfig:
+        """Store the config under its id (the task id when it has none)."""
+        config = config.model_copy(update={"id": config.id or task_id})
+        assert config.id is not None
+        with self._lock:
+            self._push.setdefault(task_id, {})[config.id] = config
+        return config
+
+    def get_push_configs(self, task_id: str) -> list[PushNotificationConfig]:
+        """The task's push configs."""
+        with self._lock:
+            return list(self._push.get(task_id, {}).values())
+
+    def delete_push_config(self, task_id: str, config_id: str) -> bool:
+        """Remove one push config."""
+        with self._lock:
+            return self._push.get(task_id, {}).pop(config_id, None) is not None
