@@ -1,7 +1,18 @@
-"""The server side: the app, its handlers and the context a handler receives."""
+"""The server side: the app, its handlers, tasks and the context a handler receives."""
 
 from .app import KafkaServerApp
 from .context import RequestContext
+from .default_handler import DefaultRequestHandler
 from .handlers import FunctionHandler, RequestHandler
+from .tasks import InMemoryTaskStore, TaskStore, TaskUpdater
 
-__all__ = ["FunctionHandler", "KafkaServerApp", "RequestContext", "RequestHandler"]
+__all__ = [
+    "DefaultRequestHandler",
+    "FunctionHandler",
+    "InMemoryTaskStore",
+    "KafkaServerApp",
+    "RequestContext",
+    "RequestHandler",
+    "TaskStore",
+    "TaskUpdater",
+]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,12 @@ class RequestContext:
         deadline: epoch seconds after which the caller no longer waits, or None.
         caller_card: the calling agent's card as sent (a dict), or None.
         state: a dict the handler may use freely for the duration of the call.
+        task: the :class:`~a2a_kafka_sync.server.tasks.TaskUpdater` of the task this
+            message starts or continues (DefaultRequestHandler), else None.
+        cancelled: set when a ``task_cancel`` for this task arrives; a long-running
+            handler checks it (or :meth:`is_cancelled`) and stops cooperatively.
+        emit: for a streaming request, sends one event to the caller at once
+            (set by the server); None for a unary request.
     """
 
     correlation_id: str
@@ -38,6 +46,9 @@ class RequestContext:
     deadline: float | None = None
     caller_card: dict[str, Any] | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    task: Any = None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    emit: Callable[[Any], None] | None = None
 
     @classmethod
     def from_request(cls, request: Request) -> RequestContext:
@@ -55,6 +66,10 @@ class RequestContext:
             deadline=headers.deadline_ms / 1000 if headers.deadline_ms is not None else None,
             caller_card=request.caller_card,
         )
+
+    def is_cancelled(self) -> bool:
+        """True once the caller (or anyone) asked to cancel this task."""
+        return self.cancelled.is_set()
 
     def time_left(self) -> float | None:
         """Seconds until the caller stops waiting (negative once past); None without a deadline."""

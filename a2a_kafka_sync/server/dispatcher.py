@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator
@@ -90,6 +91,15 @@ class Dispatcher:
 
     def _stream(self, request: Request, context: RequestContext, sent: list[Future]) -> None:
         headers = request.headers
+
+        def emit(event: Any) -> None:
+            """Send one event now; a failure is logged (the stream's end reports it)."""
+            try:
+                self._send(headers, encode_reply(event), sent)
+            except _ReplyNotSent as exc:
+                logger.warning("could not send a stream event to %s: %s", headers.reply_topic, exc)
+
+        context = dataclasses.replace(context, emit=emit)
         for event in self._events(request, context):
             self._send(headers, encode_reply(event), sent)
         if self._stream_complete_delay and sent:

@@ -29,7 +29,6 @@ __all__ = [
     "HANDLER_METHODS",
     "FunctionHandler",
     "RequestHandler",
-    "as_request_handler",
 ]
 
 HANDLER_METHODS: dict[str, tuple[str, str | None]] = {
@@ -194,10 +193,3 @@ def _as_event(value: Any, params: MessageSendParams) -> Any:
         f"the handler yielded {type(value).__name__}; expected Message, Task, "
         "TaskStatusUpdateEvent, TaskArtifactUpdateEvent or str"
     )
-
-
-def as_request_handler(handler: Any) -> Any:
-    """A handler object for ``handler``: handler objects as they are, functions wrapped."""
-    if hasattr(handler, "on_message_send") or hasattr(handler, "on_message_send_stream"):
-        return handler
-    return FunctionHandler(handler)

@@ -66,10 +66,10 @@ class InMemoryTaskStore(TaskStore):
         self._push: dict[str, dict[str, PushNotificationConfig]] = {}
 
     def save(self, task: Task) -> None:
-        """Store a copy of ``task``."""
+        """Store ``task`` (a shallow copy: a saved task is not to be changed in place)."""
         with self._lock:
             self._tasks.pop(task.id, None)  # re-insert: dict order is "last saved"
-            self._tasks[task.id] = task.model_copy(deep=True)
+            self._tasks[task.id] = task.model_copy()
 
     def get(self, task_id: str) -> Task | None:
         """A copy of the task, or None."""

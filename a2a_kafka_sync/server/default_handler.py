@@ -1,0 +1,346 @@
+"""``DefaultRequestHandler``: every A2A method, with the task lifecycle behind a plain function."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..errors import (
+    AuthenticatedExtendedCardNotConfiguredError,
+    InvalidAgentResponseError,
+    InvalidParamsError,
+    PushNotificationNotSupportedError,
+    TaskNotCancelableError,
+    TaskNotFoundError,
+)
+from ..types import (
+    AgentCapabilities,
+    AgentCard,
+    Message,
+    MessageSendParams,
+    Task,
+    TaskArtifactUpdateEvent,
+    TaskPushNotificationConfig,
+    TaskState,
+    TaskStatusUpdateEvent,
+)
+from ..wire import SUCCESS
+from .context import RequestContext
+from .handlers import RequestHandler, _positional_arity
+from .tasks import InMemoryTaskStore, TaskStore
+from .tasks.subscriptions import CLOSED, TaskSubscriptions
+from .tasks.updater import TaskEvent, TaskUpdater
+
+__all__ = ["DefaultRequestHandler"]
+
+logger = logging.getLogger(__name__)
+
+_TASK_EVENTS = (Task, TaskStatusUpdateEvent, TaskArtifactUpdateEvent)
+_TURN_OVER = frozenset({TaskState.input_required, TaskState.auth_required})
+_WAIT_SLICE = 1.0
+
+
+def default_card(name: str) -> AgentCard:
+    """The card of an agent that declared none: streaming and push notifications supported."""
+    return AgentCard(
+        name=name,
+        preferred_transport="KAFKA",
+        capabilities=AgentCapabilities(streaming=True, push_notifications=True),
+    )
+
+
+class DefaultRequestHandler(RequestHandler):
+    """Serves a plain-function agent with every A2A method and a task store behind it.
+
+    The agent is ``fn(message, context)`` (or ``fn(message)``), a plain function or
+    a generator function. ``context.task`` is a :class:`TaskUpdater` for the task the
+    message starts or continues: a handler that uses it (``start_work``,
+    ``add_artifact``, ``requires_input``, ``complete`` ...) answers with that Task;
+    one that never touches it answers with its Message. A str or Message returned
+    after using the task completes the task with that message. Every change is
+    stored, streamed live to a streaming caller, published to resubscribers, and
+    pushed to the task's push notification configs.
+
+    Args:
+        agent: the function that does the work.
+        task_store: where tasks live; default an :class:`InMemoryTaskStore`.
+        agent_card: this agent's card; its ``capabilities.push_notifications`` gates
+            the push-config methods (-32003 when false).
+        extended_agent_card: the card ``agent_card_get`` returns; -32007 when None.
+    """
+
+    def __init__(
+        self,
+        agent: Callable[..., Any],
+        *,
+        task_store: TaskStore | None = None,
+        agent_card: AgentCard | None = None,
+        extended_agent_card: AgentCard | None = None,
+    ) -> None:
+        if not callable(agent):
+            raise TypeError(f"an agent must be callable, not {type(agent).__name__}")
+        self.agent = agent
+        self.task_store = task_store or InMemoryTaskStore()
+        self.agent_card = agent_card or default_card(getattr(agent, "__name__", "agent"))
+        self.extended_agent_card = extended_agent_card
+        self._generator = inspect.isgeneratorfunction(agent)
+        self._with_context = _positional_arity(agent) >= 2
+        self._subscriptions = TaskSubscriptions()
+        self._running: dict[str, tuple[threading.Event, TaskUpdater]] = {}
+        self._running_lock = threading.Lock()
+        self._notifier: Any = None
+
+    def __repr__(self) -> str:
+        return f"<DefaultRequestHandler {getattr(self.agent, '__qualname__', self.agent)!r}>"
+
+    # -- lifecycle, driven by the server ---------------------------------------------------------
+
+    def start(self, producer: Any = None) -> None:
+        """Start the task store, and push delivery through ``producer`` when given."""
+        self.task_store.start()
+        if producer is not None:
+            from .push import PushNotifier
+
+            self._notifier = PushNotifier(producer)
+
+    def close(self) -> None:
+        """Wake resubscribers, stop push delivery and close the task store."""
+        self._subscriptions.close()
+        if self._notifier is not None:
+            self._notifier.close(5.0)
+        self.task_store.close()
+
+    # -- message_send ----------------------------------------------------------------------------
+
+    def on_message_send(self, params: MessageSendParams, context: RequestContext) -> Message | Task:
+        """Run the agent; answer with its Message, or the Task it started or continued."""
+        result: Message | Task | None = None
+        for event in self._run(params, context):
+            if isinstance(event, Message):
+                result = event
+        updater: TaskUpdater = context.state["updater"]
+        if updater.touched:
+            return updater.task
+        if result is None:
+            raise InvalidAgentResponseError("the agent answered with no Message and used no task")
+        return result
+
+    def on_message_send_stream(
+        self, params: MessageSendParams, context: RequestContext
+    ) -> Iterator[Any]:
+        """Run the agent; its task's events reach the caller live, its Messages in order."""
+        yield from self._run(params, context)
+
+    def _run(self, params: MessageSendParams, context: RequestContext) -> Iterator[Message]:
+        """Run the agent once; task events are published as they happen, Messages yielded."""
+        message = params.message
+        existing = self._continued_task(message)
+        updater = TaskUpdater(
+            task_id=message.task_id,
+            context_id=message.context_id or (existing.context_id if existing else None),
+            load=lambda: self.task_store.get(updater.task_id),
+            publish=self._publisher(context.emit),
+            request=message,
+        )
+        if existing is not None:
+            updater.touched = True
+            if context.emit is not None:
+                context.emit(updater.task)
+        context.state["updater"] = updater
+        cancelled = threading.Event()
+        agent_context = dataclasses.replace(context, task=updater, cancelled=cancelled)
+        with self._running_lock:
+            self._running[updater.task_id] = (cancelled, updater)
+        try:
+            args = (message, agent_context) if self._with_context else (message,)
+            if self._generator:
+                for item in self.agent(*args):
+                    yield from self._take(item, updater, message, final=False)
+            else:
+                yield from self._take(self.agent(*args), updater, message, final=True)
+        finally:
+            with self._running_lock:
+                self._running.pop(updater.task_id, None)
+
+    def _continued_task(self, message: Message) -> Task | None:
+        if not message.task_id:
+            return None
+        task = self.task_store.get(message.task_id)
+        if task is None:
+            raise TaskNotFoundError(f"task {message.task_id} not found")
+        if task.status.state.is_terminal:
+            raise InvalidParamsError(
+                f"task {task.id} is {task.status.state.value}: it takes no more messages"
+            )
+        task.history = [*(task.history or []), message]
+        self.task_store.save(task)
+        return task
+
+    def _take(
+        self, value: Any, updater: TaskUpdater, request: Message, *, final: bool
+    ) -> Iterator[Message]:
+        """Turn what the agent returned or yielded into task events or a Message."""
+        if value is None:
+            return
+        if isinstance(value, str):
+            value = Message.agent_text(
+                value, context_id=request.context_id, task_id=request.task_id
+            )
+        if isinstance(value, _TASK_EVENTS):
+            updater.record(value)
+        elif isinstance(value, Message):
+            if final and updater.touched:
+                if not updater.turn_ended:
+                    updater.complete(value)
+                return
+            yield value
+        else:
+            raise InvalidAgentResponseError(
+                f"the agent produced {type(value).__name__}; expected Message, Task, "
+                "TaskStatusUpdateEvent, TaskArtifactUpdateEvent, str or None"
+            )
+
+    def _publisher(self, emit: Callable[[Any], None] | None) -> Callable[[Task, TaskEvent], None]:
+        def publish(task: Task, event: TaskEvent) -> None:
+            self.task_store.save(task)
+            self._subscriptions.publish(task.id, event)
+            if emit is not None:
+                emit(event)
+            if isinstance(event, (Task, TaskStatusUpdateEvent)) and self._notifier is not None:
+                configs = self.task_store.get_push_configs(task.id)
+                if configs:
+                    self._notifier.notify(task, configs)
+
+        return publish
+
+    # -- tasks ------------------------------------------------------------------------------------
+
+    def _task(self, task_id: str) -> Task:
+        task = self.task_store.get(task_id)
+        if task is None:
+            raise TaskNotFoundError(f"task {task_id} not found")
+        return task
+
+    def on_get_task(self, params: Any, context: RequestContext) -> Task:
+        """The task, with at most ``historyLength`` of its latest messages."""
+        task = self._task(params.id)
+        if params.history_length is not None and task.history:
+            keep = max(0, params.history_length)
+            task.history = task.history[len(task.history) - keep :] if keep else []
+        return task
+
+    def on_list_tasks(self, params: Any, context: RequestContext) -> list[Task]:
+        """Every stored task, or those of ``contextId``."""
+        context_id = getattr(params, "context_id", None) or (params.model_extra or {}).get(
+            "contextId"
+        )
+        return self.task_store.list_tasks(context_id)
+
+    def on_cancel_task(self, params: Any, context: RequestContext) -> Task:
+        """Cancel a task: a running handler sees ``context.cancelled``; its stream ends canceled."""
+        task = self._task(params.id)
+        if task.status.state.is_terminal:
+            raise TaskNotCancelableError(f"task {task.id} is {task.status.state.value}")
+        with self._running_lock:
+            running = self._running.get(task.id)
+        if running is not None:
+            cancelled, updater = running
+            cancelled.set()
+        else:
+            updater = TaskUpdater(
+                task_id=task.id,
+                context_id=task.context_id,
+                load=lambda: self.task_store.get(task.id),
+                publish=self._publisher(None),
+            )
+        if not updater.cancel():
+            raise TaskNotCancelableError(f"task {task.id} is {updater.state.value}")
+        return self._task(task.id)
+
+    def on_resubscribe_to_task(self, params: Any, context: RequestContext) -> Iterator[Any]:
+        """The task as it is, then its live events until its turn ends."""
+        self._task(params.id)
+        events = self._subscriptions.subscribe(params.id)
+        try:
+            task = self._task(params.id)  # read after subscribing: no event falls between
+            yield task
+            if task.status.state.is_terminal or task.status.state in _TURN_OVER:
+                return
+            while True:
+                try:
+                    event = events.get(timeout=_WAIT_SLICE)
+                except Exception:  # queue.Empty: wait on, the server's stop wakes us
+                    continue
+                if event is CLOSED:
+                    return
+                yield event
+                if isinstance(event, TaskStatusUpdateEvent) and event.final:
+                    return
+        finally:
+            self._subscriptions.unsubscribe(params.id, events)
+
+    # -- push notification configs ---------------------------------------------------------------
+
+    def _check_push(self) -> None:
+        if not (self.agent_card.capabilities and self.agent_card.capabilities.push_notifications):
+            raise PushNotificationNotSupportedError(
+                f"agent {self.agent_card.name} does not support push notifications"
+            )
+
+    def on_set_task_push_notification_config(
+        self, params: Any, context: RequestContext
+    ) -> TaskPushNotificationConfig:
+        """Store a push config for an existing task."""
+        self._check_push()
+        self._task(params.task_id)
+        stored = self.task_store.set_push_config(params.task_id, params.push_notification_config)
+        return TaskPushNotificationConfig(task_id=params.task_id, push_notification_config=stored)
+
+    def on_get_task_push_notification_config(
+        self, params: Any, context: RequestContext
+    ) -> TaskPushNotificationConfig:
+        """One push config of a task (by id; the first when no id is given)."""
+        self._check_push()
+        self._task(params.id)
+        configs = self.task_store.get_push_configs(params.id)
+        wanted = params.push_notification_config_id
+        for config in configs:
+            if wanted is None or config.id == wanted:
+                return TaskPushNotificationConfig(
+                    task_id=params.id, push_notification_config=config
+                )
+        raise InvalidParamsError(f"task {params.id} has no push notification config {wanted}")
+
+    def on_list_task_push_notification_config(
+        self, params: Any, context: RequestContext
+    ) -> list[TaskPushNotificationConfig]:
+        """Every push config of a task."""
+        self._check_push()
+        self._task(params.id)
+        return [
+            TaskPushNotificationConfig(task_id=params.id, push_notification_config=config)
+            for config in self.task_store.get_push_configs(params.id)
+        ]
+
+    def on_delete_task_push_notification_config(self, params: Any, context: RequestContext) -> str:
+        """Remove one push config of a task."""
+        self._check_push()
+        self._task(params.id)
+        if not self.task_store.delete_push_config(params.id, params.push_notification_config_id):
+            raise InvalidParamsError(
+                f"task {params.id} has no push notification config "
+                f"{params.push_notification_config_id}"
+            )
+        return SUCCESS
+
+    def on_get_authenticated_extended_card(self, params: Any, context: RequestContext) -> AgentCard:
+        """The extended agent card, when one is configured."""
+        if self.extended_agent_card is None:
+            raise AuthenticatedExtendedCardNotConfiguredError(
+                f"agent {self.agent_card.name} has no extended card"
+            )
+        return self.extended_agent_card
