@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from helpers import Webhook
 
 from a2a_kafka_sync import KafkaClientTransport, KafkaServerApp
 from a2a_kafka_sync.testing import EmbeddedBroker
@@ -81,3 +82,11 @@ def collect_garbage() -> Iterator[None]:
     """
     yield
     gc.collect()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    """A real HTTP server on loopback that records each POST (see helpers.Webhook)."""
+    hook = Webhook()
+    yield hook
+    hook.stop()

@@ -1,4 +1,4 @@
-"""Helpers the Kafka tests share: thread inspection, waiting, and raw kafka-python access."""
+"""Helpers the tests share: thread inspection, waiting, raw kafka-python access, a webhook."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -91,3 +92,43 @@ class RawReplies:
 
     def close(self) -> None:
         self.consumer.close(autocommit=False)
+
+
+class Webhook:
+    """A local HTTP server that records each POST and answers with scripted statuses."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.statuses: list[int] = []  # answered in turn; 200 once they run out
+        self.on_request: Callable[[bytes], object] = lambda body: None  # runs before recording
+        self._lock = threading.Lock()
+        webhook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                webhook.on_request(body)
+                with webhook._lock:
+                    webhook.received.append(
+                        {"path": self.path, "headers": dict(self.headers), "body": body}
+                    )
+                    status = webhook.statuses.pop(0) if webhook.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)

@@ -1,0 +1,265 @@
+"""Push notifications: webhook (or Kafka) delivery of task updates, and unsolicited push records.
+
+:class:`PushNotifier` delivers a Task to its push configs on threads of its own,
+keeping the order of the deliveries of each task. :func:`send_push` writes one
+push record (``{"type": "push_" + T, "data": D}``, header ``notification_type:
+push``, no ``correlation_id``; see WIRE.md) to a client's reply topic.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import logging
+import queue
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
+from urllib.parse import urlsplit
+
+import tenacity
+from kafka import KafkaProducer
+from kafka.future import Future
+
+from .._kafka import translate_kafka_errors
+from ..errors import InternalError
+from ..types import Message, PushNotificationConfig, Task
+from ..types.tasks import TaskArtifactUpdateEvent, TaskStatusUpdateEvent
+from ..wire import HEADER_NOTIFICATION_TYPE
+
+__all__ = ["PUSH_HEADERS", "PushNotifier", "encode_push", "send_push"]
+
+logger = logging.getLogger(__name__)
+
+PUSH_HEADERS: list[tuple[str, bytes]] = [(HEADER_NOTIFICATION_TYPE, b"push")]
+"""The headers of a push record (and no ``correlation_id``)."""
+
+_Event: TypeAlias = "Message | Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent"
+_PUSH_TYPES: tuple[tuple[type[_Event], str], ...] = (
+    (Message, "push_message"),
+    (Task, "push_task"),
+    (TaskStatusUpdateEvent, "push_task_status_update"),
+    (TaskArtifactUpdateEvent, "push_task_artifact_update"),
+)
+_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def encode_push(event: _Event) -> bytes:
+    """The value of a push record: ``{"type": "push_<kind>", "data": <event JSON>}``."""
+    push_type = next((name for model, name in _PUSH_TYPES if isinstance(event, model)), None)
+    if push_type is None:
+        raise InternalError(f"{type(event).__name__} cannot be sent as a push notification")
+    return b'{"type":"' + push_type.encode() + b'","data":' + event.to_json() + b"}"
+
+
+def send_push(
+    producer: KafkaProducer, reply_topic: str, event: _Event, *, partition: int | None = None
+) -> Future:
+    """Produce one unsolicited push record of ``event`` to a client's reply topic.
+
+    The record's key is the event's task id when it has one. Returns the
+    kafka-python future of the send; raises KafkaOperationError when it cannot
+    be handed to the producer.
+    """
+    task_id = event.id if isinstance(event, Task) else getattr(event, "task_id", None)
+    value = encode_push(event)
+    with translate_kafka_errors("sending a push notification", topic=reply_topic):
+        return producer.send(
+            reply_topic,
+            value=value,
+            key=task_id.encode() if task_id and partition is None else None,
+            headers=list(PUSH_HEADERS),
+            partition=partition,
+        )
+
+
+def _safe_url(url: str) -> tuple[str, str]:
+    """The scheme of ``url``, and ``url`` without user info, query or fragment (secrets)."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "", "<unparsable url>"
+    return parts.scheme, f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+
+
+class _DeliveryFailed(Exception):
+    """A delivery attempt failed; ``retry`` says whether another attempt may succeed."""
+
+    def __init__(self, message: str, *, retry: bool) -> None:
+        super().__init__(message)
+        self.retry = retry
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects: they would drop the body and resend the secrets to another host."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class PushNotifier:
+    """Delivers Tasks to their push notification configs, off the caller's thread.
+
+    Each task id goes to one of ``workers`` threads (``<name>-<n>``, started on
+    first use) by a stable hash, so the deliveries of one task keep their order.
+    ``http``/``https`` URLs get an HTTP POST of the task JSON, retried up to
+    ``attempts`` times with exponential backoff from ``backoff`` s on connection
+    errors, timeouts and 5xx (not on 4xx); each request is bounded by
+    ``timeout`` s. ``kafka://topic`` and ``kafka://host:port/topic`` URLs get a
+    ``push_task`` record on that topic through ``producer`` (the host is not
+    used), acknowledged within ``timeout`` s. Other schemes are logged and
+    skipped. Failures are logged at WARNING, without tokens or credentials.
+    """
+
+    def __init__(
+        self,
+        producer: KafkaProducer,
+        *,
+        workers: int = 2,
+        attempts: int = 3,
+        timeout: float = 5.0,
+        backoff: float = 0.2,
+        name: str = "a2a-kafka-push",
+    ) -> None:
+        if workers < 1 or attempts < 1 or timeout <= 0 or backoff < 0:
+            raise ValueError("workers and attempts must be >= 1, timeout > 0 and backoff >= 0")
+        self._producer = producer
+        self._attempts = attempts
+        self._timeout = timeout
+        self._backoff = backoff
+        self._lock = threading.Lock()
+        self._closed = False
+        self._abandon = threading.Event()  # set when close() runs out of time
+        self._opener = urllib.request.build_opener(_NoRedirect)
+        self._queues: list[queue.SimpleQueue[Callable[[], None] | None]] = [
+            queue.SimpleQueue() for _ in range(workers)
+        ]
+        self._threads = [
+            threading.Thread(target=self._run, args=(q,), name=f"{name}-{i}", daemon=True)
+            for i, q in enumerate(self._queues)
+        ]
+
+    def notify(self, task: Task, configs: Sequence[PushNotificationConfig]) -> None:
+        """Queue the delivery of ``task``, as it is now, to each config; returns at once.
+
+        URLs of unsupported schemes are logged at WARNING and skipped. After
+        :meth:`close` nothing is queued (a WARNING says so).
+        """
+        body = task.to_json()  # a snapshot: the caller may change the task afterwards
+        lane = zlib.crc32(task.id.encode()) % len(self._queues)
+        with self._lock:
+            if self._closed:
+                logger.warning("push notifier closed: dropped the push for task %s", task.id)
+                return
+            for config in configs:
+                scheme, url = _safe_url(config.url)
+                if scheme not in ("http", "https", "kafka"):
+                    logger.warning(
+                        "push for task %s not delivered: unsupported URL %s", task.id, url
+                    )
+                    continue
+                copy = config.model_copy(deep=True)
+                self._queues[lane].put(functools.partial(self._deliver, task.id, body, copy))
+                if self._threads[lane].ident is None:
+                    self._threads[lane].start()
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Stop accepting, let queued deliveries finish for up to ``timeout`` s, end the threads.
+
+        What is still queued at the bound is dropped and retries stop (a request
+        in flight ends within its own timeout). Idempotent; True when every
+        thread has ended.
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                for q in self._queues:
+                    q.put(None)
+        started = [t for t in self._threads if t.ident is not None]
+        for thread in started:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+        if any(t.is_alive() for t in started):
+            self._abandon.set()
+            return False
+        return True
+
+    def _run(self, jobs: queue.SimpleQueue[Callable[[], None] | None]) -> None:
+        dropped = 0
+        while (job := jobs.get()) is not None:
+            if self._abandon.is_set():
+                dropped += 1
+                continue
+            try:
+                job()
+            except Exception:  # one delivery must never stop the thread
+                logger.exception("a push delivery failed unexpectedly")
+        if dropped:
+            logger.warning("push notifier closed: dropped %d queued deliveries", dropped)
+
+    def _deliver(self, task_id: str, body: bytes, config: PushNotificationConfig) -> None:
+        scheme, url = _safe_url(config.url)
+        is_kafka = scheme == "kafka"
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(1 if is_kafka else self._attempts)
+            | tenacity.stop_when_event_set(self._abandon),
+            wait=tenacity.wait_exponential(multiplier=self._backoff, max=30.0),
+            retry=tenacity.retry_if_exception(lambda e: isinstance(e, _DeliveryFailed) and e.retry),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    if is_kafka:
+                        self._produce(task_id, body, config.url)
+                    else:
+                        self._post(body, config)
+        except Exception as exc:
+            text, auth = str(exc), config.authentication
+            for secret in (config.token, auth.credentials if auth else None):
+                text = text.replace(secret, "***") if secret else text
+            logger.warning("push for task %s to %s failed: %s", task_id, url, text)
+            return
+        logger.debug("push for task %s delivered to %s", task_id, url)
+
+    def _sleep(self, seconds: float) -> None:
+        self._abandon.wait(seconds)  # close() running out of time cuts a backoff short
+
+    def _post(self, body: bytes, config: PushNotificationConfig) -> None:
+        headers = {"Content-Type": "application/json"}
+        if config.token:
+            headers["X-A2A-Notification-Token"] = config.token
+        auth = config.authentication
+        if auth is not None and auth.schemes and auth.credentials:
+            headers["Authorization"] = f"{auth.schemes[0]} {auth.credentials}"
+        request = urllib.request.Request(config.url, data=body, headers=headers, method="POST")
+        try:
+            with self._opener.open(request, timeout=self._timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise _DeliveryFailed(f"HTTP {exc.code}", retry=exc.code >= 500) from None
+        except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out...
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            text = f"{type(reason).__name__}: {reason}" if isinstance(reason, Exception) else reason
+            raise _DeliveryFailed(str(text), retry=True) from None
+
+    def _produce(self, task_id: str, body: bytes, url: str) -> None:
+        parts = urlsplit(url)  # kafka://topic or kafka://host:port/topic (the host is unused)
+        topic = parts.path.rstrip("/").rpartition("/")[2] or parts.netloc
+        if not _TOPIC.fullmatch(topic):
+            raise _DeliveryFailed("no valid Kafka topic in the URL", retry=False)
+        value = b'{"type":"push_task","data":' + body + b"}"
+        with translate_kafka_errors("sending a push notification", topic=topic):
+            future = self._producer.send(
+                topic, value=value, key=task_id.encode(), headers=list(PUSH_HEADERS)
+            )
+            future.get(timeout=self._timeout)
