@@ -1,0 +1,317 @@
+"""Agent discovery over Kafka: ``kafka://`` addresses in agent cards, and a directory of cards.
+
+A card reaches its agent over Kafka through a ``kafka://host:port[,host2:port2]/request-topic``
+URL, as its ``url`` (preferred transport ``KAFKA``) or as one of its
+``additional_interfaces``. :class:`AgentDirectory` keeps cards on a compacted
+topic keyed by agent name; readers keep the latest value per key and honour
+tombstones themselves, so the directory is right whether or not the broker compacts.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from pydantic import Field, ValidationError
+
+from ._kafka import build_consumer, build_producer, ensure_topics, translate_kafka_errors
+from .config import _CommonConfig, config_from
+from .errors import A2AKafkaError, ClientClosedError, ConfigurationError, KafkaOperationError
+from .types import AgentCard, AgentInterface
+
+if TYPE_CHECKING:  # imported when called: the server may import this module, never the client
+    from .client import KafkaClientTransport
+
+__all__ = [
+    "KAFKA_TRANSPORT",
+    "AgentDirectory",
+    "AgentDirectoryConfig",
+    "AgentNotFoundError",
+    "client_for",
+    "kafka_endpoint",
+    "kafka_url",
+    "parse_kafka_url",
+    "with_kafka_interface",
+]
+
+logger = logging.getLogger(__name__)
+
+KAFKA_TRANSPORT = "KAFKA"
+"""The transport label of the Kafka interface in agent cards (as the asyncio implementation)."""
+
+_SCHEME = "kafka://"
+_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+_SERVER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+)(:\d{1,5})?")
+
+
+def _is_kafka(transport: str) -> bool:
+    return transport.upper() == KAFKA_TRANSPORT
+
+
+def _kafka_url_first(card: AgentCard) -> bool:
+    return _is_kafka(card.preferred_transport) or card.url.lower().startswith(_SCHEME)
+
+
+def kafka_url(bootstrap_servers: str | list[str], request_topic: str) -> str:
+    """The ``kafka://host:port[,host2:port2]/request-topic`` URL of an agent's request topic."""
+    servers = (
+        bootstrap_servers.split(",") if isinstance(bootstrap_servers, str) else bootstrap_servers
+    )
+    url = f"{_SCHEME}{','.join(s.strip() for s in servers)}/{request_topic}"
+    parse_kafka_url(url)  # refuse what could not be read back
+    return url
+
+
+def parse_kafka_url(url: str) -> tuple[list[str], str]:
+    """The bootstrap servers and request topic of a ``kafka://`` URL.
+
+    Raises ConfigurationError for another scheme, an empty or malformed host, or
+    a missing or invalid topic name.
+    """
+    if url[: len(_SCHEME)].lower() != _SCHEME:
+        raise ConfigurationError(f"not a kafka:// URL: {url!r}")
+    hosts, slash, topic = url[len(_SCHEME) :].partition("/")
+    servers = [part.strip() for part in hosts.split(",")]
+    if not all(_SERVER.fullmatch(server) for server in servers):
+        raise ConfigurationError(f"kafka:// URL with an empty or malformed host: {url!r}")
+    if not slash or not _TOPIC.fullmatch(topic):
+        raise ConfigurationError(f"kafka:// URL without a valid request topic: {url!r}")
+    return servers, topic
+
+
+def kafka_endpoint(card: AgentCard) -> tuple[list[str], str]:
+    """Where to reach the card's agent over Kafka: (bootstrap servers, request topic).
+
+    The card's ``url`` when its preferred transport is KAFKA or the url is
+    ``kafka://``; else the first additional interface whose transport is KAFKA.
+    Raises ConfigurationError, naming the card, when there is none or it is malformed.
+    """
+    others = (i.url for i in card.additional_interfaces or [] if _is_kafka(i.transport))
+    url = card.url if _kafka_url_first(card) else next(others, None)
+    if url is None:
+        raise ConfigurationError(f"agent card {card.name!r} declares no Kafka interface")
+    try:
+        return parse_kafka_url(url)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"agent card {card.name!r}: {exc}") from exc
+
+
+def with_kafka_interface(
+    card: AgentCard, bootstrap_servers: str | list[str], request_topic: str
+) -> AgentCard:
+    """A copy of ``card`` that declares its Kafka interface at this address.
+
+    A card with no url, or whose url or preferred transport is already Kafka, gets
+    the ``kafka://`` url as its ``url`` and ``KAFKA`` as preferred transport.
+    Otherwise url and preferred transport stay, and the Kafka interface is put in
+    ``additional_interfaces`` (once), ahead of any other Kafka interface there, so
+    :func:`kafka_endpoint` of the copy gives this address.
+    """
+    url = kafka_url(bootstrap_servers, request_topic)
+    if not card.url or _kafka_url_first(card):
+        update: dict[str, Any] = {"url": url, "preferred_transport": KAFKA_TRANSPORT}
+        return card.model_copy(update=update, deep=True)
+    ours = AgentInterface(url=url, transport=KAFKA_TRANSPORT)
+    interfaces = [
+        i.model_copy()
+        for i in card.additional_interfaces or []
+        if not (_is_kafka(i.transport) and i.url == url)
+    ]
+    first_kafka = next((n for n, i in enumerate(interfaces) if _is_kafka(i.transport)), None)
+    interfaces.insert(len(interfaces) if first_kafka is None else first_kafka, ours)
+    return card.model_copy(update={"additional_interfaces": interfaces}, deep=True)
+
+
+def client_for(card: AgentCard, **settings: Any) -> KafkaClientTransport:
+    """A (not yet opened) client for the card's agent, at :func:`kafka_endpoint` of the card.
+
+    ``settings`` are KafkaClientTransport settings; they win over the card's
+    address, e.g. ``bootstrap_servers`` when the card names an address only
+    valid inside a cluster.
+    """
+    from .client import KafkaClientTransport
+
+    servers, topic = kafka_endpoint(card)
+    options: dict[str, Any] = {"bootstrap_servers": servers, "request_topic": topic, **settings}
+    return KafkaClientTransport(agent_card=card, **options)
+
+
+class AgentNotFoundError(A2AKafkaError, LookupError):
+    """No card for the agent on the directory topic (``agent_name``, ``topic``)."""
+
+    def __init__(self, agent_name: str, topic: str) -> None:
+        super().__init__(f"no agent named {agent_name!r} in the directory", topic=topic)
+        self.agent_name = agent_name
+
+
+class AgentDirectoryConfig(_CommonConfig):
+    """Settings of an :class:`AgentDirectory`."""
+
+    topic: str = Field(
+        default="a2a-agent-cards",
+        min_length=1,
+        description="Compacted topic holding the agent cards, keyed by agent name.",
+    )
+    read_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds any one directory operation (a publish's acknowledgement, a "
+        "read of the whole topic) may wait before KafkaOperationError is raised.",
+    )
+
+
+class AgentDirectory:
+    """The agent cards published on a compacted topic, keyed by agent name.
+
+    :meth:`publish` and :meth:`unpublish` write (and wait for the broker's
+    acknowledgement); :meth:`list` and :meth:`resolve` read a snapshot of the
+    whole topic with a consumer of their own, closed before they return. The
+    topic is created (``cleanup.policy=compact``, one partition) when missing
+    and ``create_topics`` is on. Safe to share between threads.
+
+    Built like the client: ``bootstrap_servers``, ``topic`` and any other
+    :class:`AgentDirectoryConfig` field as keywords (other keys are kafka-python
+    settings), or one complete ``config``.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str | list[str] | None = None,
+        topic: str | None = None,
+        *,
+        config: AgentDirectoryConfig | None = None,
+        **settings: Any,
+    ) -> None:
+        explicit = {"bootstrap_servers": bootstrap_servers, "topic": topic}
+        self.config: AgentDirectoryConfig = config_from(
+            AgentDirectoryConfig, config, explicit, settings
+        )
+        self.topic = self.config.topic
+        self._lock = threading.Lock()
+        self._producer: KafkaProducer | None = None
+        self._closed = False
+
+    def _open(self) -> KafkaProducer:
+        """The producer, built (and the topic created) on first use."""
+        with self._lock:
+            if self._closed:
+                raise ClientClosedError("the agent directory is closed", topic=self.topic)
+            if self._producer is None:
+                config = self.config
+                block_ms = int(config.read_timeout * 1000)
+                overrides = {} if "max_block_ms" in config.kafka else {"max_block_ms": block_ms}
+                producer = build_producer(config, **overrides)
+                try:
+                    if config.create_topics:
+                        ensure_topics(config, {self.topic: (1, {"cleanup.policy": "compact"})})
+                except BaseException:
+                    producer.close(timeout=1.0)
+                    raise
+                self._producer = producer
+            return self._producer
+
+    def _write(self, name: str, value: bytes | None, doing: str) -> None:
+        producer = self._open()
+        deadline = time.monotonic() + self.config.read_timeout
+        with translate_kafka_errors(doing, topic=self.topic):
+            future = producer.send(self.topic, key=name.encode(), value=value)
+            future.get(timeout=max(0.0, deadline - time.monotonic()))
+
+    def publish(self, card: AgentCard) -> None:
+        """Publish (or replace) the card under ``card.name``; returns once the broker has it."""
+        self._write(card.name, card.to_json(), f"publishing the card of {card.name!r}")
+        logger.info("published the card of %r on %s", card.name, self.topic)
+
+    def unpublish(self, name: str) -> None:
+        """Remove the agent's card (a tombstone); returns once the broker has it."""
+        self._write(name, None, f"unpublishing the card of {name!r}")
+        logger.info("unpublished the card of %r from %s", name, self.topic)
+
+    def list(self) -> list[AgentCard]:
+        """Every published card as of this call, sorted by name."""
+        return sorted(self._snapshot().values(), key=lambda card: card.name)
+
+    def resolve(self, name: str) -> AgentCard:
+        """The card published under ``name``; AgentNotFoundError when there is none."""
+        card = self._snapshot().get(name)
+        if card is None:
+            raise AgentNotFoundError(name, self.topic)
+        return card
+
+    def _snapshot(self) -> dict[str, AgentCard]:
+        """Read the topic up to its end offsets at the start of the call: name -> card."""
+        self._open()  # a producer that connected proves the brokers are there (see _kafka)
+        consumer = build_consumer(
+            self.config, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
+        try:
+            with translate_kafka_errors("reading the agent directory", topic=self.topic):
+                latest = self._read(consumer, time.monotonic() + self.config.read_timeout)
+        finally:
+            consumer.close(autocommit=False, timeout_ms=1000)
+        return self._parse(latest)
+
+    def _read(self, consumer: KafkaConsumer, deadline: float) -> dict[str, bytes]:
+        """The latest value of every key (tombstones remove), up to the end offsets of now."""
+
+        def ms() -> int:
+            return max(0, int((deadline - time.monotonic()) * 1000))
+
+        ids = consumer.partitions_for_topic(self.topic)
+        pending = {TopicPartition(self.topic, p) for p in ids}
+        if not pending:
+            return {}
+        consumer.assign(sorted(pending))
+        ends = consumer.end_offsets(sorted(pending), timeout_ms=ms())
+        consumer.seek_to_beginning()
+        latest: dict[str, bytes] = {}
+        while pending:
+            if time.monotonic() >= deadline:
+                raise KafkaOperationError(
+                    f"reading the agent directory: timed out after {self.config.read_timeout}s",
+                    topic=self.topic,
+                )
+            for partition, records in consumer.poll(timeout_ms=min(200, ms())).items():
+                for record in records:
+                    if record.offset >= ends[partition]:
+                        continue
+                    if record.key is None:
+                        logger.warning("skipping a record without a key on %s", self.topic)
+                    elif record.value is None:
+                        latest.pop(record.key.decode(errors="replace"), None)
+                    else:
+                        latest[record.key.decode(errors="replace")] = record.value
+            pending = {p for p in pending if (consumer.position(p, ms()) or 0) < ends[p]}
+        return latest
+
+    def _parse(self, latest: dict[str, bytes]) -> dict[str, AgentCard]:
+        cards: dict[str, AgentCard] = {}
+        for name, value in latest.items():
+            try:
+                card = AgentCard.from_json(value)
+            except ValidationError as exc:
+                why = exc.errors(include_url=False, include_input=False)[0]["msg"]
+                logger.warning("skipping %r on %s: not an agent card (%s)", name, self.topic, why)
+                continue
+            if card.name != name:
+                logger.warning("skipping the card named %r under the key %r", card.name, name)
+                continue
+            cards[name] = card
+        return cards
+
+    def close(self) -> None:
+        """Close the producer (waiting at most ``read_timeout``). Idempotent."""
+        with self._lock:
+            producer, self._producer, self._closed = self._producer, None, True
+        if producer is not None:
+            producer.close(timeout=self.config.read_timeout)
+
+    def __enter__(self) -> AgentDirectory:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
