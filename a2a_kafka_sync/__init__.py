@@ -11,6 +11,7 @@ import logging
 
 from .client import USE_CLIENT_DEFAULT, CorrelationManager, KafkaClientTransport, ReplyStream
 from .config import LOW_LATENCY, PROFILES, ClientConfig, ServerConfig
+from .discovery import AgentDirectory, client_for
 from .errors import (
     A2AError,
     A2AKafkaError,
@@ -21,7 +22,16 @@ from .errors import (
     ProtocolError,
     RequestTimeoutError,
 )
-from .server import FunctionHandler, KafkaServerApp, RequestContext, RequestHandler
+from .server import (
+    DefaultRequestHandler,
+    FunctionHandler,
+    InMemoryTaskStore,
+    KafkaServerApp,
+    RequestContext,
+    RequestHandler,
+    TaskStore,
+    TaskUpdater,
+)
 from .types import (
     AgentCard,
     Message,
@@ -45,12 +55,15 @@ __all__ = [
     "A2AError",
     "A2AKafkaError",
     "AgentCard",
+    "AgentDirectory",
     "BrokerUnavailableError",
     "ClientClosedError",
     "ClientConfig",
     "ConfigurationError",
     "CorrelationManager",
+    "DefaultRequestHandler",
     "FunctionHandler",
+    "InMemoryTaskStore",
     "KafkaClientTransport",
     "KafkaOperationError",
     "KafkaServerApp",
@@ -67,6 +80,9 @@ __all__ = [
     "TaskState",
     "TaskStatus",
     "TaskStatusUpdateEvent",
+    "TaskStore",
+    "TaskUpdater",
     "TextPart",
     "__version__",
+    "client_for",
 ]

@@ -26,6 +26,7 @@ __all__ = [
     "ClientConfig",
     "ServerConfig",
     "build_config",
+    "config_from",
 ]
 
 DEFAULT_TIMEOUT = 30.0
@@ -193,6 +194,12 @@ class ServerConfig(_CommonConfig):
         description="Seconds stop() waits for in-flight requests to finish and their "
         "offsets to be committed.",
     )
+    card_topic: str | None = Field(
+        default="a2a-agent-cards",
+        description="Compacted topic the server publishes its agent card on at start, keyed "
+        "by agent name, for discovery (AgentDirectory); None publishes nothing. A failed "
+        "publish is logged, not fatal.",
+    )
     stream_complete_delay: float = Field(
         default=0.0,
         ge=0,
@@ -231,3 +238,19 @@ def build_config(config_class: type[_C], **settings: Any) -> _C:
             for err in exc.errors(include_url=False)
         )
         raise ConfigurationError(f"invalid {config_class.__name__}: {problems}") from exc
+
+
+def config_from(
+    config_class: type[_C], config: _C | None, explicit: dict[str, Any], settings: dict[str, Any]
+) -> _C:
+    """The config a constructor was given: ``config`` itself, or one built (with
+    :func:`build_config`) from its explicit arguments that are not None and ``settings``.
+
+    Raises TypeError when both a config object and loose settings are passed.
+    """
+    given = {key: value for key, value in explicit.items() if value is not None}
+    if config is not None:
+        if given or settings:
+            raise TypeError("pass either config or individual settings, not both")
+        return config
+    return build_config(config_class, **given, **settings)

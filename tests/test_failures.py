@@ -71,7 +71,7 @@ BAD_REQUESTS: list[tuple[str, bytes | None, int]] = [
     ("bad-params", b'{"method": "message_send", "params": {"message": {"role": 7}}}', -32602),
     ("params-not-object", b'{"method": "message_send", "params": "hi"}', -32602),
     ("bad-streaming", b'{"method": "message_send", "params": {}, "streaming": "yes"}', -32600),
-    ("unsupported", b'{"method": "tasks/get", "params": {"id": "t-1"}}', -32004),
+    ("unknown-task", b'{"method": "tasks/get", "params": {"id": "t-1"}}', -32001),
 ]
 
 

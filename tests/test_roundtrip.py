@@ -76,8 +76,9 @@ def test_a_stream_of_2000_events_arrives_complete_and_in_order(serve, connect) -
     serve(count)
     client = connect()
 
-    events = list(client.send_message_streaming("count"))
+    task, *events = list(client.send_message_streaming("count"))
 
+    assert isinstance(task, Task) and task.id == "t"  # a task stream starts with the Task
     assert [e.metadata["seq"] for e in events] == list(range(2000))
     assert client.pending == 0
 

@@ -2,6 +2,14 @@
 
 from .correlation import CorrelationManager
 from .stream import ReplyStream
-from .transport import USE_CLIENT_DEFAULT, KafkaClientTransport
+from .tasks import push_config
+from .timeouts import USE_CLIENT_DEFAULT
+from .transport import KafkaClientTransport
 
-__all__ = ["USE_CLIENT_DEFAULT", "CorrelationManager", "KafkaClientTransport", "ReplyStream"]
+__all__ = [
+    "USE_CLIENT_DEFAULT",
+    "CorrelationManager",
+    "KafkaClientTransport",
+    "ReplyStream",
+    "push_config",
+]

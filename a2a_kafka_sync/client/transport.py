@@ -10,37 +10,28 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 from kafka import KafkaProducer, TopicPartition
 
 from .._kafka import build_consumer, build_producer, ensure_topics, translate_kafka_errors
-from ..config import ClientConfig, build_config
+from ..config import ClientConfig, config_from
 from ..errors import ClientClosedError, KafkaOperationError, ProtocolError
 from ..types import AgentCard, Message, MessageSendParams, Task
 from ..types._base import A2ABaseModel
 from ..wire import Reply, RequestHeaders, encode_request
 from .correlation import CorrelationManager, StreamWaiter, Waiter
+from .push import PushDispatcher
 from .reader import ReplyReader
 from .stream import ReplyStream
+from .tasks import TaskCalls
+from .timeouts import USE_CLIENT_DEFAULT, Timeout
 
 __all__ = ["USE_CLIENT_DEFAULT", "KafkaClientTransport"]
 
 logger = logging.getLogger(__name__)
-
-
-class _UseClientDefault(enum.Enum):
-    USE_CLIENT_DEFAULT = "USE_CLIENT_DEFAULT"
-
-    def __repr__(self) -> str:
-        return "USE_CLIENT_DEFAULT"
-
-
-USE_CLIENT_DEFAULT = _UseClientDefault.USE_CLIENT_DEFAULT
-"""Per-call ``timeout`` marker meaning "the client's timeout" (``None`` means no limit)."""
-
-Timeout = float | None | _UseClientDefault
 
 
 class _State(enum.Enum):
@@ -65,7 +56,7 @@ def _as_send_params(message: MessageSendParams | Message | str) -> MessageSendPa
     raise TypeError(f"expected MessageSendParams, Message or str, not {type(message).__name__}")
 
 
-class KafkaClientTransport:
+class KafkaClientTransport(TaskCalls):
     """A blocking A2A client that talks to an agent through Kafka.
 
     Requests go to the agent's request topic; replies come back on this client's
@@ -112,11 +103,7 @@ class KafkaClientTransport:
             "reply_topic": reply_topic,
             "consumer_group_id": consumer_group_id,
         }
-        self.config: ClientConfig = config or build_config(
-            ClientConfig, **{k: v for k, v in explicit.items() if v is not None}, **settings
-        )
-        if config is not None and (settings or any(v is not None for v in explicit.values())):
-            raise TypeError("pass either config or individual settings, not both")
+        self.config: ClientConfig = config_from(ClientConfig, config, explicit, settings)
         self.agent_card = agent_card or AgentCard(name=self.config.request_topic)
         self.reply_topic = self.config.reply_topic or (
             f"{self.config.reply_topic_prefix}-{uuid.uuid4().hex}"
@@ -126,6 +113,7 @@ class KafkaClientTransport:
         self._state = _State.UNOPENED
         self._producer: KafkaProducer | None = None
         self._reader: ReplyReader | None = None
+        self._push = PushDispatcher()
         self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -175,7 +163,7 @@ class KafkaClientTransport:
         except BaseException:
             producer.close(timeout=1.0)
             raise
-        reader = ReplyReader(consumer, self._registry)
+        reader = ReplyReader(consumer, self._registry, on_push=self._push.deliver)
         reader.start()
         logger.debug(
             "client open: request topic %s, reply topic %s", config.request_topic, self.reply_topic
@@ -210,6 +198,7 @@ class KafkaClientTransport:
         if failed:
             logger.info("closing the client failed %d pending call(s)", failed)
         if not opened:
+            self._push.close(timeout)
             return
         atexit.unregister(self._atexit)
         deadline = time.monotonic() + timeout
@@ -217,6 +206,7 @@ class KafkaClientTransport:
         if not self._reader.stop(timeout):
             logger.warning("the reply reader did not stop within %ss", timeout)
         self._producer.close(timeout=max(0.0, deadline - time.monotonic()))
+        self._push.close(timeout=max(0.1, deadline - time.monotonic()))
 
     def __enter__(self) -> KafkaClientTransport:
         return self.open()
@@ -235,16 +225,22 @@ class KafkaClientTransport:
             f" reply_topic={self.reply_topic!r}>"
         )
 
+    def on_push(self, callback: Callable[[Any], None]) -> None:
+        """Call ``callback(event)`` for each push record the agent sends this client.
+
+        Push records are unsolicited Messages, Tasks or task update events sent to
+        this client's reply topic (``notification_type: push``). Callbacks run in
+        order on a thread of their own (``a2a-kafka-push-dispatcher``), never on the
+        reply reader, so they may block or fail without delaying replies.
+        """
+        self._push.add(callback)
+
     @property
     def pending(self) -> int:
         """How many calls are waiting for a reply right now."""
         return len(self._registry)
 
     # -- the calls ----------------------------------------------------------------------------
-
-    def get_card(self) -> AgentCard:
-        """The card of the agent this client calls (as given at construction)."""
-        return self.agent_card
 
     def send_message(
         self, message: MessageSendParams | Message | str, *, timeout: Timeout = USE_CLIENT_DEFAULT

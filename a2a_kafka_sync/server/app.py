@@ -22,12 +22,13 @@ from kafka import (
 )
 
 from .._kafka import build_consumer, build_producer, ensure_topics
-from ..config import ServerConfig, build_config
+from ..config import ServerConfig, config_from
 from ..errors import A2AKafkaError
 from ..types import AgentCard
+from .default_handler import DefaultRequestHandler, default_card
 from .dispatcher import Dispatcher
-from .handlers import as_request_handler
 from .offsets import OffsetTracker
+from .tasks import TaskStore
 
 __all__ = ["KafkaServerApp"]
 
@@ -81,7 +82,11 @@ class KafkaServerApp:
         bootstrap_servers: Kafka brokers, a list or a comma-separated string.
         request_topic: the topic this agent serves.
         consumer_group_id: the group the server processes share.
-        agent_card: this agent's card.
+        agent_card: this agent's card (default: one named after the request topic,
+            with streaming and push notifications).
+        task_store: where a function handler's tasks live (default in memory); see
+            :class:`~a2a_kafka_sync.server.DefaultRequestHandler`.
+        extended_agent_card: the card ``agent_card_get`` answers with (-32007 when None).
         config: a complete :class:`~a2a_kafka_sync.config.ServerConfig` instead of
             the arguments above and ``settings``.
         **settings: any other ServerConfig field (``max_workers``, ``profile``,
@@ -96,6 +101,8 @@ class KafkaServerApp:
         consumer_group_id: str | None = None,
         *,
         agent_card: AgentCard | None = None,
+        task_store: TaskStore | None = None,
+        extended_agent_card: AgentCard | None = None,
         config: ServerConfig | None = None,
         **settings: Any,
     ) -> None:
@@ -104,13 +111,17 @@ class KafkaServerApp:
             "request_topic": request_topic,
             "consumer_group_id": consumer_group_id,
         }
-        if config is not None and (settings or any(v is not None for v in explicit.values())):
-            raise TypeError("pass either config or individual settings, not both")
-        self.config: ServerConfig = config or build_config(
-            ServerConfig, **{k: v for k, v in explicit.items() if v is not None}, **settings
-        )
-        self.handler = as_request_handler(handler)
-        self.agent_card = agent_card or AgentCard(name=self.config.request_topic)
+        self.config: ServerConfig = config_from(ServerConfig, config, explicit, settings)
+        self.agent_card = agent_card or default_card(self.config.request_topic)
+        if hasattr(handler, "on_message_send") or hasattr(handler, "on_message_send_stream"):
+            self.handler = handler
+        else:
+            self.handler = DefaultRequestHandler(
+                handler,
+                task_store=task_store,
+                agent_card=self.agent_card,
+                extended_agent_card=extended_agent_card,
+            )
         self._tracker = OffsetTracker()
         self._lock = threading.Lock()
         self._state = _State.UNSTARTED
@@ -149,6 +160,9 @@ class KafkaServerApp:
                 producer.close(timeout=1.0)
                 raise
             self._producer, self._consumer = producer, consumer
+            start_handler = getattr(self.handler, "start", None)
+            if callable(start_handler):
+                start_handler(producer)
             self._executor = ThreadPoolExecutor(
                 max_workers=config.max_workers, thread_name_prefix="a2a-kafka-worker"
             )
@@ -160,8 +174,32 @@ class KafkaServerApp:
             )
             self._state = _State.RUNNING
             self._thread.start()
+        if config.card_topic:
+            self._publish_card(config.card_topic)
         logger.info("serving %s as group %s", config.request_topic, config.group_id)
         return self
+
+    def _publish_card(self, topic: str) -> None:
+        """Publish this agent's card, with its Kafka interface, for discovery."""
+        from ..discovery import AgentDirectory, AgentDirectoryConfig, with_kafka_interface
+
+        config = self.config
+        directory_config = AgentDirectoryConfig(
+            bootstrap_servers=config.bootstrap_servers,
+            topic=topic,
+            profile=config.profile,
+            kafka=config.kafka,
+            connect_timeout=config.connect_timeout,
+            create_topics=config.create_topics,
+        )
+        card = with_kafka_interface(self.agent_card, config.bootstrap_servers, config.request_topic)
+        try:
+            with AgentDirectory(config=directory_config) as directory:
+                directory.publish(card)
+        except A2AKafkaError as exc:  # discovery is a convenience: serving goes on
+            logger.warning("could not publish the card of %s on %s: %s", card.name, topic, exc)
+            return
+        logger.info("published the card of %s on %s", card.name, topic)
 
     def wait_until_assigned(self, timeout: float) -> bool:
         """Block until the group gave this server partitions to serve; False after ``timeout`` s.
@@ -193,6 +231,12 @@ class KafkaServerApp:
             if self._thread.is_alive():
                 logger.warning("the request consumer did not stop in time")
         self._executor.shutdown(wait=False, cancel_futures=True)
+        close_handler = getattr(self.handler, "close", None)
+        if callable(close_handler):
+            try:
+                close_handler()
+            except Exception:
+                logger.exception("closing the handler failed")
         self._producer.close(timeout=max(1.0, min(drain, 5.0)))
         logger.info("stopped serving %s", self.config.request_topic)
 
@@ -217,6 +261,19 @@ class KafkaServerApp:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             self.stop()
+
+    def push(self, reply_topic: str, event: Any, *, partition: int | None = None) -> Any:
+        """Send an unsolicited push record (a Message, Task or update event) to a client.
+
+        ``reply_topic`` is the client's (``context.reply_topic`` in a handler). Returns
+        kafka-python's future of the record; raises KafkaOperationError when it
+        cannot be produced.
+        """
+        from .push import send_push
+
+        if self._producer is None or self._state is not _State.RUNNING:
+            raise A2AKafkaError("the server is not running")
+        return send_push(self._producer, reply_topic, event, partition=partition)
 
     @property
     def running(self) -> bool:

@@ -1,0 +1,76 @@
+"""Push records for a client: run its callbacks on a thread of their own."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ..wire import Reply
+
+__all__ = ["PushDispatcher"]
+
+logger = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class PushDispatcher:
+    """Hands push records (``push_*``, unsolicited) to the client's callbacks, in order.
+
+    The reply reader only queues each record (:meth:`deliver`), so a slow or
+    failing callback never delays replies. The thread
+    (``a2a-kafka-push-dispatcher``) starts with the first callback and stops in
+    :meth:`close`; a callback that raises is logged and the others still run.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[Any], None]] = []
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def add(self, callback: Callable[[Any], None]) -> None:
+        """Call ``callback(event)`` for every push record from now on."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the client is closed")
+            self._callbacks.append(callback)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="a2a-kafka-push-dispatcher", daemon=True
+                )
+                self._thread.start()
+
+    def deliver(self, reply: Reply) -> None:
+        """Queue a decoded push record (called on the reply-reader thread)."""
+        if self._thread is None:
+            logger.info("push record %s: no push callback is registered", reply.type)
+            return
+        self._queue.put(reply)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            with self._lock:
+                callbacks = list(self._callbacks)
+            for callback in callbacks:
+                try:
+                    callback(item.data)
+                except Exception:
+                    logger.exception("a push callback failed on a %s record", item.type)
+
+    def close(self, timeout: float) -> None:
+        """Run what is queued (within ``timeout`` s), then stop the thread. Idempotent."""
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._queue.put(_STOP)
+            if thread is not threading.current_thread():
+                thread.join(timeout)

@@ -1,0 +1,152 @@
+"""The task, push-config and card calls of the client, each one blocking call over ``_call``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ProtocolError
+from ..types import (
+    AgentCard,
+    DeleteTaskPushNotificationConfigParams,
+    GetTaskPushNotificationConfigParams,
+    ListTaskPushNotificationConfigParams,
+    PushNotificationConfig,
+    Task,
+    TaskIdParams,
+    TaskPushNotificationConfig,
+    TaskQueryParams,
+)
+from ..types._base import A2ABaseModel
+from .timeouts import USE_CLIENT_DEFAULT, Timeout
+
+if TYPE_CHECKING:
+    from ..wire import Reply
+    from .stream import ReplyStream
+
+__all__ = ["TaskCalls", "push_config"]
+
+
+def _expect(reply: Reply, kind: type[Any] | tuple[type[Any], ...], method: str) -> Any:
+    data = reply.data
+    if isinstance(kind, tuple) or not isinstance(data, list):
+        if isinstance(data, kind):
+            return data
+    elif all(isinstance(item, kind) for item in data):
+        return data
+    raise ProtocolError(f"{method} answered with a {reply.type!r} reply")
+
+
+class TaskCalls:
+    """Every A2A call beyond message send, mixed into :class:`KafkaClientTransport`.
+
+    Names follow a2a-python's client transport (``get_task``, ``cancel_task``,
+    ``resubscribe``, ``set_task_callback`` ...), made blocking. Each takes
+    ``timeout`` like ``send_message``, raises the agent's A2AError (TaskNotFoundError
+    -32001, TaskNotCancelableError -32002, PushNotificationNotSupportedError -32003 ...)
+    and RequestTimeoutError.
+    """
+
+    agent_card: AgentCard
+
+    def _call(self, method: str, params: A2ABaseModel, timeout: Timeout) -> Reply:
+        raise NotImplementedError  # pragma: no cover - provided by the transport
+
+    def _stream(self, method: str, params: A2ABaseModel, timeout: Timeout) -> ReplyStream:
+        raise NotImplementedError  # pragma: no cover - provided by the transport
+
+    def get_task(
+        self,
+        task: str | TaskQueryParams,
+        *,
+        history_length: int | None = None,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+    ) -> Task:
+        """The task with this id, with at most ``history_length`` of its latest messages."""
+        params = (
+            task
+            if isinstance(task, TaskQueryParams)
+            else TaskQueryParams(id=task, history_length=history_length)
+        )
+        return _expect(self._call("task_get", params, timeout), Task, "task_get")  # type: ignore[no-any-return]
+
+    def cancel_task(
+        self, task: str | TaskIdParams, *, timeout: Timeout = USE_CLIENT_DEFAULT
+    ) -> Task:
+        """Ask the agent to cancel the task; returns it as it is after the cancel."""
+        params = task if isinstance(task, TaskIdParams) else TaskIdParams(id=task)
+        return _expect(self._call("task_cancel", params, timeout), Task, "task_cancel")  # type: ignore[no-any-return]
+
+    def resubscribe(
+        self, task: str | TaskIdParams, *, timeout: Timeout = USE_CLIENT_DEFAULT
+    ) -> ReplyStream:
+        """Follow a running task: its current state, then its events until its turn ends.
+
+        Works from any client, e.g. after the one that started the task is gone.
+        """
+        params = task if isinstance(task, TaskIdParams) else TaskIdParams(id=task)
+        return self._stream("task_resubscribe", params, timeout)
+
+    def list_tasks(
+        self, *, context_id: str | None = None, timeout: Timeout = USE_CLIENT_DEFAULT
+    ) -> list[Task]:
+        """The agent's tasks, or those of one context (an extension of A2A v0.3)."""
+        params = A2ABaseModel.model_validate({"contextId": context_id} if context_id else {})
+        return _expect(self._call("task_list", params, timeout), Task, "task_list")  # type: ignore[no-any-return]
+
+    def set_task_callback(
+        self,
+        config: TaskPushNotificationConfig,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+    ) -> TaskPushNotificationConfig:
+        """Register a push notification config for a task; returns it as stored (with its id)."""
+        reply = self._call("task_push_notification_config_set", config, timeout)
+        return _expect(reply, TaskPushNotificationConfig, "task_push_notification_config_set")  # type: ignore[no-any-return]
+
+    def get_task_callback(
+        self, task_id: str, config_id: str | None = None, *, timeout: Timeout = USE_CLIENT_DEFAULT
+    ) -> TaskPushNotificationConfig:
+        """One push notification config of a task (the first, when ``config_id`` is None)."""
+        params = GetTaskPushNotificationConfigParams(
+            id=task_id, push_notification_config_id=config_id
+        )
+        reply = self._call("task_push_notification_config_get", params, timeout)
+        return _expect(reply, TaskPushNotificationConfig, "task_push_notification_config_get")  # type: ignore[no-any-return]
+
+    def list_task_callbacks(
+        self, task_id: str, *, timeout: Timeout = USE_CLIENT_DEFAULT
+    ) -> list[TaskPushNotificationConfig]:
+        """Every push notification config of a task."""
+        params = ListTaskPushNotificationConfigParams(id=task_id)
+        reply = self._call("task_push_notification_config_list", params, timeout)
+        return _expect(  # type: ignore[no-any-return]
+            reply, TaskPushNotificationConfig, "task_push_notification_config_list"
+        )
+
+    def delete_task_callback(
+        self, task_id: str, config_id: str, *, timeout: Timeout = USE_CLIENT_DEFAULT
+    ) -> None:
+        """Remove one push notification config of a task."""
+        params = DeleteTaskPushNotificationConfigParams(
+            id=task_id, push_notification_config_id=config_id
+        )
+        reply = self._call("task_push_notification_config_delete", params, timeout)
+        if reply.type != "success":
+            raise ProtocolError(f"task_push_notification_config_delete answered {reply.type!r}")
+
+    def get_card(
+        self, *, extended: bool = False, timeout: Timeout = USE_CLIENT_DEFAULT
+    ) -> AgentCard:
+        """The agent's card: the one this client was given, or with ``extended`` the
+        authenticated extended card, asked of the agent (-32007 when it has none)."""
+        if not extended:
+            return self.agent_card
+        reply = self._call("agent_card_get", A2ABaseModel(), timeout)
+        return _expect(reply, AgentCard, "agent_card_get")  # type: ignore[no-any-return]
+
+
+def push_config(task_id: str, url: str, **fields: Any) -> TaskPushNotificationConfig:
+    """A TaskPushNotificationConfig for ``task_id`` delivering to ``url`` (token, id, ...)."""
+    return TaskPushNotificationConfig(
+        task_id=task_id, push_notification_config=PushNotificationConfig(url=url, **fields)
+    )
