@@ -19,6 +19,7 @@ from .errors import (
     ClientClosedError,
     ConfigurationError,
     KafkaOperationError,
+    PendingLimitError,
     ProtocolError,
     RequestTimeoutError,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "KafkaServerApp",
     "Message",
     "MessageSendParams",
+    "PendingLimitError",
     "ProtocolError",
     "ReplyStream",
     "RequestContext",

@@ -12,7 +12,7 @@ is checked against it by a test).
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -157,6 +157,12 @@ class ClientConfig(_CommonConfig):
     agent_id: str | None = Field(
         default=None, description="The caller's agent name, sent in the agent_id header."
     )
+    max_pending: int = Field(
+        default=10_000,
+        ge=1,
+        description="Calls that may wait for replies at once; one more raises "
+        "PendingLimitError before anything is sent (backpressure, bounded memory).",
+    )
     timeout: float | None = Field(
         default=DEFAULT_TIMEOUT,
         description="Default seconds a call waits for its reply (for a stream: for each next "
@@ -188,11 +194,45 @@ class ServerConfig(_CommonConfig):
         description="Requests taken from Kafka and not yet answered, at most; past it the "
         "server pauses consumption instead of buffering.",
     )
+    handler_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds a handler call may take; past it the caller gets an error "
+        "(-32603), the handler's context.cancelled is set and its request is finished, while "
+        "other requests keep running on spare threads. None: no limit.",
+    )
     drain_timeout: float = Field(
         default=10.0,
         ge=0,
         description="Seconds stop() waits for in-flight requests to finish and their "
         "offsets to be committed.",
+    )
+    dead_letters: bool = Field(
+        default=True,
+        description="Send request records that cannot be answered (no reply topic or "
+        "correlation id) to the dead-letter topic, with the reason in headers.",
+    )
+    dead_letter_topic: str | None = Field(
+        default=None,
+        description="The dead-letter topic; default '<request_topic>.dead-letters'.",
+    )
+    expired_requests: Literal["answer", "drop"] = Field(
+        default="answer",
+        description="What to do with a request whose deadline_ms has passed before it "
+        "runs: answer it with an error (-32603), or drop it (logged). Neither runs it.",
+    )
+    dedupe_window: int = Field(
+        default=10_000,
+        ge=0,
+        description="How many recent correlation ids the server remembers, so a redelivered "
+        "request is answered from its cached replies (or skipped while it still runs) "
+        "instead of running twice; 0 turns this off.",
+    )
+    reply_cache_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=0,
+        description="Bytes of reply values kept for that window; a request whose replies "
+        "are larger than an eighth of it is remembered without its replies.",
     )
     card_topic: str | None = Field(
         default="a2a-agent-cards",
@@ -212,6 +252,13 @@ class ServerConfig(_CommonConfig):
         if self.max_in_flight < self.max_workers:
             raise ValueError("max_in_flight must be at least max_workers")
         return self
+
+    @property
+    def dead_letter_topic_name(self) -> str | None:
+        """The dead-letter topic in force, or None when dead letters are off."""
+        if not self.dead_letters:
+            return None
+        return self.dead_letter_topic or f"{self.request_topic}.dead-letters"
 
     @property
     def group_id(self) -> str:

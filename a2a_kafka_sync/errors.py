@@ -8,6 +8,7 @@ Every error the library raises is an :class:`A2AKafkaError`::
     ├── KafkaOperationError             a produce, fetch or admin call failed (cause: kafka-python)
     ├── RequestTimeoutError             no reply within the timeout (also a builtin TimeoutError)
     ├── ClientClosedError               used after close(), or closed while a call was waiting
+    ├── PendingLimitError               the client already has max_pending calls waiting
     ├── ProtocolError                   a record that does not follow the wire contract (WIRE.md)
     ├── BrokerStartError                the embedded broker did not start (a2a_kafka_sync.testing)
     └── A2AError                        an A2A / JSON-RPC error with a code; raised by handlers on
@@ -50,6 +51,7 @@ __all__ = [
     "JSONParseError",
     "KafkaOperationError",
     "MethodNotFoundError",
+    "PendingLimitError",
     "ProtocolError",
     "PushNotificationNotSupportedError",
     "RequestTimeoutError",
@@ -104,6 +106,10 @@ class RequestTimeoutError(A2AKafkaError, TimeoutError):
 
 class ClientClosedError(A2AKafkaError):
     """The client was closed, before the call or while the call was waiting."""
+
+
+class PendingLimitError(A2AKafkaError):
+    """The client already has ``max_pending`` calls waiting; this one was not sent."""
 
 
 class ProtocolError(A2AKafkaError):

@@ -269,6 +269,8 @@ def decode_request(value: bytes | None, headers: RequestHeaders) -> Request:
         body = json.loads(value)
     except (UnicodeDecodeError, ValueError) as exc:
         raise JSONParseError(f"request is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidRequestError("request JSON is nested too deeply") from None
     if not isinstance(body, dict):
         raise InvalidRequestError("request must be a JSON object")
     method_name = body.get("method")
@@ -291,6 +293,8 @@ def decode_request(value: bytes | None, headers: RequestHeaders) -> Request:
         params = spec.params.model_validate(raw_params)
     except ValidationError as exc:
         raise InvalidParamsError(f"invalid params for {spec.name}: {_summarise(exc)}") from None
+    except RecursionError:
+        raise InvalidParamsError(f"params of {spec.name} are nested too deeply") from None
     caller_card = body.get("agent_card")
     return Request(
         method=spec,
@@ -474,6 +478,10 @@ def decode_reply(value: bytes | None, *, correlation_id: str | None = None) -> R
         raise ProtocolError("empty reply record", correlation_id=correlation_id)
     try:
         envelope = _REPLY_ADAPTER.validate_json(value)
+    except RecursionError:
+        raise ProtocolError(
+            "reply JSON is nested too deeply", correlation_id=correlation_id
+        ) from None
     except ValidationError as exc:
         raise ProtocolError(
             f"not a valid reply record: {_summarise(exc)}", correlation_id=correlation_id

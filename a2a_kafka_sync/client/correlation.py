@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 
-from ..errors import ClientClosedError, RequestTimeoutError
+from ..errors import ClientClosedError, PendingLimitError, RequestTimeoutError
 from ..wire import Reply
 
 __all__ = ["CorrelationManager", "StreamWaiter", "Waiter"]
@@ -98,7 +98,8 @@ class CorrelationManager:
     nothing is left behind; :meth:`fail_all` wakes every caller still waiting.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_pending: int | None = None) -> None:
+        self.max_pending = max_pending
         self._lock = threading.Lock()
         self._waiters: dict[str, Waiter | StreamWaiter] = {}
         self._closed: str | None = None
@@ -107,7 +108,11 @@ class CorrelationManager:
         return len(self._waiters)
 
     def register(self, correlation_id: str, *, stream: bool = False) -> Waiter | StreamWaiter:
-        """Add a waiter for a request about to be sent; ClientClosedError after fail_all()."""
+        """Add a waiter for a request about to be sent.
+
+        Raises ClientClosedError after fail_all(), PendingLimitError when
+        ``max_pending`` calls already wait.
+        """
         waiter: Waiter | StreamWaiter = (
             StreamWaiter(correlation_id) if stream else Waiter(correlation_id)
         )
@@ -116,6 +121,11 @@ class CorrelationManager:
                 raise ClientClosedError(self._closed, correlation_id=correlation_id)
             if correlation_id in self._waiters:
                 raise ValueError(f"correlation id {correlation_id!r} is already pending")
+            if self.max_pending is not None and len(self._waiters) >= self.max_pending:
+                raise PendingLimitError(
+                    f"{len(self._waiters)} calls are already waiting (max_pending)",
+                    correlation_id=correlation_id,
+                )
             self._waiters[correlation_id] = waiter
         return waiter
 

@@ -6,6 +6,7 @@ import atexit
 import enum
 import functools
 import logging
+import os
 import threading
 import time
 import uuid
@@ -38,6 +39,12 @@ class _State(enum.Enum):
     UNOPENED = "unopened"
     OPENED = "opened"
     CLOSED = "closed"
+
+
+def _reset_after_fork(ref: weakref.ReferenceType[KafkaClientTransport]) -> None:
+    client = ref()
+    if client is not None:
+        client._after_fork()
 
 
 def _close_at_exit(ref: weakref.ReferenceType[KafkaClientTransport]) -> None:
@@ -108,13 +115,31 @@ class KafkaClientTransport(TaskCalls):
         self.reply_topic = self.config.reply_topic or (
             f"{self.config.reply_topic_prefix}-{uuid.uuid4().hex}"
         )
-        self._registry = CorrelationManager()
+        self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
+        self._fresh_state(_State.UNOPENED)
+        os.register_at_fork(after_in_child=functools.partial(_reset_after_fork, weakref.ref(self)))
+
+    def _fresh_state(self, state: _State) -> None:
+        """The per-process parts: registry, lock, connections, threads (none yet)."""
+        self._registry = CorrelationManager(self.config.max_pending)
         self._lock = threading.Lock()
-        self._state = _State.UNOPENED
+        self._state = state
         self._producer: KafkaProducer | None = None
         self._reader: ReplyReader | None = None
         self._push = PushDispatcher()
-        self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
+        self._pid = os.getpid()
+
+    def _after_fork(self) -> None:
+        """In a forked child: the parent's threads and sockets are not ours. Start over.
+
+        The child opens its own connections and reply topic on its next call
+        (gunicorn, celery prefork, multiprocessing); a closed client stays closed.
+        """
+        atexit.unregister(self._atexit)
+        if not self.config.reply_topic:
+            self.reply_topic = f"{self.config.reply_topic_prefix}-{uuid.uuid4().hex}"
+        state = _State.CLOSED if self._state is _State.CLOSED else _State.UNOPENED
+        self._fresh_state(state)
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -145,9 +145,12 @@ class KafkaServerApp:
             producer = build_producer(config)
             try:
                 if config.create_topics:
-                    ensure_topics(
-                        config, {config.request_topic: (config.request_topic_partitions, {})}
-                    )
+                    topics: dict[str, tuple[int, dict[str, str]]] = {
+                        config.request_topic: (config.request_topic_partitions, {})
+                    }
+                    if config.dead_letter_topic_name:
+                        topics[config.dead_letter_topic_name] = (1, {})
+                    ensure_topics(config, topics)
                 overrides: dict[str, Any] = {
                     "group_id": config.group_id,
                     "enable_auto_commit": False,
@@ -163,12 +166,13 @@ class KafkaServerApp:
             start_handler = getattr(self.handler, "start", None)
             if callable(start_handler):
                 start_handler(producer)
+            # With a handler_timeout, abandoned handlers may hold threads: keep spares so
+            # max_workers handlers can still run (the watchdog bounds how many do).
+            threads = config.max_workers * (2 if config.handler_timeout else 1)
             self._executor = ThreadPoolExecutor(
-                max_workers=config.max_workers, thread_name_prefix="a2a-kafka-worker"
+                max_workers=threads, thread_name_prefix="a2a-kafka-worker"
             )
-            self._dispatcher = Dispatcher(
-                self.handler, producer, stream_complete_delay=config.stream_complete_delay
-            )
+            self._dispatcher = Dispatcher(self.handler, producer, config)
             self._thread = threading.Thread(
                 target=self._consume, name="a2a-kafka-request-consumer", daemon=True
             )
@@ -231,6 +235,7 @@ class KafkaServerApp:
             if self._thread.is_alive():
                 logger.warning("the request consumer did not stop in time")
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._dispatcher.close()
         close_handler = getattr(self.handler, "close", None)
         if callable(close_handler):
             try:
@@ -393,14 +398,12 @@ class KafkaServerApp:
     # -- the worker threads ---------------------------------------------------------------------
 
     def _work(self, partition: TopicPartition, record: Any, ticket: int) -> None:
-        try:
-            futures = self._dispatcher.process(record)
-        except Exception:  # Dispatcher.process does not raise; this guards the offset anyway
-            logger.exception("processing the request at offset %d failed", record.offset)
-            futures = []
-        _when_settled(
-            futures, lambda: self._tracker.finished(partition, record.offset, ticket), record
-        )
+        def settle(futures: list[Any]) -> None:
+            _when_settled(
+                futures, lambda: self._tracker.finished(partition, record.offset, ticket), record
+            )
+
+        self._dispatcher.process(record, settle)
 
 
 def _when_settled(futures: list[Any], done: Callable[[], None], record: Any) -> None:

@@ -151,8 +151,8 @@ class DefaultRequestHandler(RequestHandler):
             if context.emit is not None:
                 context.emit(updater.task)
         context.state["updater"] = updater
-        cancelled = threading.Event()
-        agent_context = dataclasses.replace(context, task=updater, cancelled=cancelled)
+        cancelled = context.cancelled  # one event: task_cancel and the watchdog both set it
+        agent_context = dataclasses.replace(context, task=updater)
         with self._running_lock:
             self._running[updater.task_id] = (cancelled, updater)
         try:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kafka import KafkaProducer
 from kafka.future import Future
 
 from .._kafka import translate_kafka_errors
+from ..config import ServerConfig
 from ..errors import A2AError, A2AKafkaError, InternalError, UnsupportedOperationError
 from ..wire import (
     STREAM_COMPLETE,
@@ -25,6 +27,8 @@ from ..wire import (
 )
 from .context import RequestContext
 from .handlers import HANDLER_METHODS
+from .ledger import RequestLedger, Seen
+from .watchdog import ActiveCall, HandlerWatchdog
 
 __all__ = ["Dispatcher"]
 
@@ -41,15 +45,40 @@ class Dispatcher:
     commits the request's offset once all of them are settled.
     """
 
-    def __init__(
-        self, handler: Any, producer: KafkaProducer, *, stream_complete_delay: float = 0.0
-    ) -> None:
+    def __init__(self, handler: Any, producer: KafkaProducer, config: ServerConfig) -> None:
         self._handler = handler
         self._producer = producer
-        self._stream_complete_delay = stream_complete_delay
+        self._config = config
+        self._ledger = (
+            RequestLedger(config.dedupe_window, config.reply_cache_bytes)
+            if config.dedupe_window
+            else None
+        )
+        self._watchdog = (
+            HandlerWatchdog(config.handler_timeout, config.max_workers, self._overdue)
+            if config.handler_timeout
+            else None
+        )
 
-    def process(self, record: Any) -> list[Future]:
-        """Handle one request record; returns the futures of every reply it produced."""
+    def close(self) -> None:
+        """Stop the handler watchdog, if there is one."""
+        if self._watchdog is not None:
+            self._watchdog.close()
+
+    def process(self, record: Any, settle: Callable[[list[Future]], None]) -> None:
+        """Handle one request record, then call ``settle`` once with the futures of its replies.
+
+        ``settle`` may come early, from the watchdog, when the handler overruns
+        ``handler_timeout``: then it gets the future of the error reply.
+        """
+        once = _Once(settle)
+        try:
+            once(self._process(record, once))
+        except Exception:  # _process answers everything; this guards the offset anyway
+            logger.exception("processing the request at offset %s failed", record.offset)
+            once([])
+
+    def _process(self, record: Any, settle: _Once) -> list[Future]:
         sent: list[Future] = []
         headers, error = read_request_headers(record.headers)
         if error is None:
@@ -60,16 +89,80 @@ class Dispatcher:
         if error is not None:
             self._refuse(record, headers, error, sent)
             return sent
+        if self._expired(record, headers, sent):
+            return sent
+        correlation_id = headers.correlation_id
+        assert correlation_id is not None
+        if self._ledger is not None:
+            seen, replies = self._ledger.begin(correlation_id)
+            if seen is Seen.RUNNING:
+                logger.info("request %s is redelivered while it runs: skipped", correlation_id)
+                return sent
+            if seen is Seen.ANSWERED:
+                logger.info("request %s is redelivered: its replies are sent again", correlation_id)
+                for value in replies:
+                    self._send(headers, value, sent, remember=False)
+                return sent
+        try:
+            self._run(request, headers, sent, settle)
+        finally:
+            if self._ledger is not None:
+                self._ledger.finish(correlation_id, answered=bool(sent))
+        return sent
+
+    def _run(
+        self, request: Request, headers: RequestHeaders, sent: list[Future], settle: _Once
+    ) -> None:
         context = RequestContext.from_request(request)
+        call = None
+        if self._watchdog is not None:
+            assert headers.correlation_id is not None
+            call = self._watchdog.begin(headers.correlation_id, (headers, context, settle))
         try:
             if request.streaming:
-                self._stream(request, context, sent)
+                self._stream(request, context, sent, call)
             else:
                 result = self._call(request, context)
-                self._send(headers, encode_reply(result, method=request.method.name), sent)
+                self._send(
+                    headers, encode_reply(result, method=request.method.name), sent, call=call
+                )
+        except _Abandoned:
+            pass  # the watchdog answered this request already
         except Exception as exc:  # a stream ends with exactly one error record
-            self._send_error(headers, self._as_a2a_error(exc, headers), sent)
-        return sent
+            if call is None or not call.abandoned:
+                self._send_error(headers, self._as_a2a_error(exc, headers), sent)
+        finally:
+            if call is not None:
+                self._watchdog.end(call)  # type: ignore[union-attr]
+
+    def _overdue(self, call: ActiveCall) -> None:
+        """The watchdog gave up on a handler: answer its caller and finish its request."""
+        headers, context, settle = call.payload
+        context.cancelled.set()
+        assert self._watchdog is not None
+        error = InternalError(f"the handler did not finish within {self._watchdog.timeout}s")
+        sent: list[Future] = []
+        self._send_error(headers, error, sent)
+        settle(sent)
+
+    def _expired(self, record: Any, headers: RequestHeaders, sent: list[Future]) -> bool:
+        """Answer or drop a request whose caller stopped waiting; True when it was expired."""
+        if headers.deadline_ms is None or headers.deadline_ms > time.time() * 1000:
+            return False
+        late_ms = int(time.time() * 1000) - headers.deadline_ms
+        logger.warning(
+            "request %s at %s[%d]@%d expired %d ms ago: not run (%s)",
+            headers.correlation_id,
+            record.topic,
+            record.partition,
+            record.offset,
+            late_ms,
+            self._config.expired_requests,
+        )
+        if self._config.expired_requests == "answer":
+            error = InternalError(f"the request expired {late_ms} ms before it could run")
+            self._send_error(headers, error, sent)
+        return True
 
     def _handler_method(self, name: str) -> Any:
         method = getattr(self._handler, name, None)
@@ -89,22 +182,30 @@ class Dispatcher:
             return
         yield from method(request.params, context)
 
-    def _stream(self, request: Request, context: RequestContext, sent: list[Future]) -> None:
+    def _stream(
+        self,
+        request: Request,
+        context: RequestContext,
+        sent: list[Future],
+        call: ActiveCall | None,
+    ) -> None:
         headers = request.headers
 
         def emit(event: Any) -> None:
             """Send one event now; a failure is logged (the stream's end reports it)."""
             try:
-                self._send(headers, encode_reply(event), sent)
+                self._send(headers, encode_reply(event), sent, call=call)
+            except _Abandoned:
+                pass
             except _ReplyNotSent as exc:
                 logger.warning("could not send a stream event to %s: %s", headers.reply_topic, exc)
 
         context = dataclasses.replace(context, emit=emit)
         for event in self._events(request, context):
-            self._send(headers, encode_reply(event), sent)
-        if self._stream_complete_delay and sent:
-            time.sleep(self._stream_complete_delay)
-        self._send(headers, encode_reply(STREAM_COMPLETE), sent)
+            self._send(headers, encode_reply(event), sent, call=call)
+        if self._config.stream_complete_delay and sent:
+            time.sleep(self._config.stream_complete_delay)
+        self._send(headers, encode_reply(STREAM_COMPLETE), sent, call=call)
 
     @staticmethod
     def _as_a2a_error(exc: Exception, headers: RequestHeaders) -> A2AError:
@@ -127,9 +228,31 @@ class Dispatcher:
                 where,
                 error,
             )
+            self._dead_letter(record, error, sent)
             return
         logger.warning("refused request %s at %s: %s", headers.correlation_id, where, error)
         self._send_error(headers, error, sent)
+
+    def _dead_letter(self, record: Any, error: A2AError, sent: list[Future]) -> None:
+        """Keep an unanswerable record on the dead-letter topic, with why and where from."""
+        topic = self._config.dead_letter_topic_name
+        if topic is None:
+            return
+        headers = [
+            *(record.headers or []),
+            ("dlq_reason", str(error).encode("utf-8", "replace")[:1000]),
+            ("dlq_code", str(error.code).encode()),
+            ("dlq_topic", record.topic.encode()),
+            ("dlq_partition", str(record.partition).encode()),
+            ("dlq_offset", str(record.offset).encode()),
+        ]
+        try:
+            with translate_kafka_errors("dead-lettering a request", topic=topic):
+                sent.append(
+                    self._producer.send(topic, value=record.value, key=record.key, headers=headers)
+                )
+        except Exception as exc:  # the warning above already names the record
+            logger.warning("could not dead-letter the record at %s: %s", record.offset, exc)
 
     def _send_error(self, headers: RequestHeaders, error: A2AError, sent: list[Future]) -> None:
         try:
@@ -142,9 +265,22 @@ class Dispatcher:
                 exc,
             )
 
-    def _send(self, headers: RequestHeaders, value: bytes, sent: list[Future]) -> None:
-        """Produce one reply and add its future to ``sent``; raises _ReplyNotSent."""
+    def _send(
+        self,
+        headers: RequestHeaders,
+        value: bytes,
+        sent: list[Future],
+        *,
+        remember: bool = True,
+        call: ActiveCall | None = None,
+    ) -> None:
+        """Produce one reply and add its future to ``sent``; raises _ReplyNotSent.
+
+        The value is remembered in the ledger, so a redelivery gets it again.
+        """
         assert headers.correlation_id is not None and headers.reply_topic is not None
+        if call is not None and call.abandoned:
+            raise _Abandoned
         partition = headers.reply_partition
         try:
             with translate_kafka_errors(
@@ -160,6 +296,26 @@ class Dispatcher:
         except A2AKafkaError as exc:
             raise _ReplyNotSent(exc) from exc
         sent.append(future)
+        if remember and self._ledger is not None:
+            self._ledger.record(headers.correlation_id, value)
+
+
+class _Abandoned(Exception):
+    """The watchdog answered this request already: nothing more is sent for it."""
+
+
+class _Once:
+    """Calls the wrapped function the first time only (settling a request is done once)."""
+
+    def __init__(self, fn: Callable[[list[Future]], None]) -> None:
+        self._fn: Callable[[list[Future]], None] | None = fn
+        self._lock = threading.Lock()
+
+    def __call__(self, futures: list[Future]) -> None:
+        with self._lock:
+            fn, self._fn = self._fn, None
+        if fn is not None:
+            fn(futures)
 
 
 class _ReplyNotSent(Exception):

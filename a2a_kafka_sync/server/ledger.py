@@ -1,0 +1,102 @@
+"""Recent requests by correlation id: so a redelivered request is answered again, not run again."""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections import OrderedDict
+
+__all__ = ["RequestLedger", "Seen"]
+
+
+class Seen(enum.Enum):
+    """What the ledger knows of a correlation id."""
+
+    NEW = "new"
+    RUNNING = "running"
+    ANSWERED = "answered"
+
+
+class _Entry:
+    __slots__ = ("cached", "replies", "running", "size")
+
+    def __init__(self) -> None:
+        self.running = True
+        self.cached = True
+        self.replies: list[bytes] = []
+        self.size = 0
+
+
+class RequestLedger:
+    """A bounded window of recent correlation ids, with the replies sent to each.
+
+    Kafka delivers at least once: after a rebalance or a restart a request may
+    come back. A request still running is not started twice; one already
+    answered gets its cached replies sent again. The window keeps at most
+    ``max_entries`` ids and ``max_bytes`` of reply values, oldest out first; a
+    request whose replies outgrow ``max_bytes / 8`` keeps its id but not its
+    replies, so a redelivery of it runs again. Thread-safe.
+    """
+
+    def __init__(self, max_entries: int = 10_000, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._entry_limit = max(1, max_bytes // 8)
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def begin(self, correlation_id: str) -> tuple[Seen, list[bytes]]:
+        """Register a request about to run; or say it is running, or answered (with replies)."""
+        with self._lock:
+            entry = self._entries.get(correlation_id)
+            if entry is not None:
+                if entry.running:
+                    return Seen.RUNNING, []
+                if entry.cached:
+                    self._entries.move_to_end(correlation_id)
+                    return Seen.ANSWERED, list(entry.replies)
+                self._drop(correlation_id)  # answered, replies not kept: run it again
+            self._entries[correlation_id] = _Entry()
+            self._evict()
+            return Seen.NEW, []
+
+    def record(self, correlation_id: str, value: bytes) -> None:
+        """Keep one reply value sent for the request (while the window has room)."""
+        with self._lock:
+            entry = self._entries.get(correlation_id)
+            if entry is None or not entry.cached:
+                return
+            if entry.size + len(value) > self._entry_limit:
+                self._bytes -= entry.size
+                entry.cached, entry.replies, entry.size = False, [], 0
+                return
+            entry.replies.append(value)
+            entry.size += len(value)
+            self._bytes += len(value)
+            self._evict()
+
+    def finish(self, correlation_id: str, *, answered: bool = True) -> None:
+        """The request ended; without ``answered`` (nothing sent) it is forgotten."""
+        with self._lock:
+            entry = self._entries.get(correlation_id)
+            if entry is None:
+                return
+            if not answered:
+                self._drop(correlation_id)
+            else:
+                entry.running = False
+
+    def _drop(self, correlation_id: str) -> None:
+        entry = self._entries.pop(correlation_id)
+        self._bytes -= entry.size
+
+    def _evict(self) -> None:
+        while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+            oldest = next(iter(self._entries))
+            if self._entries[oldest].running and len(self._entries) <= self.max_entries:
+                break  # only finished entries give their bytes back
+            self._drop(oldest)

@@ -1,0 +1,269 @@
+"""Delivery guarantees: redelivered requests, deadlines, dead letters, backpressure."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from helpers import RawKafka, RawReplies
+
+from a2a_kafka_sync import Message, PendingLimitError
+from a2a_kafka_sync.server.ledger import RequestLedger, Seen
+
+REQUEST = json.dumps(
+    {
+        "method": "message_send",
+        "params": {
+            "message": {
+                "kind": "message",
+                "messageId": "m-1",
+                "role": "user",
+                "parts": [{"kind": "text", "text": "hi"}],
+            }
+        },
+    }
+).encode()
+
+
+@pytest.fixture
+def raw(broker_settings: dict[str, Any]) -> Iterator[RawKafka]:
+    kafka = RawKafka(broker_settings["bootstrap_servers"])
+    yield kafka
+    kafka.close()
+
+
+@pytest.fixture
+def replies(raw: RawKafka) -> Iterator[RawReplies]:
+    reader = raw.reply_topic()
+    yield reader
+    reader.close()
+
+
+def _headers(reply_topic: str, cid: str, **extra: bytes) -> list[tuple[str, bytes]]:
+    return [("correlation_id", cid.encode()), ("reply_topic", reply_topic.encode()), *extra.items()]
+
+
+def test_a_redelivered_request_is_answered_again_without_running_again(
+    serve, raw, replies, topic
+) -> None:
+    runs: list[str] = []
+
+    def counted(message: Message) -> str:
+        runs.append(message.text)
+        return f"answer #{len(runs)}"
+
+    serve(counted)
+    raw.send(topic, REQUEST, _headers(replies.topic, "same-id"), key=b"k")
+    first = replies.read(1)
+    raw.send(topic, REQUEST, _headers(replies.topic, "same-id"), key=b"k")
+    second = replies.read(1)
+
+    assert runs == ["hi"]
+    assert first == second
+    assert first[0][1]["data"]["parts"][0]["text"] == "answer #1"
+
+
+def test_a_request_redelivered_while_it_runs_is_not_started_twice(
+    serve, raw, replies, topic
+) -> None:
+    started = threading.Event()
+    release = threading.Event()
+    runs: list[int] = []
+
+    def slow(message: Message) -> str:
+        runs.append(1)
+        started.set()
+        assert release.wait(30)
+        return "done"
+
+    serve(slow, max_workers=4)
+    raw.send(topic, REQUEST, _headers(replies.topic, "twice"), key=b"k")
+    assert started.wait(20)
+    raw.send(topic, REQUEST, _headers(replies.topic, "twice"), key=b"k")
+    time.sleep(0.5)  # let the duplicate reach a worker
+    release.set()
+
+    got = replies.read(2, timeout=5)
+    assert len(runs) == 1
+    assert len(got) == 1 and got[0][0] == "twice"
+
+
+def test_an_expired_request_is_answered_with_an_error_and_not_run(
+    serve, raw, replies, topic
+) -> None:
+    runs: list[int] = []
+    serve(lambda message: runs.append(1) or "ran")
+    past = str(int(time.time() * 1000) - 5000).encode()
+    raw.send(topic, REQUEST, _headers(replies.topic, "late", deadline_ms=past))
+    raw.send(topic, REQUEST, _headers(replies.topic, "on-time"))
+
+    got = dict(replies.read(2))
+    assert got["late"]["type"] == "error" and got["late"]["data"]["code"] == -32603
+    assert "expired" in got["late"]["data"]["error"]
+    assert got["on-time"]["type"] == "message"
+    assert runs == [1]
+
+
+def test_expired_requests_can_be_dropped_instead(serve, raw, replies, topic) -> None:
+    serve(lambda message: "ran", expired_requests="drop")
+    past = str(int(time.time() * 1000) - 5000).encode()
+    raw.send(topic, REQUEST, _headers(replies.topic, "late", deadline_ms=past))
+    raw.send(topic, REQUEST, _headers(replies.topic, "on-time"))
+
+    got = replies.read(2, timeout=8)
+    assert [cid for cid, _ in got] == ["on-time"]
+
+
+def test_unanswerable_records_go_to_the_dead_letter_topic_with_the_reason(
+    serve, raw, broker_settings, topic
+) -> None:
+    from kafka import KafkaConsumer, TopicPartition
+
+    app = serve(lambda message: "ok")
+    raw.send(topic, b"no headers at all", [], key=b"k1")
+    raw.send(topic, REQUEST, [("correlation_id", b"no-reply-topic")], key=b"k2")
+
+    dlq = app.config.dead_letter_topic_name
+    assert dlq == f"{topic}.dead-letters"
+    consumer = KafkaConsumer(
+        bootstrap_servers=broker_settings["bootstrap_servers"],
+        enable_auto_commit=False,
+        fetch_max_wait_ms=10,
+    )
+    consumer.assign([TopicPartition(dlq, 0)])
+    consumer.seek_to_beginning()
+    records: list[Any] = []
+    deadline = time.monotonic() + 20
+    try:
+        while len(records) < 2 and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=100).values():
+                records.extend(batch)
+    finally:
+        consumer.close(autocommit=False)
+
+    assert sorted(r.value for r in records) == sorted([b"no headers at all", REQUEST])
+    for record in records:
+        headers = dict(record.headers)
+        assert headers["dlq_topic"] == topic.encode()
+        assert headers["dlq_code"] == b"-32600"
+        assert b"missing required header" in headers["dlq_reason"]
+        assert int(headers["dlq_offset"]) >= 0
+
+
+def test_a_client_refuses_calls_past_max_pending(connect) -> None:
+    client = connect(max_pending=2)
+    streams = [client.send_message_streaming("nobody answers") for _ in range(2)]
+    with pytest.raises(PendingLimitError):
+        client.send_text("one too many", timeout=1)
+    for stream in streams:
+        stream.close()
+    assert client.pending == 0
+
+
+# -- the ledger on its own -----------------------------------------------------------------------
+
+
+def test_the_ledger_remembers_replies_and_forgets_the_oldest() -> None:
+    ledger = RequestLedger(max_entries=2, max_bytes=1000)
+    for cid in ("a", "b", "c"):
+        assert ledger.begin(cid) == (Seen.NEW, [])
+        ledger.record(cid, cid.encode())
+        ledger.finish(cid)
+
+    assert ledger.begin("c") == (Seen.ANSWERED, [b"c"])
+    assert ledger.begin("a")[0] is Seen.NEW  # pushed out of the window
+    assert len(ledger) == 2
+
+
+def test_the_ledger_keeps_the_id_but_not_replies_too_large_to_cache() -> None:
+    ledger = RequestLedger(max_entries=10, max_bytes=80)  # 10 bytes per request at most
+    ledger.begin("big")
+    ledger.record("big", b"x" * 11)
+    assert ledger.begin("big")[0] is Seen.RUNNING
+    ledger.finish("big")
+    assert ledger.begin("big")[0] is Seen.NEW  # answered, not cached: runs again
+
+
+def test_a_request_that_sent_nothing_is_forgotten() -> None:
+    ledger = RequestLedger()
+    ledger.begin("quiet")
+    ledger.finish("quiet", answered=False)
+    assert ledger.begin("quiet")[0] is Seen.NEW
+
+
+def _child_call(client: Any, queue: Any) -> None:
+    try:
+        queue.put(("ok", client.send_text("from the child", timeout=30)))
+    except BaseException as exc:  # reported to the parent
+        queue.put(("error", repr(exc)))
+    finally:
+        client.close()
+
+
+def test_a_client_used_in_a_forked_child_starts_over_and_works(serve, connect) -> None:
+    import multiprocessing
+
+    serve(lambda message: f"echo: {message.text}")
+    client = connect()
+    assert client.send_text("from the parent") == "echo: from the parent"
+
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_child_call, args=(client, results))
+    child.start()
+    outcome = results.get(timeout=60)
+    child.join(30)
+
+    assert outcome == ("ok", "echo: from the child")
+    assert child.exitcode == 0
+    assert client.send_text("parent again") == "echo: parent again"
+
+
+def test_a_hung_handler_is_answered_at_handler_timeout_and_others_keep_running(
+    serve, connect
+) -> None:
+    from a2a_kafka_sync import RequestContext
+    from a2a_kafka_sync.errors import InternalError
+
+    release = threading.Event()
+    saw_cancel = threading.Event()
+
+    def sometimes_hangs(message: Message, context: RequestContext) -> str:
+        if message.text == "hang":
+            while not release.wait(0.05):
+                if context.is_cancelled():
+                    saw_cancel.set()
+            return "too late"
+        return f"fine {message.text}"
+
+    serve(sometimes_hangs, max_workers=2, handler_timeout=1.0)
+    client = connect()
+    hung_errors: list[BaseException] = []
+
+    def call_hung() -> None:
+        try:
+            client.send_text("hang", timeout=30)
+        except BaseException as exc:
+            hung_errors.append(exc)
+
+    hung = [threading.Thread(target=call_hung) for _ in range(2)]  # both workers' worth
+    for t in hung:
+        t.start()
+    try:
+        # Two handlers hang, yet with max_workers=2 other requests still run.
+        answers = [client.send_text(str(i), timeout=30) for i in range(5)]
+        for t in hung:
+            t.join(30)
+    finally:
+        release.set()
+
+    assert answers == [f"fine {i}" for i in range(5)]
+    assert len(hung_errors) == 2
+    assert all(isinstance(e, InternalError) for e in hung_errors)
+    assert all("did not finish within 1.0s" in e.message for e in hung_errors)
+    assert saw_cancel.is_set()
+    assert client.pending == 0
