@@ -1,0 +1,116 @@
+"""Operations helpers: find and delete the reply topics of clients that are gone.
+
+Each client creates its own reply topic (``<reply_topic_prefix>-<hex>``) with a
+``retention.ms``, so the records of a client that died expire; the empty topic
+itself stays. Run :func:`delete_stale_reply_topics` from a cron job or an
+operator's shell to remove topics whose newest record is older than a bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from kafka import TopicPartition
+
+from ._kafka import build_admin, build_consumer, build_producer, translate_kafka_errors
+from .config import ClientConfig, build_config
+
+__all__ = ["delete_stale_reply_topics", "find_stale_reply_topics"]
+
+logger = logging.getLogger(__name__)
+
+
+def _newest_timestamps(consumer: Any, topic: str) -> list[int] | None:
+    """The timestamp (ms) of the newest record of each partition; None for an empty topic."""
+    partitions = [
+        TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+    if not partitions:
+        return None
+    ends = consumer.end_offsets(partitions)
+    starts = consumer.beginning_offsets(partitions)
+    stamps: list[int] = []
+    for partition in partitions:
+        if ends[partition] <= starts[partition]:
+            continue
+        consumer.assign([partition])
+        consumer.seek(partition, ends[partition] - 1)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            records = consumer.poll(timeout_ms=200).get(partition, [])
+            if records:
+                stamps.append(records[-1].timestamp)
+                break
+    return stamps or None
+
+
+def find_stale_reply_topics(
+    bootstrap_servers: str | list[str],
+    *,
+    prefix: str = "a2a-reply",
+    older_than: float = 24 * 3600,
+    include_empty: bool = False,
+    keep: frozenset[str] | set[str] = frozenset(),
+    **settings: Any,
+) -> list[str]:
+    """Reply topics (named ``<prefix>-...``) whose newest record is older than ``older_than`` s.
+
+    An empty topic has no age: it counts as stale only with ``include_empty``
+    (a client that has opened but not called yet also has an empty topic). Topics
+    in ``keep`` are never stale. ``settings`` are client settings (profile,
+    security, ...), as for :class:`~a2a_kafka_sync.KafkaClientTransport`.
+    """
+    config = build_config(ClientConfig, bootstrap_servers=bootstrap_servers, **settings)
+    producer = build_producer(config)  # proves the brokers are there (see _kafka.build_consumer)
+    producer.close(timeout=1.0)
+    admin = build_admin(config)
+    try:
+        with translate_kafka_errors("listing topics"):
+            names = sorted(t for t in admin.list_topics() if t.startswith(f"{prefix}-"))
+    finally:
+        admin.close()
+    cutoff_ms = (time.time() - older_than) * 1000
+    consumer = build_consumer(config, group_id=None, enable_auto_commit=False)
+    stale = []
+    try:
+        for name in names:
+            if name in keep:
+                continue
+            with translate_kafka_errors("reading a reply topic", topic=name):
+                stamps = _newest_timestamps(consumer, name)
+            if stamps is None:
+                if include_empty:
+                    stale.append(name)
+            elif max(stamps) < cutoff_ms:
+                stale.append(name)
+    finally:
+        consumer.close(autocommit=False)
+    return stale
+
+
+def delete_stale_reply_topics(
+    bootstrap_servers: str | list[str], *, dry_run: bool = False, **options: Any
+) -> list[str]:
+    """Delete what :func:`find_stale_reply_topics` finds (same options); returns the names.
+
+    With ``dry_run`` nothing is deleted. Each deletion is logged at INFO.
+    """
+    stale = find_stale_reply_topics(bootstrap_servers, **options)
+    if dry_run or not stale:
+        return stale
+    settings = {
+        k: v
+        for k, v in options.items()
+        if k not in ("prefix", "older_than", "include_empty", "keep")
+    }
+    admin = build_admin(build_config(ClientConfig, bootstrap_servers=bootstrap_servers, **settings))
+    try:
+        with translate_kafka_errors("deleting reply topics", topic=",".join(stale)):
+            admin.delete_topics(stale)
+    finally:
+        admin.close()
+    for name in stale:
+        logger.info("deleted stale reply topic %s", name)
+    return stale
