@@ -244,7 +244,7 @@ class ServerConfig(_CommonConfig):
         default=0.0,
         ge=0,
         description="Seconds to hold back stream_complete after a stream's last event, for "
-        "old clients that stop reading at stream_complete (see WIRE.md); 0 = off.",
+        "old clients that stop reading at stream_complete (see docs/wire.md); 0 = off.",
     )
 
     @model_validator(mode="after")

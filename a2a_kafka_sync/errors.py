@@ -9,7 +9,7 @@ Every error the library raises is an :class:`A2AKafkaError`::
     ├── RequestTimeoutError             no reply within the timeout (also a builtin TimeoutError)
     ├── ClientClosedError               used after close(), or closed while a call was waiting
     ├── PendingLimitError               the client already has max_pending calls waiting
-    ├── ProtocolError                   a record that does not follow the wire contract (WIRE.md)
+    ├── ProtocolError                   a record that breaks the wire contract (docs/wire.md)
     ├── BrokerStartError                the embedded broker did not start (a2a_kafka_sync.testing)
     └── A2AError                        an A2A / JSON-RPC error with a code; raised by handlers on
         │                               the server, and raised to callers when the remote agent

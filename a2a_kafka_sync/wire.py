@@ -1,10 +1,10 @@
-"""Kafka records <-> models: the wire contract of ``WIRE.md``, in one place.
+"""Kafka records <-> models: the wire contract (``docs/wire.md``), in one place.
 
 A request record's value is ``{"method", "params", "streaming", "agent_card"}``
 with ``correlation_id`` and ``reply_topic`` headers; a reply record's value is
 ``{"type": T, "data": D}`` with the ``correlation_id`` header. Each record is
 decoded once here into models, and each outgoing record is encoded once here;
-nothing else in the library touches JSON.
+only the records of other topics (task store, push, cards) are encoded elsewhere.
 """
 
 from __future__ import annotations

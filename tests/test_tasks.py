@@ -357,3 +357,107 @@ def test_task_get_is_answered_by_another_instance_through_the_kafka_task_store(
         assert isinstance(done, Task) and done.status.state is TaskState.completed
     finally:
         second.stop()
+
+
+def test_resubscribe_ends_when_the_agent_returns_with_the_turn_open(serve, connect) -> None:
+    release = threading.Event()
+
+    def leaves_it_working(message: Message, context: RequestContext) -> None:
+        context.task.start_work()
+        assert release.wait(30)
+
+    serve(leaves_it_working, max_workers=4)
+    client = connect()
+    stream = client.send_message_streaming("go")
+    task = next(stream)
+    assert isinstance(task, Task)
+    with connect().resubscribe(task.id) as follower:
+        assert next(follower).status.state is TaskState.working
+        release.set()
+        rest = list(follower)  # ends instead of waiting for a final event that never comes
+    assert rest and isinstance(rest[-1], Task) and rest[-1].status.state is TaskState.working
+
+
+def test_stopping_the_server_ends_open_resubscriptions_with_an_error(
+    broker_settings, topic, connect
+) -> None:
+    from a2a_kafka_sync.errors import InternalError
+
+    release = threading.Event()
+
+    def waits(message: Message, context: RequestContext) -> None:
+        context.task.start_work()
+        release.wait(30)
+
+    app = KafkaServerApp(waits, request_topic=topic, max_workers=4, **broker_settings).start()
+    assert app.wait_until_assigned(30)
+    try:
+        stream = connect().send_message_streaming("go")
+        task = next(stream)
+        follower = connect().resubscribe(task.id)
+        assert next(follower).status.state is TaskState.working
+        app.stop(timeout=2)  # the agent still runs: only stopping() can end the follower
+        remaining: list[Any] = []
+        with pytest.raises(InternalError) as caught:
+            remaining.extend(follower)
+        assert "stopping" in caught.value.message
+    finally:
+        release.set()
+        app.stop()
+
+
+def test_task_store_options_with_a_handler_object_are_refused() -> None:
+    from a2a_kafka_sync import InMemoryTaskStore
+
+    class Agent(RequestHandler):
+        pass
+
+    with pytest.raises(TypeError):
+        KafkaServerApp(Agent(), task_store=InMemoryTaskStore())
+
+
+def test_a_cancel_received_by_another_instance_stops_the_running_task(
+    broker_settings, connect
+) -> None:
+    from a2a_kafka_sync.server.tasks import KafkaTaskStore
+
+    store_topic = f"tasks-{uuid.uuid4().hex[:8]}"
+    topics = [f"agent-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    saw_cancel = threading.Event()
+
+    def long_job(message: Message, context: RequestContext) -> None:
+        context.task.start_work()
+        for i in range(400):
+            if context.is_cancelled():
+                saw_cancel.set()
+                return
+            context.task.add_artifact(f"chunk {i}", artifact_id="out", append=i > 0)
+            time.sleep(0.05)
+
+    apps = [
+        KafkaServerApp(
+            long_job,
+            request_topic=t,
+            task_store=KafkaTaskStore(topic=store_topic, **broker_settings),
+            **broker_settings,
+        ).start()
+        for t in topics
+    ]
+    try:
+        for app in apps:
+            assert app.wait_until_assigned(30)
+        runner = connect(request_topic=topics[0])
+        stream = runner.send_message_streaming("go")
+        task = next(stream)
+        assert next(stream).status.state is TaskState.working
+
+        other = connect(request_topic=topics[1])  # an instance that is not running it
+        assert other.cancel_task(task.id).status.state is TaskState.canceled
+        rest = list(stream)
+
+        assert saw_cancel.wait(10)
+        assert rest[-1].status.state is TaskState.canceled and rest[-1].final is True
+        assert runner.get_task(task.id).status.state is TaskState.canceled
+    finally:
+        for app in apps:
+            app.stop()

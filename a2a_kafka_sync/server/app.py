@@ -71,7 +71,8 @@ class KafkaServerApp:
     a consumer group, so several processes share the load, and hands each record
     to a ``ThreadPoolExecutor``; a worker decodes it, calls the handler and
     produces the replies to the caller's reply topic. A request's offset is
-    committed only once its last reply is acknowledged by the broker. When
+    committed only once every reply it produced is settled (acknowledged by the broker,
+    or failed after the producer's retries). When
     ``max_in_flight`` requests are unfinished, the consumer pauses instead of
     buffering more.
 
@@ -114,6 +115,11 @@ class KafkaServerApp:
         self.config: ServerConfig = config_from(ServerConfig, config, explicit, settings)
         self.agent_card = agent_card or default_card(self.config.request_topic)
         if hasattr(handler, "on_message_send") or hasattr(handler, "on_message_send_stream"):
+            if task_store is not None or extended_agent_card is not None:
+                raise TypeError(
+                    "task_store and extended_agent_card configure the DefaultRequestHandler "
+                    "built for a function; pass them to your handler object instead"
+                )
             self.handler = handler
         else:
             self.handler = DefaultRequestHandler(
@@ -229,6 +235,9 @@ class KafkaServerApp:
         drain = self.config.drain_timeout if timeout is None else timeout
         self._drain_timeout = drain
         self._stopping.set()
+        stopping_hook = getattr(self.handler, "stopping", None)
+        if callable(stopping_hook):
+            stopping_hook()
         assert self._thread and self._executor and self._producer
         if self._thread is not threading.current_thread():
             self._thread.join(drain + 5.0)

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import (
     AuthenticatedExtendedCardNotConfiguredError,
+    InternalError,
     InvalidAgentResponseError,
     InvalidParamsError,
     PushNotificationNotSupportedError,
@@ -32,7 +33,7 @@ from ..wire import SUCCESS
 from .context import RequestContext
 from .handlers import RequestHandler, _positional_arity
 from .tasks import InMemoryTaskStore, TaskStore
-from .tasks.subscriptions import CLOSED, TaskSubscriptions
+from .tasks.subscriptions import CLOSED, RUN_ENDED, TaskSubscriptions
 from .tasks.updater import TaskEvent, TaskUpdater
 
 __all__ = ["DefaultRequestHandler"]
@@ -107,6 +108,10 @@ class DefaultRequestHandler(RequestHandler):
 
             self._notifier = PushNotifier(producer)
 
+    def stopping(self) -> None:
+        """The server stops taking requests: end open resubscriptions now, not after the drain."""
+        self._subscriptions.close()
+
     def close(self) -> None:
         """Wake resubscribers, stop push delivery and close the task store."""
         self._subscriptions.close()
@@ -139,12 +144,15 @@ class DefaultRequestHandler(RequestHandler):
         """Run the agent once; task events are published as they happen, Messages yielded."""
         message = params.message
         existing = self._continued_task(message)
+        shared = self.task_store.shared
         updater = TaskUpdater(
             task_id=message.task_id,
             context_id=message.context_id or (existing.context_id if existing else None),
             load=lambda: self.task_store.get(updater.task_id),
             publish=self._publisher(context.emit),
             request=message,
+            refresh=(lambda: self.task_store.get(updater.task_id)) if shared else None,
+            on_ended_elsewhere=context.cancelled.set,
         )
         if existing is not None:
             updater.touched = True
@@ -165,6 +173,9 @@ class DefaultRequestHandler(RequestHandler):
         finally:
             with self._running_lock:
                 self._running.pop(updater.task_id, None)
+            if updater.touched and not updater.turn_ended:
+                # The agent returned with its turn still open: resubscribers stop waiting.
+                self._subscriptions.publish(updater.task_id, RUN_ENDED)
 
     def _continued_task(self, message: Message) -> Task | None:
         if not message.task_id:
@@ -275,8 +286,13 @@ class DefaultRequestHandler(RequestHandler):
                     event = events.get(timeout=_WAIT_SLICE)
                 except Exception:  # queue.Empty: wait on, the server's stop wakes us
                     continue
-                if event is CLOSED:
+                if event is RUN_ENDED:
+                    yield self._task(params.id)  # as the agent left it
                     return
+                if event is CLOSED:
+                    raise InternalError(
+                        "the server is stopping; resubscribe to follow the task elsewhere"
+                    )
                 yield event
                 if isinstance(event, TaskStatusUpdateEvent) and event.final:
                     return

@@ -73,7 +73,9 @@ class Dispatcher:
         """
         once = _Once(settle)
         try:
-            once(self._process(record, once))
+            sent = self._process(record, once)
+            if sent is not _SETTLED_LATER:
+                once(sent)
         except Exception:  # _process answers everything; this guards the offset anyway
             logger.exception("processing the request at offset %s failed", record.offset)
             once([])
@@ -97,7 +99,8 @@ class Dispatcher:
             seen, replies = self._ledger.begin(correlation_id)
             if seen is Seen.RUNNING:
                 logger.info("request %s is redelivered while it runs: skipped", correlation_id)
-                return sent
+                self._ledger.follow(correlation_id, lambda: settle(sent))
+                return _SETTLED_LATER
             if seen is Seen.ANSWERED:
                 logger.info("request %s is redelivered: its replies are sent again", correlation_id)
                 for value in replies:
@@ -298,6 +301,10 @@ class Dispatcher:
         sent.append(future)
         if remember and self._ledger is not None:
             self._ledger.record(headers.correlation_id, value)
+
+
+_SETTLED_LATER: list[Future] = []
+"""Returned by _process when someone else settles the request (a follower of a duplicate)."""
 
 
 class _Abandoned(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 __all__ = ["RequestLedger", "Seen"]
 
@@ -18,9 +19,10 @@ class Seen(enum.Enum):
 
 
 class _Entry:
-    __slots__ = ("cached", "replies", "running", "size")
+    __slots__ = ("cached", "followers", "replies", "running", "size")
 
     def __init__(self) -> None:
+        self.followers: list[Callable[[], None]] = []
         self.running = True
         self.cached = True
         self.replies: list[bytes] = []
@@ -79,16 +81,32 @@ class RequestLedger:
             self._bytes += len(value)
             self._evict()
 
+    def follow(self, correlation_id: str, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the running request ends (at once if it is not running).
+
+        A duplicate of a running request is finished only then, so its offset is
+        not committed before the original's replies are sent.
+        """
+        with self._lock:
+            entry = self._entries.get(correlation_id)
+            if entry is not None and entry.running:
+                entry.followers.append(callback)
+                return
+        callback()
+
     def finish(self, correlation_id: str, *, answered: bool = True) -> None:
         """The request ended; without ``answered`` (nothing sent) it is forgotten."""
         with self._lock:
             entry = self._entries.get(correlation_id)
             if entry is None:
                 return
+            followers, entry.followers = entry.followers, []
             if not answered:
                 self._drop(correlation_id)
             else:
                 entry.running = False
+        for callback in followers:
+            callback()
 
     def _drop(self, correlation_id: str) -> None:
         entry = self._entries.pop(correlation_id)

@@ -3,7 +3,7 @@
 :class:`PushNotifier` delivers a Task to its push configs on threads of its own,
 keeping the order of the deliveries of each task. :func:`send_push` writes one
 push record (``{"type": "push_" + T, "data": D}``, header ``notification_type:
-push``, no ``correlation_id``; see WIRE.md) to a client's reply topic.
+push``, no ``correlation_id``; see docs/wire.md) to a client's reply topic.
 """
 
 from __future__ import annotations

@@ -100,6 +100,8 @@ class KafkaTaskStore(TaskStore):
     fields, and kafka-python settings for any other key, as for the client.
     """
 
+    shared = True
+
     def __init__(
         self,
         bootstrap_servers: str | list[str] | None = None,

@@ -50,6 +50,8 @@ class SQLiteTaskStore(TaskStore):
     use); after :meth:`close` the store raises ClientClosedError.
     """
 
+    shared = True
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._lock = threading.Lock()

@@ -20,6 +20,10 @@ class TaskStore(ABC):
     first use by the server that owns the store, :meth:`close` when it stops.
     """
 
+    shared = False
+    """True when other processes write to the same tasks (another server instance may
+    cancel a task this one runs): the task updater then re-reads a task before changing it."""
+
     def start(self) -> None:  # noqa: B027 - optional hook
         """Connect or load (called by the owning server's start)."""
 

@@ -6,10 +6,13 @@ import queue
 import threading
 from typing import Any
 
-__all__ = ["CLOSED", "TaskSubscriptions"]
+__all__ = ["CLOSED", "RUN_ENDED", "TaskSubscriptions"]
 
 CLOSED = object()
 """Put on every subscriber's queue when the server stops."""
+
+RUN_ENDED = object()
+"""Published when a handler returned without ending its task's turn: nothing more will come."""
 
 
 class TaskSubscriptions:

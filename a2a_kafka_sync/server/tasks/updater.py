@@ -98,12 +98,16 @@ class TaskUpdater:
         load: Callable[[], Task | None],
         publish: Callable[[Task, TaskEvent], None],
         request: Message | None = None,
+        refresh: Callable[[], Task | None] | None = None,
+        on_ended_elsewhere: Callable[[], None] | None = None,
     ) -> None:
         self.task_id = task_id or new_id()
         self.context_id = context_id or new_id()
         self._load = load
         self._publish = publish
         self._request = request
+        self._refresh = refresh
+        self._on_ended_elsewhere = on_ended_elsewhere
         self._lock = threading.RLock()
         self._task: Task | None = None
         self.touched = False
@@ -144,6 +148,19 @@ class TaskUpdater:
         with self._lock:
             task = self._current()
             self.touched = True
+            if self._refresh is not None and not task.status.state.is_terminal:
+                stored = self._refresh()
+                if stored is not None and stored.status.state.is_terminal:
+                    # Ended by another instance (a task_cancel it received): adopt that,
+                    # and tell this request's stream how the task ended.
+                    self._task = task = stored
+                    self.turn_ended = True
+                    ended = TaskStatusUpdateEvent(
+                        task_id=task.id, context_id=task.context_id, status=task.status, final=True
+                    )
+                    self._publish(task, ended)
+                    if self._on_ended_elsewhere is not None:
+                        self._on_ended_elsewhere()
             if task.status.state.is_terminal:
                 logger.info(
                     "task %s is %s: ignored a later %s",
