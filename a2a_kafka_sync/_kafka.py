@@ -28,6 +28,7 @@ __all__ = [
     "build_consumer",
     "build_producer",
     "check_kafka_settings",
+    "close_producer",
     "ensure_topics",
     "translate_kafka_errors",
 ]
@@ -167,3 +168,20 @@ def ensure_topics(
         return sorted(missing)
     finally:
         admin.close()
+
+
+def close_producer(producer: KafkaProducer, timeout: float) -> None:
+    """Close a producer within ``timeout`` s, even when it holds records it cannot deliver.
+
+    kafka-python 3.0.12's ``close()`` raises when its flush times out and then
+    leaves its network thread running; this forces the sender closed instead
+    (the undelivered records' futures fail), so no thread outlives the close.
+    """
+    try:
+        producer.close(timeout=timeout)
+    except kafka.errors.KafkaTimeoutError:
+        sender = getattr(producer, "_sender", None)
+        if sender is not None:
+            sender.force_close()
+            sender.join(max(timeout, 1.0))
+        logger.warning("closed a producer that still held undelivered records")

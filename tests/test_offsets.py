@@ -52,3 +52,24 @@ def test_a_ticket_from_before_a_rebalance_finishes_nothing() -> None:
 
     tracker.finished(P0, 3, new)
     assert tracker.to_commit() == {P0: 4}
+
+
+def test_a_rewound_record_stays_unfinished_and_is_handed_out_once() -> None:
+    tracker = OffsetTracker()
+    tickets = {offset: tracker.taken(P0, offset) for offset in (0, 1, 2)}
+    tracker.finished(P0, 0, tickets[0])
+    tracker.rewind(P0, 2, tickets[2])
+    tracker.rewind(P0, 1, tickets[1])
+    tracker.finished(P0, 2, tickets[2])
+
+    assert tracker.rewinds() == [(P0, 1)]
+    assert tracker.rewinds() == []
+    assert tracker.to_commit() == {P0: 1}  # offset 1 is read again, not skipped
+
+
+def test_a_rewind_from_before_a_rebalance_is_ignored() -> None:
+    tracker = OffsetTracker()
+    old = tracker.taken(P0, 5)
+    tracker.forget([P0])
+    tracker.rewind(P0, 5, old)
+    assert tracker.rewinds() == []

@@ -17,9 +17,21 @@ from typing import Any
 
 from kafka import KafkaProducer, TopicPartition
 
-from .._kafka import build_consumer, build_producer, ensure_topics, translate_kafka_errors
+from .._kafka import (
+    build_consumer,
+    build_producer,
+    close_producer,
+    ensure_topics,
+    translate_kafka_errors,
+)
 from ..config import ClientConfig, config_from
-from ..errors import ClientClosedError, KafkaOperationError, ProtocolError
+from ..errors import (
+    A2AKafkaError,
+    ClientClosedError,
+    KafkaOperationError,
+    ProtocolError,
+    RequestTimeoutError,
+)
 from ..types import AgentCard, Message, MessageSendParams, Task
 from ..types._base import A2ABaseModel
 from ..wire import Reply, RequestHeaders, encode_request
@@ -128,6 +140,8 @@ class KafkaClientTransport(TaskCalls):
         self._reader: ReplyReader | None = None
         self._push = PushDispatcher()
         self._pid = os.getpid()
+        self._broken = False  # a send failed: reconnect before the next one
+        self._suspect = False  # a call timed out: check the reply topic before the next one
 
     def _after_fork(self) -> None:
         """In a forked child: the parent's threads and sockets are not ours. Start over.
@@ -186,7 +200,7 @@ class KafkaClientTransport(TaskCalls):
                 consumer.close(autocommit=False, timeout_ms=1000)
                 raise
         except BaseException:
-            producer.close(timeout=1.0)
+            close_producer(producer, 1.0)
             raise
         reader = ReplyReader(consumer, self._registry, on_push=self._push.deliver)
         reader.start()
@@ -230,7 +244,7 @@ class KafkaClientTransport(TaskCalls):
         assert self._reader is not None and self._producer is not None
         if not self._reader.stop(timeout):
             logger.warning("the reply reader did not stop within %ss", timeout)
-        self._producer.close(timeout=max(0.0, deadline - time.monotonic()))
+        close_producer(self._producer, max(0.0, deadline - time.monotonic()))
         self._push.close(timeout=max(0.1, deadline - time.monotonic()))
 
     def __enter__(self) -> KafkaClientTransport:
@@ -313,6 +327,8 @@ class KafkaClientTransport(TaskCalls):
     ) -> Waiter | StreamWaiter:
         if self._state is not _State.OPENED:
             self.open()
+        if self._broken or self._suspect:
+            self._recover()
         assert self._producer is not None
         correlation_id = uuid.uuid4().hex
         deadline_ms = None if stream or timeout is None else int((time.time() + timeout) * 1000)
@@ -330,8 +346,10 @@ class KafkaClientTransport(TaskCalls):
                 f"sending {method}", correlation_id=correlation_id, topic=topic
             ):
                 future = self._producer.send(topic, value=value, headers=record_headers)
-        except BaseException:
+        except BaseException as exc:
             self._registry.discard(correlation_id)
+            if isinstance(exc, KafkaOperationError):
+                self._broken = True
             raise
         future.add_errback(self._on_send_failed, correlation_id, method)
         return waiter
@@ -343,7 +361,46 @@ class KafkaClientTransport(TaskCalls):
             topic=self.config.request_topic,
         )
         error.__cause__ = exc
+        self._broken = True  # the next call reconnects before it sends
         self._registry.fail(correlation_id, error)
+
+    def _recover(self) -> None:
+        """After a failed send: new producer, topics recreated when missing, reader repositioned.
+
+        A broker that restarted may have lost its topics and its producer state
+        (the embedded broker keeps nothing); this brings the client back without
+        restarting the application. Calls still waiting keep waiting.
+        """
+        with self._lock:
+            if self._state is not _State.OPENED or not (self._broken or self._suspect):
+                return
+            if not self._broken and self._reply_topic_exists():
+                self._suspect = False
+                return
+            logger.warning(
+                "a send failed: reconnecting to %s", ",".join(self.config.bootstrap_servers)
+            )
+            assert self._producer is not None and self._reader is not None
+            self._reader.stop(2.0)
+            close_producer(self._producer, 0.5)
+            self._producer, self._reader = self._connect()
+            self._broken = self._suspect = False
+
+    def _reply_topic_exists(self) -> bool:
+        """Ask the brokers whether the reply topic is still there (after a timeout)."""
+        from .._kafka import build_admin
+
+        try:
+            admin = build_admin(self.config)
+        except A2AKafkaError:
+            return True  # unreachable: nothing to repair yet; the call will report it
+        try:
+            with translate_kafka_errors("listing topics"):
+                return self.reply_topic in admin.list_topics()
+        except A2AKafkaError:
+            return True
+        finally:
+            admin.close()
 
     def _call(self, method: str, params: A2ABaseModel, timeout: Timeout) -> Reply:
         seconds = self._timeout(timeout)
@@ -353,6 +410,8 @@ class KafkaClientTransport(TaskCalls):
             reply: Reply = waiter.wait(seconds)
         except BaseException as exc:
             self._registry.discard(waiter.correlation_id)
+            if isinstance(exc, RequestTimeoutError):
+                self._suspect = True
             if getattr(exc, "topic", "") is None:
                 exc.topic = self.config.request_topic  # type: ignore[attr-defined]
             raise

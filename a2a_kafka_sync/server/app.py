@@ -21,7 +21,7 @@ from kafka import (
     TopicPartition,
 )
 
-from .._kafka import build_consumer, build_producer, ensure_topics
+from .._kafka import build_consumer, build_producer, close_producer, ensure_topics
 from ..config import ServerConfig, config_from
 from ..errors import A2AKafkaError
 from ..types import AgentCard
@@ -133,6 +133,7 @@ class KafkaServerApp:
         self._state = _State.UNSTARTED
         self._stopping = threading.Event()
         self._assigned = threading.Event()
+        self._producer_broken = False
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -151,12 +152,7 @@ class KafkaServerApp:
             producer = build_producer(config)
             try:
                 if config.create_topics:
-                    topics: dict[str, tuple[int, dict[str, str]]] = {
-                        config.request_topic: (config.request_topic_partitions, {})
-                    }
-                    if config.dead_letter_topic_name:
-                        topics[config.dead_letter_topic_name] = (1, {})
-                    ensure_topics(config, topics)
+                    ensure_topics(config, self._topics())
                 overrides: dict[str, Any] = {
                     "group_id": config.group_id,
                     "enable_auto_commit": False,
@@ -166,7 +162,7 @@ class KafkaServerApp:
                 consumer = build_consumer(config, **overrides)
                 consumer.subscribe([config.request_topic], listener=_Rebalance(self))
             except BaseException:
-                producer.close(timeout=1.0)
+                close_producer(producer, 1.0)
                 raise
             self._producer, self._consumer = producer, consumer
             start_handler = getattr(self.handler, "start", None)
@@ -251,7 +247,7 @@ class KafkaServerApp:
                 close_handler()
             except Exception:
                 logger.exception("closing the handler failed")
-        self._producer.close(timeout=max(1.0, min(drain, 5.0)))
+        close_producer(self._producer, max(1.0, min(drain, 5.0)))
         logger.info("stopped serving %s", self.config.request_topic)
 
     def run(self) -> None:
@@ -338,6 +334,16 @@ class KafkaServerApp:
                 logger.warning("closing the request consumer failed", exc_info=True)
 
     def _poll_once(self, consumer: KafkaConsumer) -> None:
+        if self._producer_broken:
+            self._replace_producer()
+        for partition, offset in self._tracker.rewinds():
+            try:
+                consumer.seek(partition, offset)
+                logger.info(
+                    "reading %s from %d again: a reply was not delivered", partition, offset
+                )
+            except (KeyError, AssertionError, kafka.errors.IllegalStateError):
+                pass  # no longer ours: its new owner reads it from the committed offset
         free = self.config.max_in_flight - self._tracker.in_flight
         self._pause(consumer, paused=free <= 0)
         try:
@@ -406,27 +412,64 @@ class KafkaServerApp:
 
     # -- the worker threads ---------------------------------------------------------------------
 
+    def _replace_producer(self) -> None:
+        """After a reply failed to send: a new producer, and the topics back if they vanished.
+
+        A broker that restarted may have lost its topics and every producer's
+        state (the embedded broker keeps nothing): the old producer then fails
+        forever. Runs on the consumer thread; on failure it is tried again on the
+        next round.
+        """
+        config = self.config
+        logger.warning("a reply failed to send: reconnecting the server's producer")
+        try:
+            producer = build_producer(config)
+        except A2AKafkaError as exc:
+            logger.warning("reconnecting failed, will retry: %s", exc)
+            self._stopping.wait(1.0)
+            return
+        if config.create_topics:
+            try:
+                ensure_topics(config, self._topics())
+            except A2AKafkaError as exc:
+                logger.warning("recreating topics failed: %s", exc)
+        old, self._producer = self._producer, producer
+        self._dispatcher.use_producer(producer)
+        self._producer_broken = False
+        if old is not None:
+            close_producer(old, 0.5)
+
+    def _topics(self) -> dict[str, tuple[int, dict[str, str]]]:
+        config = self.config
+        topics: dict[str, tuple[int, dict[str, str]]] = {
+            config.request_topic: (config.request_topic_partitions, {})
+        }
+        if config.dead_letter_topic_name:
+            topics[config.dead_letter_topic_name] = (1, {})
+        return topics
+
     def _work(self, partition: TopicPartition, record: Any, ticket: int) -> None:
-        def settle(futures: list[Any]) -> None:
-            _when_settled(
-                futures, lambda: self._tracker.finished(partition, record.offset, ticket), record
-            )
+        def done(failed: bool) -> None:
+            if failed:  # not committed: read again once the producer is replaced
+                self._producer_broken = True
+                self._tracker.rewind(partition, record.offset, ticket)
+            else:
+                self._tracker.finished(partition, record.offset, ticket)
 
-        self._dispatcher.process(record, settle)
+        self._dispatcher.process(record, lambda futures: _when_settled(futures, done, record))
 
 
-def _when_settled(futures: list[Any], done: Callable[[], None], record: Any) -> None:
-    """Call ``done`` once every reply future has succeeded or failed (at once when none).
+def _when_settled(futures: list[Any], done: Callable[[bool], None], record: Any) -> None:
+    """Call ``done(failed)`` once every reply future has succeeded or failed (at once when none).
 
-    A reply that failed after the producer's own retries (``delivery_timeout_ms``)
-    is logged once; its request still counts as finished, since producing it
-    again would meet the same failure and stall the partition. The caller sees a
-    timeout.
+    ``failed`` is True when a reply was not delivered after the producer's own
+    retries; each such reply is logged once.
     """
     if not futures:
-        done()
+        done(False)
         return
     remaining = [len(futures)]
+    failures = [0]
     lock = threading.Lock()
 
     def settle(result: Any) -> None:
@@ -439,10 +482,11 @@ def _when_settled(futures: list[Any], done: Callable[[], None], record: Any) -> 
                 result,
             )
         with lock:
+            failures[0] += isinstance(result, BaseException)
             remaining[0] -= 1
             last = remaining[0] == 0
         if last:
-            done()
+            done(failures[0] > 0)
 
     for future in futures:
         future.add_both(settle)

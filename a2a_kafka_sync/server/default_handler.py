@@ -6,6 +6,7 @@ import dataclasses
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -43,6 +44,8 @@ logger = logging.getLogger(__name__)
 _TASK_EVENTS = (Task, TaskStatusUpdateEvent, TaskArtifactUpdateEvent)
 _TURN_OVER = frozenset({TaskState.input_required, TaskState.auth_required})
 _WAIT_SLICE = 1.0
+_CANCEL_CHECKS = 5
+_CANCEL_CHECK_INTERVAL = 0.1
 
 
 def default_card(name: str) -> AgentCard:
@@ -270,7 +273,31 @@ class DefaultRequestHandler(RequestHandler):
             )
         if not updater.cancel():
             raise TaskNotCancelableError(f"task {task.id} is {updater.state.value}")
+        if running is None and self.task_store.shared:
+            return self._cancel_sticks(task.id)
         return self._task(task.id)
+
+    def _cancel_sticks(self, task_id: str) -> Task:
+        """Make a cancel of a task running on another instance stick.
+
+        The shared stores have no compare-and-set: the running instance re-reads
+        the task before each update, but an update it read just before the cancel
+        landed can overwrite it once. Re-assert the cancel a few times, until
+        the stored task stays canceled (or reaches another terminal state).
+        """
+        for _ in range(_CANCEL_CHECKS):
+            time.sleep(_CANCEL_CHECK_INTERVAL)
+            task = self._task(task_id)
+            if task.status.state.is_terminal:
+                continue
+            logger.info("task %s was updated over its cancel: canceling again", task_id)
+            TaskUpdater(
+                task_id=task_id,
+                context_id=task.context_id,
+                load=lambda: self.task_store.get(task_id),
+                publish=self._publisher(None),
+            ).cancel()
+        return self._task(task_id)
 
     def on_resubscribe_to_task(self, params: Any, context: RequestContext) -> Iterator[Any]:
         """The task as it is, then its live events until its turn ends."""

@@ -60,6 +60,10 @@ class Dispatcher:
             else None
         )
 
+    def use_producer(self, producer: KafkaProducer) -> None:
+        """Send later replies through ``producer`` (after the app replaced a broken one)."""
+        self._producer = producer
+
     def close(self) -> None:
         """Stop the handler watchdog, if there is one."""
         if self._watchdog is not None:

@@ -18,8 +18,9 @@ class OffsetTracker:
     ticket once every reply it produced is settled (:meth:`finished`). A
     partition's commit point is its lowest unfinished offset, or one past the
     last offset taken when none is unfinished, so a crash never skips a request
-    whose replies were not sent. A ticket from before a partition was taken
-    away (:meth:`forget`) finishes nothing. Thread-safe.
+    whose replies were not sent; a record whose replies failed is read again
+    (:meth:`rewind`). A ticket from before a partition was taken away
+    (:meth:`forget`) finishes nothing. Thread-safe.
     """
 
     def __init__(self) -> None:
@@ -28,6 +29,7 @@ class OffsetTracker:
         self._next: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
         self._epoch: dict[TopicPartition, int] = {}
+        self._rewind: dict[TopicPartition, int] = {}
 
     def taken(self, partition: TopicPartition, offset: int) -> int:
         """A record was handed to a worker; returns the ticket to finish it with."""
@@ -44,6 +46,19 @@ class OffsetTracker:
             pending = self._unfinished.get(partition)
             if pending is not None:
                 pending.discard(offset)
+
+    def rewind(self, partition: TopicPartition, offset: int, ticket: int) -> None:
+        """A record's replies were not delivered: leave it unfinished and read it again."""
+        with self._lock:
+            if self._epoch.get(partition, 0) != ticket:
+                return
+            self._rewind[partition] = min(self._rewind.get(partition, offset), offset)
+
+    def rewinds(self) -> list[tuple[TopicPartition, int]]:
+        """The (partition, offset) pairs to seek back to, once each (consumer thread)."""
+        with self._lock:
+            pending, self._rewind = list(self._rewind.items()), {}
+        return pending
 
     @property
     def in_flight(self) -> int:
@@ -79,3 +94,4 @@ class OffsetTracker:
                 self._next.pop(partition, None)
                 self._committed.pop(partition, None)
                 self._epoch[partition] = self._epoch.get(partition, 0) + 1
+                self._rewind.pop(partition, None)
