@@ -221,6 +221,12 @@ class ServerConfig(_CommonConfig):
         description="What to do with a request whose deadline_ms has passed before it "
         "runs: answer it with an error (-32603), or drop it (logged). Neither runs it.",
     )
+    exactly_once: bool = Field(
+        default=False,
+        description="Commit each request's replies and its offset in one Kafka transaction "
+        "(clients then read with isolation_level='read_committed'). Replies, stream events "
+        "included, become visible when their transaction commits, each poll round.",
+    )
     dedupe_window: int = Field(
         default=10_000,
         ge=0,

@@ -29,6 +29,7 @@ from .default_handler import DefaultRequestHandler, default_card
 from .dispatcher import Dispatcher
 from .offsets import OffsetTracker
 from .tasks import TaskStore
+from .transactions import TransactionalCommitter
 
 __all__ = ["KafkaServerApp"]
 
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 POLL_TIMEOUT_MS = 100
 """How long one poll of the request topic waits; also how fast the consumer notices stop()."""
+
+EXACTLY_ONCE_POLL_MS = 10
+"""The poll wait in exactly-once mode, where finished requests commit between polls."""
 
 
 class _State(enum.Enum):
@@ -55,7 +59,10 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self._app = app
 
     def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
-        self._app._commit(only=set(revoked))
+        if self._app._committer is not None:  # exactly once: uncommitted work is redone
+            self._app._committer.forget(revoked)
+        else:
+            self._app._commit(only=set(revoked))
         self._app._tracker.forget(revoked)
 
     def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
@@ -134,6 +141,7 @@ class KafkaServerApp:
         self._stopping = threading.Event()
         self._assigned = threading.Event()
         self._producer_broken = False
+        self._committer: TransactionalCommitter | None = None
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -175,6 +183,8 @@ class KafkaServerApp:
                 max_workers=threads, thread_name_prefix="a2a-kafka-worker"
             )
             self._dispatcher = Dispatcher(self.handler, producer, config)
+            if config.exactly_once:
+                self._committer = TransactionalCommitter(config)
             self._thread = threading.Thread(
                 target=self._consume, name="a2a-kafka-request-consumer", daemon=True
             )
@@ -241,6 +251,8 @@ class KafkaServerApp:
                 logger.warning("the request consumer did not stop in time")
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._dispatcher.close()
+        if self._committer is not None:
+            self._committer.close(timeout=1.0)
         close_handler = getattr(self.handler, "close", None)
         if callable(close_handler):
             try:
@@ -347,7 +359,9 @@ class KafkaServerApp:
         free = self.config.max_in_flight - self._tracker.in_flight
         self._pause(consumer, paused=free <= 0)
         try:
-            batches = consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=max(1, free))
+            # Exactly once commits between polls: poll briefly so replies are not held back.
+            wait_ms = EXACTLY_ONCE_POLL_MS if self._committer is not None else POLL_TIMEOUT_MS
+            batches = consumer.poll(timeout_ms=wait_ms, max_records=max(1, free))
         except Exception:
             logger.warning("polling the request topic failed; retrying", exc_info=True)
             self._stopping.wait(0.5)
@@ -395,9 +409,14 @@ class KafkaServerApp:
 
         ``sync`` blocks until the broker confirms (consumer thread only, never the
         I/O thread); ``only`` limits the commit to those partitions, changed or not.
+        In exactly-once mode the commit is a transaction (consumer thread only).
         """
         consumer = self._consumer
         assert consumer is not None
+        if self._committer is not None:
+            if only is None:
+                self._commit_transaction(consumer)
+            return
         points = self._tracker.to_commit(changed_only=not sync, only=only)
         if not points:
             return
@@ -448,7 +467,34 @@ class KafkaServerApp:
             topics[config.dead_letter_topic_name] = (1, {})
         return topics
 
+    def _commit_transaction(self, consumer: KafkaConsumer) -> None:
+        """Exactly once: one transaction for the finished requests; read again if it fails."""
+        assert self._committer is not None
+        points = self._tracker.to_commit(changed_only=False)
+        if self._committer.commit(consumer, points):
+            return
+        for partition in points:
+            try:
+                committed = consumer.committed(partition)
+                if committed is None:
+                    consumer.seek_to_beginning(partition)
+                else:
+                    consumer.seek(partition, committed)
+            except Exception as exc:  # no longer ours, or the broker is away: next round
+                logger.warning("could not rewind %s after a failed transaction: %s", partition, exc)
+
     def _work(self, partition: TopicPartition, record: Any, ticket: int) -> None:
+        if self._committer is not None:
+            committer = self._committer
+
+            def hand_over(sent: Any) -> None:
+                if self._tracker.is_current(partition, ticket):
+                    committer.finished(partition, record.offset, sent.outbox)
+                self._tracker.finished(partition, record.offset, ticket)
+
+            self._dispatcher.process(record, hand_over)
+            return
+
         def done(failed: bool) -> None:
             if failed:  # not committed: read again once the producer is replaced
                 self._producer_broken = True

@@ -28,6 +28,7 @@ from ..wire import (
 from .context import RequestContext
 from .handlers import HANDLER_METHODS
 from .ledger import RequestLedger, Seen
+from .transactions import Outbox
 from .watchdog import ActiveCall, HandlerWatchdog
 
 __all__ = ["Dispatcher"]
@@ -60,6 +61,9 @@ class Dispatcher:
             else None
         )
 
+    def _new_sent(self) -> Sent:
+        return Sent(Outbox() if self._config.exactly_once else None)
+
     def use_producer(self, producer: KafkaProducer) -> None:
         """Send later replies through ``producer`` (after the app replaced a broken one)."""
         self._producer = producer
@@ -85,7 +89,7 @@ class Dispatcher:
             once([])
 
     def _process(self, record: Any, settle: _Once) -> list[Future]:
-        sent: list[Future] = []
+        sent = self._new_sent()
         headers, error = read_request_headers(record.headers)
         if error is None:
             try:
@@ -148,7 +152,7 @@ class Dispatcher:
         context.cancelled.set()
         assert self._watchdog is not None
         error = InternalError(f"the handler did not finish within {self._watchdog.timeout}s")
-        sent: list[Future] = []
+        sent = self._new_sent()
         self._send_error(headers, error, sent)
         settle(sent)
 
@@ -240,6 +244,11 @@ class Dispatcher:
         logger.warning("refused request %s at %s: %s", headers.correlation_id, where, error)
         self._send_error(headers, error, sent)
 
+    def _target(self, sent: list[Future]) -> Any:
+        """Where a record of this request goes: the producer, or its transaction's outbox."""
+        outbox = getattr(sent, "outbox", None)
+        return outbox if outbox is not None else self._producer
+
     def _dead_letter(self, record: Any, error: A2AError, sent: list[Future]) -> None:
         """Keep an unanswerable record on the dead-letter topic, with why and where from."""
         topic = self._config.dead_letter_topic_name
@@ -256,7 +265,9 @@ class Dispatcher:
         try:
             with translate_kafka_errors("dead-lettering a request", topic=topic):
                 sent.append(
-                    self._producer.send(topic, value=record.value, key=record.key, headers=headers)
+                    self._target(sent).send(
+                        topic, value=record.value, key=record.key, headers=headers
+                    )
                 )
         except Exception as exc:  # the warning above already names the record
             logger.warning("could not dead-letter the record at %s: %s", record.offset, exc)
@@ -293,7 +304,7 @@ class Dispatcher:
             with translate_kafka_errors(
                 "sending a reply", correlation_id=headers.correlation_id, topic=headers.reply_topic
             ):
-                future: Future = self._producer.send(
+                future: Future = self._target(sent).send(
                     headers.reply_topic,
                     value=value,
                     key=None if partition is not None else headers.correlation_id.encode(),
@@ -309,6 +320,14 @@ class Dispatcher:
 
 _SETTLED_LATER: list[Future] = []
 """Returned by _process when someone else settles the request (a follower of a duplicate)."""
+
+
+class Sent(list):  # type: ignore[type-arg]
+    """The futures of one request's replies; in exactly-once mode, also its outbox."""
+
+    def __init__(self, outbox: Outbox | None = None) -> None:
+        super().__init__()
+        self.outbox = outbox
 
 
 class _Abandoned(Exception):

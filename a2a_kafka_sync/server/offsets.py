@@ -60,6 +60,11 @@ class OffsetTracker:
             pending, self._rewind = list(self._rewind.items()), {}
         return pending
 
+    def is_current(self, partition: TopicPartition, ticket: int) -> bool:
+        """False for a ticket from before the partition was taken away."""
+        with self._lock:
+            return self._epoch.get(partition, 0) == ticket
+
     @property
     def in_flight(self) -> int:
         """How many records are taken and not finished."""

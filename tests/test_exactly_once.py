@@ -1,0 +1,78 @@
+"""Exactly-once mode: replies and offsets commit in one transaction, on a real broker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from a2a_kafka_sync import Message
+
+
+def _committed_and_end(settings: dict[str, Any], group: str, topic: str) -> tuple[int, int]:
+    probe = KafkaConsumer(
+        bootstrap_servers=settings["bootstrap_servers"], group_id=group, enable_auto_commit=False
+    )
+    try:
+        partitions = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic)]
+        committed = sum(probe.committed(tp) or 0 for tp in partitions)
+        end = sum(probe.end_offsets(partitions).values())
+    finally:
+        probe.close(autocommit=False)
+    return committed, end
+
+
+def test_calls_and_streams_work_exactly_once_and_offsets_commit_with_replies(
+    serve, connect, broker_settings, topic
+) -> None:
+    def words(message: Message) -> Iterator[str]:
+        yield from message.text.split()
+
+    app = serve(words, exactly_once=True)
+    client = connect(isolation_level="read_committed")
+
+    assert client.send_text("one two") == "two"  # a generator's last Message answers
+    assert [e.text for e in client.send_message_streaming("a b c")] == ["a", "b", "c"]
+    for i in range(10):
+        assert client.send_text(f"n{i}") == f"n{i}"
+    app.stop()
+
+    committed, end = _committed_and_end(broker_settings, app.config.group_id, topic)
+    assert committed == end == 12
+
+
+def test_a_redelivered_request_in_exactly_once_mode_is_answered_from_the_cache(
+    serve, broker_settings, topic
+) -> None:
+    import json
+
+    from helpers import RawKafka
+
+    runs: list[int] = []
+    serve(lambda message: runs.append(1) or "once", exactly_once=True)
+    raw = RawKafka(broker_settings["bootstrap_servers"])
+    replies = raw.reply_topic()
+    try:
+        body = json.dumps(
+            {
+                "method": "message_send",
+                "params": {
+                    "message": {
+                        "kind": "message",
+                        "messageId": "m",
+                        "role": "user",
+                        "parts": [{"kind": "text", "text": "x"}],
+                    }
+                },
+            }
+        ).encode()
+        headers = [("correlation_id", b"eos-dup"), ("reply_topic", replies.topic.encode())]
+        raw.send(topic, body, headers, key=b"k")
+        raw.send(topic, body, headers, key=b"k")
+        got = replies.read(2)
+    finally:
+        replies.close()
+        raw.close()
+    assert runs == [1]
+    assert [cid for cid, _ in got] == ["eos-dup", "eos-dup"]
