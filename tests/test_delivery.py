@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import RawKafka, RawReplies
+from helpers import RawKafka, RawReplies, wait_for
 
 from a2a_kafka_sync import Message, PendingLimitError
 from a2a_kafka_sync.server.ledger import RequestLedger, Seen
@@ -267,3 +267,26 @@ def test_a_hung_handler_is_answered_at_handler_timeout_and_others_keep_running(
     assert all("did not finish within 1.0s" in e.message for e in hung_errors)
     assert saw_cancel.is_set()
     assert client.pending == 0
+
+
+def test_the_server_takes_at_most_max_in_flight_requests_and_pauses(serve, connect) -> None:
+    release = threading.Event()
+
+    def slow(message: Message) -> str:
+        release.wait(30)
+        return "done"
+
+    app = serve(slow, max_workers=1, max_in_flight=2)
+    client = connect()
+    streams = [client.send_message_streaming(str(i), timeout=60) for i in range(10)]
+    seen: list[int] = []
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:  # the requests are on the topic; the server holds back
+        seen.append(app.in_flight)
+        time.sleep(0.05)
+    release.set()
+    answers = [list(stream) for stream in streams]
+
+    assert max(seen) == 2  # it took some, and never more than max_in_flight
+    assert all(len(a) == 1 and a[0].text == "done" for a in answers)
+    assert wait_for(lambda: app.in_flight == 0, 10)
