@@ -261,12 +261,18 @@ def _summarise(exc: ValidationError, limit: int = 3) -> str:
     return text
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def decode_request(value: bytes | None, headers: RequestHeaders) -> Request:
     """Decode a request record's value; raises the A2AError to answer it with."""
     if not value:
         raise InvalidRequestError("empty request record")
     try:
-        body = json.loads(value)
+        # UTF-8 only (json.loads on bytes would also take UTF-16/32 and lone surrogates),
+        # and no NaN/Infinity, which are not JSON.
+        body = json.loads(value.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise JSONParseError(f"request is not valid JSON: {exc}") from None
     except RecursionError:
@@ -277,7 +283,9 @@ def decode_request(value: bytes | None, headers: RequestHeaders) -> Request:
     if not isinstance(method_name, str) or not method_name:
         raise InvalidRequestError("request has no 'method' string")
     spec, alias_streams = resolve_method(method_name)
-    streaming = body.get("streaming", False)
+    streaming = body.get("streaming")
+    if streaming is None:  # absent or null: an optional field
+        streaming = False
     if not isinstance(streaming, bool):
         raise InvalidRequestError("'streaming' must be true or false")
     if spec.streaming == "always" or alias_streams:

@@ -12,7 +12,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.future import Future
 
-from .._kafka import translate_kafka_errors
+from .._kafka import build_producer, close_producer, translate_kafka_errors
 from ..config import ServerConfig
 from ..errors import A2AError, A2AKafkaError, InternalError, UnsupportedOperationError
 from ..wire import (
@@ -55,6 +55,8 @@ class Dispatcher:
             if config.dedupe_window
             else None
         )
+        self._large: KafkaProducer | None = None
+        self._large_lock = threading.Lock()
         self._watchdog = (
             HandlerWatchdog(config.handler_timeout, config.max_workers, self._overdue)
             if config.handler_timeout
@@ -69,9 +71,11 @@ class Dispatcher:
         self._producer = producer
 
     def close(self) -> None:
-        """Stop the handler watchdog, if there is one."""
+        """Stop the handler watchdog and the large-record producer, if there are any."""
         if self._watchdog is not None:
             self._watchdog.close()
+        if self._large is not None:
+            close_producer(self._large, 2.0)
 
     def process(self, record: Any, settle: Callable[[list[Future]], None]) -> None:
         """Handle one request record, then call ``settle`` once with the futures of its replies.
@@ -242,7 +246,8 @@ class Dispatcher:
             self._dead_letter(record, error, sent)
             return
         logger.warning("refused request %s at %s: %s", headers.correlation_id, where, error)
-        self._send_error(headers, error, sent)
+        if not self._send_error(headers, error, sent):
+            self._dead_letter(record, error, sent)  # its reply route is unusable
 
     def _target(self, sent: list[Future]) -> Any:
         """Where a record of this request goes: the producer, or its transaction's outbox."""
@@ -255,26 +260,36 @@ class Dispatcher:
         if topic is None:
             return
         headers = [
-            *(record.headers or []),
+            *((name, value) for name, value in record.headers or () if value is not None),
             ("dlq_reason", str(error).encode("utf-8", "replace")[:1000]),
             ("dlq_code", str(error.code).encode()),
             ("dlq_topic", record.topic.encode()),
             ("dlq_partition", str(record.partition).encode()),
             ("dlq_offset", str(record.offset).encode()),
         ]
+        size = len(record.value or b"") + sum(len(n) + len(v) for n, v in headers)
+        target = self._target(sent)
+        if target is self._producer and size > _PLAIN_RECORD_LIMIT:
+            target = self._large_producer()  # the broker took it: keep it whole
         try:
             with translate_kafka_errors("dead-lettering a request", topic=topic):
-                sent.append(
-                    self._target(sent).send(
-                        topic, value=record.value, key=record.key, headers=headers
-                    )
-                )
+                sent.append(target.send(topic, value=record.value, key=record.key, headers=headers))
         except Exception as exc:  # the warning above already names the record
             logger.warning("could not dead-letter the record at %s: %s", record.offset, exc)
 
-    def _send_error(self, headers: RequestHeaders, error: A2AError, sent: list[Future]) -> None:
+    def _large_producer(self) -> KafkaProducer:
+        """A producer for dead letters larger than the replies' size limit (built once)."""
+        with self._large_lock:
+            if self._large is None:
+                limit = max(_LARGE_RECORD_LIMIT, self._config.kafka.get("max_request_size", 0))
+                self._large = build_producer(self._config, max_request_size=limit)
+            return self._large
+
+    def _send_error(self, headers: RequestHeaders, error: A2AError, sent: list[Future]) -> bool:
+        """Send an error reply; False when it could not be produced (logged)."""
         try:
             self._send(headers, encode_error(error), sent)
+            return True
         except Exception as exc:  # nothing more can be sent to this caller
             logger.warning(
                 "could not send the error reply %s to %s: %s",
@@ -282,6 +297,7 @@ class Dispatcher:
                 headers.reply_topic,
                 exc,
             )
+            return False
 
     def _send(
         self,
@@ -317,6 +333,12 @@ class Dispatcher:
         if remember and self._ledger is not None:
             self._ledger.record(headers.correlation_id, value)
 
+
+_PLAIN_RECORD_LIMIT = 1_000_000
+"""Records above this go through the large-record producer (kafka-python's default limit
+is 1 MiB, headers and framing included)."""
+
+_LARGE_RECORD_LIMIT = 64 * 1024 * 1024
 
 _SETTLED_LATER: list[Future] = []
 """Returned by _process when someone else settles the request (a follower of a duplicate)."""
