@@ -157,7 +157,7 @@ class KafkaServerApp:
             if self._state is _State.STOPPED:
                 raise A2AKafkaError("a stopped KafkaServerApp cannot be started again")
             config = self.config
-            producer = build_producer(config)
+            producer = build_producer(config, **_producer_overrides(config))
             try:
                 if config.create_topics:
                     ensure_topics(config, self._topics())
@@ -442,7 +442,7 @@ class KafkaServerApp:
         config = self.config
         logger.warning("a reply failed to send: reconnecting the server's producer")
         try:
-            producer = build_producer(config)
+            producer = build_producer(config, **_producer_overrides(config))
         except A2AKafkaError as exc:
             logger.warning("reconnecting failed, will retry: %s", exc)
             self._stopping.wait(1.0)
@@ -503,6 +503,15 @@ class KafkaServerApp:
                 self._tracker.finished(partition, record.offset, ticket)
 
         self._dispatcher.process(record, lambda futures: _when_settled(futures, done, record))
+
+
+def _producer_overrides(config: ServerConfig) -> dict[str, Any]:
+    """The server producer's own defaults: a send waits for topic metadata 5 s, not 60 s.
+
+    A reply to a topic that does not exist (and that the broker does not create)
+    would otherwise hold a worker for a minute.
+    """
+    return {} if "max_block_ms" in config.kafka else {"max_block_ms": 5000}
 
 
 def _when_settled(futures: list[Any], done: Callable[[bool], None], record: Any) -> None:
