@@ -132,3 +132,24 @@ class Webhook:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+
+class BackgroundCall:
+    """Runs ``fn()`` on a thread of its own and keeps its result or the error it raised."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.results: list[Any] = []
+        self.errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.results.append(fn())
+            except BaseException as exc:  # kept for the test to assert on
+                self.errors.append(exc)
+
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+
+    def join(self, timeout: float) -> None:
+        """Wait for the call to end (at most ``timeout`` s)."""
+        self.thread.join(timeout)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import RawKafka, library_threads, wait_for
+from helpers import BackgroundCall, RawKafka, library_threads, wait_for
 
 from a2a_kafka_sync import (
     A2AKafkaError,
@@ -163,16 +163,8 @@ def test_a_reply_of_an_unknown_type_fails_its_call_with_a_protocol_error(connect
     from a2a_kafka_sync import ProtocolError
 
     client = connect()
-    errors: list[BaseException] = []
-
-    def call() -> None:
-        try:
-            client.send_text("x", timeout=20)
-        except BaseException as exc:
-            errors.append(exc)
-
-    caller = threading.Thread(target=call)
-    caller.start()
+    caller = BackgroundCall(lambda: client.send_text("x", timeout=20))
+    errors = caller.errors
     assert wait_for(lambda: client.pending == 1)
     (correlation_id,) = list(client._registry._waiters)
     raw.send(
@@ -227,21 +219,13 @@ def test_leaving_a_stream_block_early_frees_its_waiter(serve, connect) -> None:
 
 def test_closing_the_client_wakes_a_caller_that_is_waiting(connect) -> None:
     client = connect()
-    errors: list[BaseException] = []
-
-    def call() -> None:
-        try:
-            client.send_text("nobody answers", timeout=60)
-        except BaseException as exc:
-            errors.append(exc)
-
-    caller = threading.Thread(target=call)
-    caller.start()
+    caller = BackgroundCall(lambda: client.send_text("nobody answers", timeout=60))
+    errors = caller.errors
     assert wait_for(lambda: client.pending == 1)
     client.close()
     caller.join(10)
 
-    assert not caller.is_alive()
+    assert not caller.thread.is_alive()
     assert len(errors) == 1 and isinstance(errors[0], ClientClosedError)
     assert errors[0].correlation_id
 
