@@ -153,3 +153,17 @@ class BackgroundCall:
     def join(self, timeout: float) -> None:
         """Wait for the call to end (at most ``timeout`` s)."""
         self.thread.join(timeout)
+
+
+def committed_and_end(bootstrap_servers: str, group_id: str, topic: str) -> tuple[int, int]:
+    """The group's committed offsets and the topic's end offsets, summed over partitions."""
+    probe = KafkaConsumer(
+        bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False
+    )
+    try:
+        partitions = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic)]
+        committed = sum(probe.committed(tp) or 0 for tp in partitions)
+        end = sum(probe.end_offsets(partitions).values())
+    finally:
+        probe.close(autocommit=False)
+    return committed, end

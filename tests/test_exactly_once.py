@@ -3,24 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from helpers import committed_and_end
 
 from a2a_kafka_sync import Message
-
-
-def _committed_and_end(settings: dict[str, Any], group: str, topic: str) -> tuple[int, int]:
-    probe = KafkaConsumer(
-        bootstrap_servers=settings["bootstrap_servers"], group_id=group, enable_auto_commit=False
-    )
-    try:
-        partitions = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic)]
-        committed = sum(probe.committed(tp) or 0 for tp in partitions)
-        end = sum(probe.end_offsets(partitions).values())
-    finally:
-        probe.close(autocommit=False)
-    return committed, end
 
 
 def test_calls_and_streams_work_exactly_once_and_offsets_commit_with_replies(
@@ -38,7 +24,9 @@ def test_calls_and_streams_work_exactly_once_and_offsets_commit_with_replies(
         assert client.send_text(f"n{i}") == f"n{i}"
     app.stop()
 
-    committed, end = _committed_and_end(broker_settings, app.config.group_id, topic)
+    committed, end = committed_and_end(
+        broker_settings["bootstrap_servers"], app.config.group_id, topic
+    )
     assert committed == end == 12
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import BackgroundCall, RawKafka, library_threads, wait_for
+from helpers import BackgroundCall, RawKafka, committed_and_end, library_threads, wait_for
 
 from a2a_kafka_sync import (
     A2AKafkaError,
@@ -315,7 +315,6 @@ def test_a_fixed_reply_topic_is_used_as_given(serve, connect) -> None:
 def test_committed_offsets_cover_every_answered_request_after_stop(
     broker_settings, topic, connect
 ) -> None:
-    from kafka import KafkaConsumer, TopicPartition
 
     app = KafkaServerApp(echo, request_topic=topic, **broker_settings).start()
     assert app.wait_until_assigned(30)
@@ -324,17 +323,9 @@ def test_committed_offsets_cover_every_answered_request_after_stop(
         assert client.send_text(str(i)) == f"echo: {i}"
     app.stop()
 
-    probe = KafkaConsumer(
-        bootstrap_servers=broker_settings["bootstrap_servers"],
-        group_id=app.config.group_id,
-        enable_auto_commit=False,
+    committed, end = committed_and_end(
+        broker_settings["bootstrap_servers"], app.config.group_id, topic
     )
-    try:
-        partitions = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic)]
-        committed = sum(probe.committed(tp) or 0 for tp in partitions)
-        end = sum(probe.end_offsets(partitions).values())
-    finally:
-        probe.close(autocommit=False)
     assert committed == end == 20
 
 
