@@ -33,7 +33,7 @@ from ..errors import (
     RequestTimeoutError,
 )
 from ..types import AgentCard, Message, MessageSendParams, Task
-from ..types._base import A2ABaseModel
+from ..types._base import A2ABaseModel, new_id
 from ..wire import Reply, RequestHeaders, encode_request
 from .correlation import CorrelationManager, StreamWaiter, Waiter
 from .push import PushDispatcher
@@ -330,7 +330,7 @@ class KafkaClientTransport(TaskCalls):
         if self._broken or self._suspect:
             self._recover()
         assert self._producer is not None
-        correlation_id = uuid.uuid4().hex
+        correlation_id = new_id()
         deadline_ms = None if stream or timeout is None else int((time.time() + timeout) * 1000)
         headers = RequestHeaders(
             correlation_id=correlation_id,

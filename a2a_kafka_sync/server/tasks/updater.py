@@ -101,8 +101,8 @@ class TaskUpdater:
         refresh: Callable[[], Task | None] | None = None,
         on_ended_elsewhere: Callable[[], None] | None = None,
     ) -> None:
-        self.task_id = task_id or new_id()
-        self.context_id = context_id or new_id()
+        self._task_id = task_id
+        self._context_id = context_id
         self._load = load
         self._publish = publish
         self._request = request
@@ -112,6 +112,28 @@ class TaskUpdater:
         self._task: Task | None = None
         self.touched = False
         self.turn_ended = False
+
+    @property
+    def task_id(self) -> str:
+        """The task's id (a new one is drawn on first use, so unused tasks cost nothing)."""
+        if self._task_id is None:
+            self._task_id = new_id()
+        return self._task_id
+
+    @task_id.setter
+    def task_id(self, value: str) -> None:
+        self._task_id = value
+
+    @property
+    def context_id(self) -> str:
+        """The task's context id (drawn on first use when the message has none)."""
+        if self._context_id is None:
+            self._context_id = new_id()
+        return self._context_id
+
+    @context_id.setter
+    def context_id(self, value: str) -> None:
+        self._context_id = value
 
     @property
     def task(self) -> Task:
