@@ -73,3 +73,12 @@ def test_a_rewind_from_before_a_rebalance_is_ignored() -> None:
     tracker.forget([P0])
     tracker.rewind(P0, 5, old)
     assert tracker.rewinds() == []
+
+
+def test_rewinds_are_counted_per_record_and_reset_when_it_finishes() -> None:
+    tracker = OffsetTracker()
+    ticket = tracker.taken(P0, 7)
+    assert [tracker.rewind(P0, 7, ticket) for _ in range(3)] == [1, 2, 3]
+    tracker.finished(P0, 7, ticket)
+    ticket = tracker.taken(P0, 7)
+    assert tracker.rewind(P0, 7, ticket) == 1

@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 POLL_TIMEOUT_MS = 100
 """How long one poll of the request topic waits; also how fast the consumer notices stop()."""
 
+MAX_REDELIVERIES = 3
+"""How often a request whose replies were not delivered is read again before it is dropped
+(logged), so one reply the broker always refuses cannot stall its partition."""
+
 EXACTLY_ONCE_POLL_MS = 10
 """The poll wait in exactly-once mode, where finished requests commit between polls."""
 
@@ -498,9 +502,16 @@ class KafkaServerApp:
         def done(failed: bool) -> None:
             if failed:  # not committed: read again once the producer is replaced
                 self._producer_broken = True
-                self._tracker.rewind(partition, record.offset, ticket)
-            else:
-                self._tracker.finished(partition, record.offset, ticket)
+                if self._tracker.rewind(partition, record.offset, ticket) <= MAX_REDELIVERIES:
+                    return
+                logger.warning(
+                    "the replies to the request at %s[%d]@%d failed %d times: giving up on it",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    MAX_REDELIVERIES + 1,
+                )
+            self._tracker.finished(partition, record.offset, ticket)
 
         self._dispatcher.process(record, lambda futures: _when_settled(futures, done, record))
 

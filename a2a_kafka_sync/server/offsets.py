@@ -30,6 +30,7 @@ class OffsetTracker:
         self._committed: dict[TopicPartition, int] = {}
         self._epoch: dict[TopicPartition, int] = {}
         self._rewind: dict[TopicPartition, int] = {}
+        self._rewound: dict[tuple[TopicPartition, int], int] = {}
 
     def taken(self, partition: TopicPartition, offset: int) -> int:
         """A record was handed to a worker; returns the ticket to finish it with."""
@@ -46,13 +47,20 @@ class OffsetTracker:
             pending = self._unfinished.get(partition)
             if pending is not None:
                 pending.discard(offset)
+            self._rewound.pop((partition, offset), None)
 
-    def rewind(self, partition: TopicPartition, offset: int, ticket: int) -> None:
-        """A record's replies were not delivered: leave it unfinished and read it again."""
+    def rewind(self, partition: TopicPartition, offset: int, ticket: int) -> int:
+        """A record's replies were not delivered: leave it unfinished and read it again.
+
+        Returns how many times this record was rewound so far (0 for a stale ticket).
+        """
         with self._lock:
             if self._epoch.get(partition, 0) != ticket:
-                return
+                return 0
             self._rewind[partition] = min(self._rewind.get(partition, offset), offset)
+            key = (partition, offset)
+            self._rewound[key] = self._rewound.get(key, 0) + 1
+            return self._rewound[key]
 
     def rewinds(self) -> list[tuple[TopicPartition, int]]:
         """The (partition, offset) pairs to seek back to, once each (consumer thread)."""
