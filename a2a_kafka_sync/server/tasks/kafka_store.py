@@ -224,7 +224,7 @@ class KafkaTaskStore(TaskStore):
         self, task_id: str, config: PushNotificationConfig
     ) -> PushNotificationConfig:
         """Add or replace a config (its id defaults to the task id); write the snapshot."""
-        config = config.model_copy(update={"id": config.id or task_id}, deep=True)
+        config = self.with_config_id(task_id, config)
         self._change_configs(task_id, put=config)
         return config.model_copy(deep=True)
 

@@ -134,7 +134,7 @@ class SQLiteTaskStore(TaskStore):
         self, task_id: str, config: PushNotificationConfig
     ) -> PushNotificationConfig:
         """Store the config under its id (the task id when it has none); returns it with its id."""
-        config = config.model_copy(update={"id": config.id or task_id})
+        config = self.with_config_id(task_id, config)
         assert config.id is not None
         with self._lock:
             conn = self._open()

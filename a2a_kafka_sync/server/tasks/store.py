@@ -46,6 +46,11 @@ class TaskStore(ABC):
     def list_tasks(self, context_id: str | None = None) -> list[Task]:
         """Every task, or those of one context, oldest first."""
 
+    @staticmethod
+    def with_config_id(task_id: str, config: PushNotificationConfig) -> PushNotificationConfig:
+        """A copy of ``config`` with its id set: its own, or the task id (A2A's default)."""
+        return config.model_copy(update={"id": config.id or task_id}, deep=True)
+
     @abstractmethod
     def set_push_config(
         self, task_id: str, config: PushNotificationConfig
@@ -97,7 +102,7 @@ class InMemoryTaskStore(TaskStore):
         self, task_id: str, config: PushNotificationConfig
     ) -> PushNotificationConfig:
         """Store the config under its id (the task id when it has none)."""
-        config = config.model_copy(update={"id": config.id or task_id})
+        config = self.with_config_id(task_id, config)
         assert config.id is not None
         with self._lock:
             self._push.setdefault(task_id, {})[config.id] = config
