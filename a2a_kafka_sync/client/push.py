@@ -15,6 +15,7 @@ __all__ = ["PushDispatcher"]
 logger = logging.getLogger(__name__)
 
 _STOP = object()
+_WAIT_SLICE = 1.0
 
 
 class PushDispatcher:
@@ -54,7 +55,12 @@ class PushDispatcher:
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=_WAIT_SLICE)
+            except queue.Empty:
+                if self._closed:  # closed while nothing was queued (the _STOP put races)
+                    return
+                continue
             if item is _STOP:
                 return
             with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -311,7 +312,7 @@ class DefaultRequestHandler(RequestHandler):
             while True:
                 try:
                     event = events.get(timeout=_WAIT_SLICE)
-                except Exception:  # queue.Empty: wait on, the server's stop wakes us
+                except queue.Empty:  # wait on: the server's stop (CLOSED) wakes us
                     continue
                 if event is RUN_ENDED:
                     yield self._task(params.id)  # as the agent left it
