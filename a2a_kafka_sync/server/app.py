@@ -146,6 +146,7 @@ class KafkaServerApp:
         self._assigned = threading.Event()
         self._producer_broken = False
         self._committer: TransactionalCommitter | None = None
+        self._drain_timeout = self.config.drain_timeout  # stop(timeout) may shorten it
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -397,7 +398,7 @@ class KafkaServerApp:
 
     def _drain(self, consumer: KafkaConsumer) -> None:
         self._pause(consumer, paused=True)
-        deadline = time.monotonic() + getattr(self, "_drain_timeout", self.config.drain_timeout)
+        deadline = time.monotonic() + self._drain_timeout
         while self._tracker.in_flight and time.monotonic() < deadline:
             consumer.poll(timeout_ms=50)  # keeps the group membership alive while workers finish
             self._commit()
