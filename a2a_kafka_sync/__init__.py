@@ -9,7 +9,13 @@ model lives in :mod:`a2a_kafka_sync.types`, the errors in
 
 import logging
 
-from .client import USE_CLIENT_DEFAULT, CorrelationManager, KafkaClientTransport, ReplyStream
+from .client import (
+    USE_CLIENT_DEFAULT,
+    CorrelationManager,
+    KafkaClientTransport,
+    PendingCall,
+    ReplyStream,
+)
 from .config import LOW_LATENCY, PROFILES, ClientConfig, ServerConfig
 from .discovery import AgentDirectory, client_for
 from .errors import (
@@ -70,6 +76,7 @@ __all__ = [
     "KafkaServerApp",
     "Message",
     "MessageSendParams",
+    "PendingCall",
     "PendingLimitError",
     "ProtocolError",
     "ReplyStream",

@@ -30,6 +30,7 @@ __all__ = [
     "check_kafka_settings",
     "close_producer",
     "ensure_topics",
+    "library_error",
     "translate_kafka_errors",
 ]
 
@@ -68,6 +69,23 @@ def _settings_for(keys: frozenset[str], config: _CommonConfig) -> dict[str, Any]
     return {key: value for key, value in config.kafka_settings().items() if key in keys}
 
 
+def library_error(
+    exc: kafka.errors.KafkaError,
+    doing: str,
+    *,
+    correlation_id: str | None = None,
+    topic: str | None = None,
+) -> KafkaOperationError:
+    """The library's error for a kafka-python error met while ``doing`` something."""
+    if isinstance(exc, kafka.errors.KafkaTimeoutError):
+        text = f"{doing}: timed out ({exc})"
+    else:
+        text = f"{doing}: {type(exc).__name__}: {exc}"
+    error = KafkaOperationError(text, correlation_id=correlation_id, topic=topic)
+    error.__cause__ = exc
+    return error
+
+
 @contextlib.contextmanager
 def translate_kafka_errors(
     doing: str, *, correlation_id: str | None = None, topic: str | None = None
@@ -75,14 +93,8 @@ def translate_kafka_errors(
     """Re-raise kafka-python errors met while ``doing`` something as the library's own."""
     try:
         yield
-    except kafka.errors.KafkaTimeoutError as exc:
-        raise KafkaOperationError(
-            f"{doing}: timed out ({exc})", correlation_id=correlation_id, topic=topic
-        ) from exc
     except kafka.errors.KafkaError as exc:
-        raise KafkaOperationError(
-            f"{doing}: {type(exc).__name__}: {exc}", correlation_id=correlation_id, topic=topic
-        ) from exc
+        raise library_error(exc, doing, correlation_id=correlation_id, topic=topic) from exc
 
 
 def _connect(what: str, config: _CommonConfig, factory: Any, settings: dict[str, Any]) -> Any:

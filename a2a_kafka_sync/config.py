@@ -194,6 +194,13 @@ class ServerConfig(_CommonConfig):
         description="Requests taken from Kafka and not yet answered, at most; past it the "
         "server pauses consumption instead of buffering.",
     )
+    commit_interval: float = Field(
+        default=0.1,
+        ge=0,
+        description="Seconds between offset commits while serving (0: after every poll). "
+        "Only finished requests are ever committed; a longer interval means fewer commit "
+        "requests, and more requests answered again by another instance after a crash.",
+    )
     handler_timeout: float | None = Field(
         default=None,
         gt=0,

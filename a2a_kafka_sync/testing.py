@@ -103,6 +103,11 @@ class EmbeddedBroker:
         return {"bootstrap_servers": self.bootstrap_servers, "profile": self.profile}
 
     @property
+    def pid(self) -> int | None:
+        """The broker process's id while it runs (for measuring its CPU), else None."""
+        return self._process.pid if self.running else None  # type: ignore[union-attr]
+
+    @property
     def running(self) -> bool:
         """True while the broker process is alive."""
         return self._process is not None and self._process.poll() is None

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import RawKafka, RawReplies, wait_for
+from helpers import RawKafka, RawReplies, committed_and_end, wait_for
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from a2a_kafka_sync import Message, PendingLimitError
 from a2a_kafka_sync.server.ledger import RequestLedger, Seen
@@ -290,3 +291,73 @@ def test_the_server_takes_at_most_max_in_flight_requests_and_pauses(serve, conne
     assert max(seen) == 2  # it took some, and never more than max_in_flight
     assert all(len(a) == 1 and a[0].text == "done" for a in answers)
     assert wait_for(lambda: app.in_flight == 0, 10)
+
+
+def test_routine_commits_wait_for_commit_interval_and_stop_commits_the_rest(
+    serve, connect, broker_settings, topic
+) -> None:
+    app = serve(lambda message: "ok", commit_interval=3600)
+    client = connect()
+    for _ in range(5):
+        assert client.send_text("x") == "ok"
+    time.sleep(0.5)  # several poll rounds pass: none may commit before the interval
+
+    bootstrap, group = broker_settings["bootstrap_servers"], app.config.group_id
+    assert committed_and_end(bootstrap, group, topic) == (0, 5)
+    app.stop()
+    assert committed_and_end(bootstrap, group, topic) == (5, 5)
+
+
+def test_with_no_commit_interval_every_answered_request_is_committed_while_serving(
+    serve, connect, broker_settings, topic
+) -> None:
+    app = serve(lambda message: "ok", commit_interval=0)
+    client = connect()
+    for _ in range(5):
+        assert client.send_text("x") == "ok"
+
+    bootstrap, group = broker_settings["bootstrap_servers"], app.config.group_id
+    assert wait_for(lambda: committed_and_end(bootstrap, group, topic) == (5, 5), 10)
+
+
+def test_every_reply_of_a_request_lands_on_the_partition_its_key_hashes_to(
+    serve, connect, broker_settings
+) -> None:
+    def count(message: Message) -> Iterator[str]:
+        for n in range(int(message.text)):
+            yield str(n)
+
+    serve(count)
+    client = connect(reply_topic_partitions=4)
+    streams = {}
+    for _ in range(6):
+        with client.send_message_streaming("20") as stream:
+            assert [event.text for event in stream] == [str(n) for n in range(20)]
+            streams[stream.correlation_id] = stream
+
+    reader = KafkaConsumer(
+        bootstrap_servers=broker_settings["bootstrap_servers"], enable_auto_commit=False
+    )
+    partitions = [TopicPartition(client.reply_topic, p) for p in range(4)]
+    reader.assign(partitions)
+    reader.seek_to_beginning()
+    landed: dict[str, set[int]] = {}
+    deadline = time.monotonic() + 20
+    while sum(map(len, landed.values())) < 6 and time.monotonic() < deadline:
+        for records in reader.poll(timeout_ms=200).values():
+            for record in records:
+                cid = dict(record.headers)["correlation_id"].decode()
+                landed.setdefault(cid, set()).add(record.partition)
+    reader.close(autocommit=False)
+
+    # The oracle: where kafka-python's own partitioner puts each key on a 4-partition topic.
+    probe_topic = client.reply_topic  # same partition count; probe records carry no headers
+    probe = KafkaProducer(bootstrap_servers=broker_settings["bootstrap_servers"])
+    expected = {
+        cid: probe.send(probe_topic, key=cid.encode(), value=b"probe").get(10).partition
+        for cid in streams
+    }
+    probe.close()
+    assert set(landed) == set(streams)
+    assert landed == {cid: {partition} for cid, partition in expected.items()}
+    assert len(set().union(*landed.values())) > 1  # the keys really spread over partitions

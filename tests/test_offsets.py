@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from kafka import TopicPartition
 
 from a2a_kafka_sync.server.offsets import OffsetTracker
@@ -82,3 +84,41 @@ def test_rewinds_are_counted_per_record_and_reset_when_it_finishes() -> None:
     tracker.finished(P0, 7, ticket)
     ticket = tracker.taken(P0, 7)
     assert tracker.rewind(P0, 7, ticket) == 1
+
+
+def test_wait_for_room_returns_at_once_below_the_limit() -> None:
+    tracker = OffsetTracker()
+    tracker.taken(P0, 0)
+    assert tracker.wait_for_room(2, timeout=0) is True
+
+
+def test_wait_for_room_times_out_while_full() -> None:
+    tracker = OffsetTracker()
+    tracker.taken(P0, 0)
+    tracker.taken(P0, 1)
+    assert tracker.wait_for_room(2, timeout=0.05) is False
+
+
+def test_wait_for_room_wakes_when_a_record_finishes() -> None:
+    tracker = OffsetTracker()
+    tickets = [tracker.taken(P0, offset) for offset in (0, 1)]
+    woke = []
+    waiter = threading.Thread(target=lambda: woke.append(tracker.wait_for_room(2, timeout=30)))
+    waiter.start()
+    waiter.join(0.1)
+    assert waiter.is_alive()  # still full: it waits
+
+    tracker.finished(P0, 1, tickets[1])
+    waiter.join(5)
+    assert woke == [True]
+
+
+def test_wait_for_room_wakes_when_a_partition_is_taken_away() -> None:
+    tracker = OffsetTracker()
+    tracker.taken(P0, 0)
+    woke = []
+    waiter = threading.Thread(target=lambda: woke.append(tracker.wait_for_room(1, timeout=30)))
+    waiter.start()
+    tracker.forget([P0])
+    waiter.join(5)
+    assert woke == [True]

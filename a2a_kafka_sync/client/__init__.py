@@ -1,6 +1,7 @@
 """The client side: a blocking transport, its correlation registry and its reply reader."""
 
 from .correlation import CorrelationManager
+from .pending import PendingCall
 from .stream import ReplyStream
 from .tasks import push_config
 from .timeouts import USE_CLIENT_DEFAULT
@@ -10,6 +11,7 @@ __all__ = [
     "USE_CLIENT_DEFAULT",
     "CorrelationManager",
     "KafkaClientTransport",
+    "PendingCall",
     "ReplyStream",
     "push_config",
 ]

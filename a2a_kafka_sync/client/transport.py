@@ -36,6 +36,7 @@ from ..types import AgentCard, Message, MessageSendParams, Task
 from ..types._base import A2ABaseModel, new_id
 from ..wire import Reply, RequestHeaders, encode_request
 from .correlation import CorrelationManager, StreamWaiter, Waiter
+from .pending import PendingCall
 from .push import PushDispatcher
 from .reader import ReplyReader
 from .stream import ReplyStream
@@ -290,10 +291,21 @@ class KafkaClientTransport(TaskCalls):
         one. Raises RequestTimeoutError when no reply comes within ``timeout``
         seconds, the agent's A2AError when it answers with an error.
         """
-        reply = self._call("message_send", _as_send_params(message), timeout)
-        if isinstance(reply.data, (Message, Task)):
-            return reply.data
-        raise ProtocolError(f"message_send answered with a {reply.type!r} reply")
+        return self._message_or_task(self._call("message_send", _as_send_params(message), timeout))
+
+    def submit(
+        self, message: MessageSendParams | Message | str, *, timeout: Timeout = USE_CLIENT_DEFAULT
+    ) -> PendingCall:
+        """Send a message without waiting; the returned :class:`PendingCall` gives the answer.
+
+        One thread can keep many calls in flight this way (a fan-out, a batch)
+        without a thread per call. ``timeout`` is the call's deadline, as in
+        :meth:`send_message`; ``PendingCall.result()`` waits at most until it.
+        """
+        seconds = self._timeout(timeout)
+        waiter = self._send("message_send", _as_send_params(message), stream=False, timeout=seconds)
+        assert isinstance(waiter, Waiter)
+        return PendingCall(self, waiter, seconds)
 
     def send_text(
         self, text: str, *, timeout: Timeout = USE_CLIENT_DEFAULT, **message_fields: Any
@@ -406,6 +418,10 @@ class KafkaClientTransport(TaskCalls):
         seconds = self._timeout(timeout)
         waiter = self._send(method, params, stream=False, timeout=seconds)
         assert isinstance(waiter, Waiter)
+        return self._await(waiter, seconds)
+
+    def _await(self, waiter: Waiter, seconds: float | None) -> Reply:
+        """The reply a waiter gets within ``seconds``; raises the error it carries."""
         try:
             reply: Reply = waiter.wait(seconds)
         except BaseException as exc:
@@ -418,6 +434,12 @@ class KafkaClientTransport(TaskCalls):
         if reply.type == "error":
             raise reply.data
         return reply
+
+    @staticmethod
+    def _message_or_task(reply: Reply) -> Message | Task:
+        if isinstance(reply.data, (Message, Task)):
+            return reply.data
+        raise ProtocolError(f"message_send answered with a {reply.type!r} reply")
 
     def _stream(self, method: str, params: A2ABaseModel, timeout: Timeout) -> ReplyStream:
         seconds = self._timeout(timeout)

@@ -42,6 +42,10 @@ MAX_REDELIVERIES = 3
 """How often a request whose replies were not delivered is read again before it is dropped
 (logged), so one reply the broker always refuses cannot stall its partition."""
 
+FULL_WAIT = 0.1
+"""With max_in_flight requests unfinished, how long the consumer waits for one to finish
+before it pauses its partitions (a pause drops records already fetched)."""
+
 EXACTLY_ONCE_POLL_MS = 10
 """The poll wait in exactly-once mode, where finished requests commit between polls."""
 
@@ -147,6 +151,7 @@ class KafkaServerApp:
         self._producer_broken = False
         self._committer: TransactionalCommitter | None = None
         self._drain_timeout = self.config.drain_timeout  # stop(timeout) may shorten it
+        self._last_commit = 0.0
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -194,6 +199,7 @@ class KafkaServerApp:
                 target=self._consume, name="a2a-kafka-request-consumer", daemon=True
             )
             self._state = _State.RUNNING
+            self._last_commit = time.monotonic()
             self._thread.start()
         if config.card_topic:
             self._publish_card(config.card_topic)
@@ -361,11 +367,17 @@ class KafkaServerApp:
                 )
             except (KeyError, AssertionError, kafka.errors.IllegalStateError):
                 pass  # no longer ours: its new owner reads it from the committed offset
-        free = self.config.max_in_flight - self._tracker.in_flight
+        limit = self.config.max_in_flight
+        free = limit - self._tracker.in_flight
+        if free <= 0 and self._tracker.wait_for_room(limit, FULL_WAIT):
+            free = limit - self._tracker.in_flight
+        # Still full: pause, and poll without waiting only to stay in the group.
         self._pause(consumer, paused=free <= 0)
         try:
             # Exactly once commits between polls: poll briefly so replies are not held back.
             wait_ms = EXACTLY_ONCE_POLL_MS if self._committer is not None else POLL_TIMEOUT_MS
+            if free <= 0:
+                wait_ms = 0
             batches = consumer.poll(timeout_ms=wait_ms, max_records=max(1, free))
         except Exception:
             logger.warning("polling the request topic failed; retrying", exc_info=True)
@@ -414,6 +426,7 @@ class KafkaServerApp:
 
         ``sync`` blocks until the broker confirms (consumer thread only, never the
         I/O thread); ``only`` limits the commit to those partitions, changed or not.
+        A routine commit (neither) happens at most every ``commit_interval`` seconds.
         In exactly-once mode the commit is a transaction (consumer thread only).
         """
         consumer = self._consumer
@@ -422,6 +435,11 @@ class KafkaServerApp:
             if only is None:
                 self._commit_transaction(consumer)
             return
+        if not sync and only is None:
+            now = time.monotonic()
+            if now - self._last_commit < self.config.commit_interval:
+                return
+            self._last_commit = now
         points = self._tracker.to_commit(changed_only=not sync, only=only)
         if not points:
             return

@@ -67,6 +67,18 @@ class RequestContext:
             caller_card=request.caller_card,
         )
 
+    def replace(self, **changes: Any) -> RequestContext:
+        """A copy with ``changes`` applied (``dataclasses.replace``, without its cost per request).
+
+        The copy shares ``state`` and ``cancelled`` with this context.
+        """
+        unknown = changes.keys() - self.__dataclass_fields__.keys()
+        if unknown:
+            raise TypeError(f"RequestContext has no field(s) {sorted(unknown)}")
+        copy = object.__new__(RequestContext)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
+
     def is_cancelled(self) -> bool:
         """True once the caller (or anyone) asked to cancel this task."""
         return self.cancelled.is_set()

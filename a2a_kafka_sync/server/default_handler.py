@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import logging
 import queue
@@ -164,7 +163,7 @@ class DefaultRequestHandler(RequestHandler):
                 context.emit(updater.task)
         context.state["updater"] = updater
         cancelled = context.cancelled  # one event: task_cancel and the watchdog both set it
-        agent_context = dataclasses.replace(context, task=updater)
+        agent_context = context.replace(task=updater)
         with self._running_lock:
             self._running[updater.task_id] = (cancelled, updater)
         try:

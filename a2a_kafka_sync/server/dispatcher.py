@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import kafka.errors
 from kafka import KafkaProducer
 from kafka.future import Future
+from kafka.partitioner import murmur2
 
-from .._kafka import build_producer, close_producer, translate_kafka_errors
+from .._kafka import build_producer, close_producer, library_error, translate_kafka_errors
 from ..config import ServerConfig
 from ..errors import A2AError, A2AKafkaError, InternalError, UnsupportedOperationError
 from ..wire import (
@@ -215,7 +217,7 @@ class Dispatcher:
             except _ReplyNotSent as exc:
                 logger.warning("could not send a stream event to %s: %s", headers.reply_topic, exc)
 
-        context = dataclasses.replace(context, emit=emit)
+        context = context.replace(emit=emit)
         for event in self._events(request, context):
             self._send(headers, encode_reply(event), sent, call=call)
         if self._config.stream_complete_delay and sent:
@@ -316,22 +318,48 @@ class Dispatcher:
         if call is not None and call.abandoned:
             raise _Abandoned
         partition = headers.reply_partition
-        try:
-            with translate_kafka_errors(
-                "sending a reply", correlation_id=headers.correlation_id, topic=headers.reply_topic
-            ):
-                future: Future = self._target(sent).send(
-                    headers.reply_topic,
-                    value=value,
-                    key=None if partition is not None else headers.correlation_id.encode(),
-                    headers=reply_headers(headers.correlation_id, headers.trace_id),
-                    partition=partition,
-                )
-        except A2AKafkaError as exc:
-            raise _ReplyNotSent(exc) from exc
+        key = None if partition is not None else headers.correlation_id.encode()
+        try:  # on every record of a stream: no context manager here
+            if key is not None:
+                partition = self._keyed_partition(headers.reply_topic, key)
+            future: Future = self._target(sent).send(
+                headers.reply_topic,
+                value=value,
+                key=key,
+                headers=reply_headers(headers.correlation_id, headers.trace_id),
+                partition=partition,
+            )
+        except kafka.errors.KafkaError as exc:
+            error = library_error(
+                exc,
+                "sending a reply",
+                correlation_id=headers.correlation_id,
+                topic=headers.reply_topic,
+            )
+            raise _ReplyNotSent(error) from exc
         sent.append(future)
         if remember and self._ledger is not None:
             self._ledger.record(headers.correlation_id, value)
+
+    def _keyed_partition(self, topic: str, key: bytes) -> int | None:
+        """The partition kafka-python's default partitioner gives ``key``, hashed once per key.
+
+        Every reply of a request goes to one partition (a stream stays in order);
+        naming it spares the producer a pure-Python murmur2 on each record of a stream.
+        """
+        partitions: set[int] | None = self._producer.partitions_for(topic)
+        if not partitions:
+            return None  # unknown yet: the producer waits for metadata and partitions itself
+        if len(partitions) == 1:
+            return next(iter(partitions))
+        return _hashed_partition(key, tuple(sorted(partitions)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _hashed_partition(key: bytes, partitions: tuple[int, ...]) -> int:
+    """kafka-python's (and Java's) choice for a keyed record: murmur2 over the sorted ids."""
+    index: int = (murmur2(key) & 0x7FFFFFFF) % len(partitions)
+    return partitions[index]
 
 
 _PLAIN_RECORD_LIMIT = 1_000_000

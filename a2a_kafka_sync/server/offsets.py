@@ -25,6 +25,7 @@ class OffsetTracker:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)  # notified whenever records finish
         self._unfinished: dict[TopicPartition, set[int]] = {}
         self._next: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
@@ -48,6 +49,12 @@ class OffsetTracker:
             if pending is not None:
                 pending.discard(offset)
             self._rewound.pop((partition, offset), None)
+            self._room.notify_all()
+
+    def wait_for_room(self, limit: int, timeout: float) -> bool:
+        """Block until fewer than ``limit`` records are in flight; False after ``timeout`` s."""
+        with self._room:
+            return self._room.wait_for(lambda: self._count() < limit, timeout)
 
     def rewind(self, partition: TopicPartition, offset: int, ticket: int) -> int:
         """A record's replies were not delivered: leave it unfinished and read it again.
@@ -77,7 +84,10 @@ class OffsetTracker:
     def in_flight(self) -> int:
         """How many records are taken and not finished."""
         with self._lock:
-            return sum(len(offsets) for offsets in self._unfinished.values())
+            return self._count()
+
+    def _count(self) -> int:
+        return sum(len(offsets) for offsets in self._unfinished.values())
 
     def to_commit(
         self, *, changed_only: bool = True, only: Collection[TopicPartition] | None = None
@@ -108,3 +118,4 @@ class OffsetTracker:
                 self._committed.pop(partition, None)
                 self._epoch[partition] = self._epoch.get(partition, 0) + 1
                 self._rewind.pop(partition, None)
+            self._room.notify_all()

@@ -1,0 +1,78 @@
+"""Run the benchmark suite: ``python tests/benchmarks/run.py`` (or ``tox -e bench``).
+
+Starts the embedded broker (or uses the one named by ``A2A_KAFKA_BOOTSTRAP``),
+measures the library and a raw kafka-python floor side by side in one run,
+prints a table of figures, ratios and targets, and writes the results as JSON.
+Speed is only ever judged here, as ratios within one run: never in the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import scenarios
+from report import Row, machine, print_table, write_json
+
+from a2a_kafka_sync.testing import EmbeddedBroker
+
+SCENARIOS = ("request-reply", "streaming", "startup", "memory", "scale-out", "profiles")
+
+
+@contextlib.contextmanager
+def broker_settings() -> Iterator[tuple[dict[str, Any], int | None]]:
+    """The broker under test, and its process id when it runs here.
+
+    A2A_KAFKA_BOOTSTRAP (with A2A_KAFKA_PROFILE) names one; otherwise an embedded one starts.
+    """
+    bootstrap = os.environ.get("A2A_KAFKA_BOOTSTRAP")
+    if bootstrap:
+        profile = os.environ.get("A2A_KAFKA_PROFILE")
+        yield {"bootstrap_servers": bootstrap, "profile": profile}, None
+        return
+    with EmbeddedBroker() as broker:
+        yield broker.settings(), broker.pid
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=SCENARIOS, default=list(SCENARIOS))
+    parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
+    parser.add_argument("--quick", action="store_true", help="shorter runs, noisier figures")
+    args = parser.parse_args(argv)
+    sequential, seconds = (200, 2.0) if args.quick else (1000, 5.0)
+    print("machine:", machine())
+    rows: list[Row] = []
+    started = time.monotonic()
+    with broker_settings() as (settings, broker_pid):
+        r = scenarios.one_way(settings)
+        rows.append(Row("one-way", "R: raw producer -> consumer", "records/s", r))
+        if "request-reply" in args.only:
+            rows += scenarios.request_reply(settings, r, sequential=sequential, seconds=seconds)
+        if "streaming" in args.only:
+            rows += scenarios.streaming(settings, r)
+        if "startup" in args.only:
+            rows += scenarios.startup(settings)
+        if "memory" in args.only:
+            rows += scenarios.memory(settings)
+        if "scale-out" in args.only:
+            rows += scenarios.scale_out(settings, seconds)
+        if "profiles" in args.only:
+            rows += scenarios.profiles(settings, broker_pid)
+    print()
+    print_table(rows)
+    write_json(args.json, rows, settings)
+    print(f"\n{len(rows)} figures in {time.monotonic() - started:.0f} s; written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
