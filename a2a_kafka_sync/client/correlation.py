@@ -100,6 +100,8 @@ class CorrelationManager:
 
     def __init__(self, max_pending: int | None = None) -> None:
         self.max_pending = max_pending
+        self.activity = threading.Event()
+        """Set whenever a call is registered (the reply reader sleeps on it while idle)."""
         self._lock = threading.Lock()
         self._waiters: dict[str, Waiter | StreamWaiter] = {}
         self._closed: str | None = None
@@ -127,6 +129,7 @@ class CorrelationManager:
                     correlation_id=correlation_id,
                 )
             self._waiters[correlation_id] = waiter
+        self.activity.set()
         return waiter
 
     def resolve(self, correlation_id: str, reply: Reply) -> bool:

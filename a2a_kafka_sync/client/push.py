@@ -46,6 +46,10 @@ class PushDispatcher:
                 )
                 self._thread.start()
 
+    def active(self) -> bool:
+        """True once a callback is registered (the reader then keeps reading)."""
+        return self._thread is not None
+
     def deliver(self, reply: Reply) -> None:
         """Queue a decoded push record (called on the reply-reader thread)."""
         if self._thread is None:

@@ -22,12 +22,17 @@ POLL_TIMEOUT_MS = 100
 
 _ERROR_BACKOFF = 0.5
 
+IDLE_CHECK = 1.0
+"""While idle, how often the reader looks again whether push callbacks were registered."""
+
 
 class ReplyReader:
     """Reads the client's reply topic on a thread of its own and resolves waiters.
 
     The consumer must already be assigned and positioned; from :meth:`start` on
-    it belongs to the thread, which closes it when it ends. A record that cannot
+    it belongs to the thread, which closes it when it ends. While no call waits
+    and nobody ``listening()`` for push records, the thread sleeps instead of
+    polling (see :meth:`_idle`). A record that cannot
     be decoded fails its waiter with ProtocolError (or is logged, when it names
     no waiter); nothing a record holds can stop the thread.
     """
@@ -38,11 +43,13 @@ class ReplyReader:
         registry: CorrelationManager,
         *,
         on_push: Callable[[Reply], None] | None = None,
+        listening: Callable[[], bool] = lambda: False,
         name: str = "a2a-kafka-reply-reader",
     ) -> None:
         self._consumer = consumer
         self._registry = registry
         self._on_push = on_push
+        self._listening = listening
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -58,6 +65,7 @@ class ReplyReader:
     def stop(self, timeout: float) -> bool:
         """Ask the thread to stop and wait up to ``timeout`` s; True when it has ended."""
         self._stop.set()
+        self._registry.activity.set()  # wakes an idle reader
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         return not self._thread.is_alive()
@@ -65,6 +73,8 @@ class ReplyReader:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
+                if self._idle():
+                    continue
                 try:
                     batches = self._consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
                 except Exception:
@@ -89,6 +99,22 @@ class ReplyReader:
                 self._consumer.close(autocommit=False, timeout_ms=1000)
             except Exception:
                 logger.warning("closing the reply consumer failed", exc_info=True)
+
+    def _idle(self) -> bool:
+        """With no call waiting and no push callback, sleep until a call is registered.
+
+        A consumer that polls an empty topic still costs a fetch every
+        ``fetch_max_wait_ms`` (with the low-latency profile, ~100 a second and
+        much of a core); an idle client should cost nothing. Records that arrive
+        meanwhile (late replies) are read, and dropped, on the next call.
+        Returns True when it slept.
+        """
+        activity = self._registry.activity
+        activity.clear()
+        if len(self._registry) or self._listening():
+            return False
+        activity.wait(IDLE_CHECK)
+        return True
 
     def _handle(self, record: Any) -> None:
         correlation_id: str | None = None

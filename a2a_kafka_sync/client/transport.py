@@ -203,7 +203,9 @@ class KafkaClientTransport(TaskCalls):
         except BaseException:
             close_producer(producer, 1.0)
             raise
-        reader = ReplyReader(consumer, self._registry, on_push=self._push.deliver)
+        reader = ReplyReader(
+            consumer, self._registry, on_push=self._push.deliver, listening=self._push.active
+        )
         reader.start()
         logger.debug(
             "client open: request topic %s, reply topic %s", config.request_topic, self.reply_topic
@@ -274,6 +276,7 @@ class KafkaClientTransport(TaskCalls):
         reply reader, so they may block or fail without delaying replies.
         """
         self._push.add(callback)
+        self._registry.activity.set()  # an idle reader starts reading push records
 
     @property
     def pending(self) -> int:
@@ -360,6 +363,10 @@ class KafkaClientTransport(TaskCalls):
                 future = self._producer.send(topic, value=value, headers=record_headers)
         except BaseException as exc:
             self._registry.discard(correlation_id)
+            if self._state is _State.CLOSED:  # closed while this send waited (for metadata)
+                raise ClientClosedError(
+                    "the client was closed", correlation_id=correlation_id
+                ) from exc
             if isinstance(exc, KafkaOperationError):
                 self._broken = True
             raise
