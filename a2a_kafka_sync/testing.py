@@ -12,12 +12,15 @@ starts empty. ::
 
 from __future__ import annotations
 
+import atexit
+import functools
 import logging
 import os
 import socket
 import subprocess
 import tempfile
 import time
+import weakref
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -57,6 +60,12 @@ def _broker_binary() -> str:
     return path
 
 
+def _stop_at_exit(ref: weakref.ReferenceType[EmbeddedBroker]) -> None:
+    broker = ref()
+    if broker is not None:
+        broker.stop(timeout=2.0)
+
+
 class EmbeddedBroker:
     """A Tansu broker in a child process, on a free loopback port; a context manager.
 
@@ -90,6 +99,7 @@ class EmbeddedBroker:
         self._env = dict(env or {})
         self._process: subprocess.Popen[bytes] | None = None
         self._log_path: Path | None = None
+        self._atexit = functools.partial(_stop_at_exit, weakref.ref(self))
 
     @property
     def bootstrap_servers(self) -> str:
@@ -143,8 +153,13 @@ class EmbeddedBroker:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **self._env},
+                # A session of its own: a Ctrl-C in a terminal, or a Jupyter kernel interrupt
+                # (SIGINT to the whole process group), must not kill the broker under its
+                # clients; stop() ends it, and so does interpreter exit.
+                start_new_session=True,
             )
         self._wait_ready()
+        atexit.register(self._atexit)
         logger.info(
             "embedded broker ready at %s (pid %d)", self.bootstrap_servers, self._process.pid
         )
@@ -174,7 +189,11 @@ class EmbeddedBroker:
             return False
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the broker (SIGTERM, then SIGKILL after ``timeout`` s) and reap it. Idempotent."""
+        """Stop the broker (SIGTERM, then SIGKILL after ``timeout`` s) and reap it. Idempotent.
+
+        A broker still running at interpreter exit is stopped then.
+        """
+        atexit.unregister(self._atexit)
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()

@@ -357,6 +357,16 @@ _BASE = ("a2a_kafka_sync._kafka", "a2a_kafka_sync.config", "a2a_kafka_sync.error
         ("discovery", ("a2a_kafka_sync.types", "a2a_kafka_sync.client", *_BASE)),
         ("admin", ("a2a_kafka_sync._kafka", "a2a_kafka_sync.config")),
         ("testing", ("a2a_kafka_sync.config", "a2a_kafka_sync.errors")),
+        (
+            "contrib",
+            (
+                "a2a_kafka_sync.contrib",
+                "a2a_kafka_sync.client",
+                "a2a_kafka_sync.config",
+                "a2a_kafka_sync.errors",
+                "a2a_kafka_sync.types",
+            ),
+        ),
     ],
 )
 def test_modules_import_only_what_the_architecture_page_allows(

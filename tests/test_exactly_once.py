@@ -57,8 +57,9 @@ def test_a_redelivered_request_in_exactly_once_mode_is_answered_from_the_cache(
         ).encode()
         headers = [("correlation_id", b"eos-dup"), ("reply_topic", replies.topic.encode())]
         raw.send(topic, body, headers, key=b"k")
+        got = replies.read(1)  # answered: the duplicate below can only come from the cache
         raw.send(topic, body, headers, key=b"k")
-        got = replies.read(2)
+        got += replies.read(1)
     finally:
         replies.close()
         raw.close()

@@ -7,7 +7,9 @@ run the same way. :class:`ServerProcess` starts one and waits until it serves.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -44,6 +46,13 @@ AGENTS = {"echo": echo, "stream": streamer, "sleep": sleeper}
 def _serve_library(
     settings: dict[str, Any], topic: str, agent: str, extra: dict[str, Any], ready: Any, stop: Any
 ) -> None:
+    log_dir = os.environ.get("A2A_BENCH_LOG_DIR")  # diagnostics: each server logs to a file
+    if log_dir:
+        logging.basicConfig(
+            filename=os.path.join(log_dir, f"server-{os.getpid()}.log"),
+            level=logging.INFO,
+            format="%(asctime)s %(threadName)s %(name)s %(levelname)s %(message)s",
+        )
     with KafkaServerApp(AGENTS[agent], request_topic=topic, **settings, **extra) as app:
         app.wait_until_assigned(60)
         ready.set()

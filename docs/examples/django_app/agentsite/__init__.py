@@ -1,0 +1,1 @@
+"""A minimal Django project that calls an A2A agent over Kafka (docs/django.md)."""
