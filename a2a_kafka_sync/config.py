@@ -168,6 +168,17 @@ class ClientConfig(_CommonConfig):
         description="Default seconds a call waits for its reply (for a stream: for each next "
         "event); None waits without limit. Each call can override it.",
     )
+    metrics: bool = Field(
+        default=True,
+        description="Count calls, outcomes, latencies and stream events in client.metrics "
+        "(see docs/observability.md); False: nothing is counted.",
+    )
+    tracing: bool = Field(
+        default=True,
+        description="Send a W3C traceparent with each request when a trace is current "
+        "(OpenTelemetry's, or continue_trace()), and wrap each call in an OpenTelemetry "
+        "CLIENT span when a tracer provider is set; False: neither.",
+    )
 
     @field_validator("timeout")
     @classmethod
@@ -258,6 +269,19 @@ class ServerConfig(_CommonConfig):
         ge=0,
         description="Seconds to hold back stream_complete after a stream's last event, for "
         "old clients that stop reading at stream_complete (see docs/wire.md); 0 = off.",
+    )
+    metrics: bool = Field(
+        default=True,
+        description="Count requests, outcomes, handler latencies, stream events, dead letters "
+        "and the consumer lag in app.metrics (see docs/observability.md); False: nothing is "
+        "counted and the lag is not asked for.",
+    )
+    tracing: bool = Field(
+        default=True,
+        description="Run each handler inside an OpenTelemetry SERVER span (a child of the "
+        "caller's) when a tracer provider is set, or else in the caller's trace context, so "
+        "the calls it makes continue the trace; False: neither (trace headers are still "
+        "shown to the handler and copied onto replies).",
     )
 
     @model_validator(mode="after")

@@ -98,10 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the demo; returns the process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--bootstrap", help="use this Kafka broker instead of starting one")
+    parser.add_argument(
+        "--profile", help="a settings profile for that broker (low-latency for Tansu)"
+    )
     args = parser.parse_args(argv)
 
     if args.bootstrap:
-        return _run({"bootstrap_servers": args.bootstrap})
+        return _run({"bootstrap_servers": args.bootstrap, "profile": args.profile})
     print("starting the embedded broker ...", flush=True)
     with EmbeddedBroker() as broker:
         print(f"broker ready at {broker.bootstrap_servers}", flush=True)

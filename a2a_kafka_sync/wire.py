@@ -10,6 +10,7 @@ only the records of other topics (task store, push, cards) are encoded elsewhere
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
@@ -48,6 +49,8 @@ __all__ = [
     "HEADER_NOTIFICATION_TYPE",
     "HEADER_REPLY_PARTITION",
     "HEADER_REPLY_TOPIC",
+    "HEADER_TRACEPARENT",
+    "HEADER_TRACESTATE",
     "HEADER_TRACE_ID",
     "METHODS",
     "STREAM_COMPLETE",
@@ -61,6 +64,7 @@ __all__ = [
     "encode_error",
     "encode_reply",
     "encode_request",
+    "is_traceparent",
     "read_request_headers",
     "reply_headers",
     "resolve_method",
@@ -73,6 +77,11 @@ HEADER_TRACE_ID = "trace_id"
 HEADER_REPLY_PARTITION = "reply_partition"
 HEADER_DEADLINE_MS = "deadline_ms"
 HEADER_NOTIFICATION_TYPE = "notification_type"
+HEADER_TRACEPARENT = "traceparent"
+HEADER_TRACESTATE = "tracestate"
+
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?")
+_TRACESTATE_LIMIT = 512
 
 Headers = Sequence[tuple[str, bytes]]
 
@@ -146,6 +155,8 @@ class RequestHeaders:
     trace_id: str | None = None
     reply_partition: int | None = None
     deadline_ms: int | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -162,6 +173,8 @@ class RequestHeaders:
             HEADER_TRACE_ID,
             HEADER_REPLY_PARTITION,
             HEADER_DEADLINE_MS,
+            HEADER_TRACEPARENT,
+            HEADER_TRACESTATE,
         ):
             value = getattr(self, name)
             if value is not None:
@@ -221,12 +234,43 @@ def _header_int(name: str, text: str | None) -> int | None:
         raise InvalidRequestError(f"header {name!r} is not an integer: {text[:40]!r}") from None
 
 
+def is_traceparent(text: str) -> bool:
+    """True when ``text`` is a valid W3C ``traceparent`` (version 00, or a later one's prefix)."""
+    match = _TRACEPARENT.fullmatch(text)
+    if match is None:
+        return False
+    version, trace_id, span_id, rest = match.groups()
+    if version == "ff" or (version == "00" and rest is not None):
+        return False
+    return trace_id != "0" * 32 and span_id != "0" * 16
+
+
+def _trace_headers(raw: dict[str, bytes]) -> dict[str, str | None]:
+    """``traceparent`` and ``tracestate``, or None each: unusable ones are ignored, never refused.
+
+    A ``tracestate`` is kept only with a valid ``traceparent`` (W3C), and only up to
+    512 printable ASCII characters.
+    """
+    parent = raw.get(HEADER_TRACEPARENT)
+    text = parent.decode("ascii", "replace") if parent is not None else None
+    if text is None or not is_traceparent(text):
+        return {HEADER_TRACEPARENT: None, HEADER_TRACESTATE: None}
+    state = raw.get(HEADER_TRACESTATE)
+    state_text = state.decode("ascii", "replace") if state else None
+    if state_text is not None and (
+        len(state_text) > _TRACESTATE_LIMIT
+        or not (state_text.isascii() and state_text.isprintable())
+    ):
+        state_text = None
+    return {HEADER_TRACEPARENT: text, HEADER_TRACESTATE: state_text}
+
+
 def read_request_headers(headers: Headers | None) -> tuple[RequestHeaders, A2AError | None]:
     """Decode a request's headers, as far as they go.
 
     Returns the headers and, when one of them is unusable, the error to answer
     with (the routing headers are kept when they decoded, so the error can
-    still be sent back).
+    still be sent back). Unusable trace context headers are ignored instead.
     """
     raw: dict[str, bytes] = {}
     for name, value in headers or ():
@@ -243,6 +287,8 @@ def read_request_headers(headers: Headers | None) -> tuple[RequestHeaders, A2AEr
             fields[name] = _header_int(name, _header_text(name, raw.get(name)))
         except A2AError as exc:
             error = error or exc
+    if HEADER_TRACEPARENT in raw:
+        fields.update(_trace_headers(raw))
     result = RequestHeaders(**fields)
     if error is None and not result.answerable:
         missing = [n for n in (HEADER_CORRELATION_ID, HEADER_REPLY_TOPIC) if not fields.get(n)]
@@ -325,11 +371,20 @@ _REPLY_TYPES: tuple[tuple[type[Any], str], ...] = (
 )
 
 
-def reply_headers(correlation_id: str, trace_id: str | None = None) -> list[tuple[str, bytes]]:
-    """The headers of a reply record."""
+def reply_headers(
+    correlation_id: str,
+    trace_id: str | None = None,
+    traceparent: str | None = None,
+    tracestate: str | None = None,
+) -> list[tuple[str, bytes]]:
+    """The headers of a reply record: the correlation id, and the request's trace headers."""
     headers = [(HEADER_CORRELATION_ID, correlation_id.encode())]
     if trace_id:
         headers.append((HEADER_TRACE_ID, trace_id.encode()))
+    if traceparent:
+        headers.append((HEADER_TRACEPARENT, traceparent.encode()))
+        if tracestate:
+            headers.append((HEADER_TRACESTATE, tracestate.encode()))
     return headers
 
 

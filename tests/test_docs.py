@@ -357,6 +357,8 @@ _BASE = ("a2a_kafka_sync._kafka", "a2a_kafka_sync.config", "a2a_kafka_sync.error
         ("discovery", ("a2a_kafka_sync.types", "a2a_kafka_sync.client", *_BASE)),
         ("admin", ("a2a_kafka_sync._kafka", "a2a_kafka_sync.config")),
         ("testing", ("a2a_kafka_sync.config", "a2a_kafka_sync.errors")),
+        ("metrics", ("a2a_kafka_sync.metrics",)),
+        ("tracing", ("a2a_kafka_sync.tracing", "a2a_kafka_sync.wire")),
         (
             "contrib",
             (

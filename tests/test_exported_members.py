@@ -15,6 +15,9 @@ MODULES = [
     "a2a_kafka_sync.types",
     "a2a_kafka_sync.wire",
     "a2a_kafka_sync.testing",
+    "a2a_kafka_sync.metrics",
+    "a2a_kafka_sync.metrics.prometheus",
+    "a2a_kafka_sync.tracing",
 ]
 
 

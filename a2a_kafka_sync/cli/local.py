@@ -60,7 +60,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         epilog=_DEMO_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_options(demo, "bootstrap_servers", "verbose")
+    add_options(demo, "bootstrap_servers", "profile", "verbose")
     demo.set_defaults(run=run_demo)
 
 
@@ -86,4 +86,7 @@ def run_dev_broker(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     """``demo``: run :func:`a2a_kafka_sync.demo.main`, on ``--bootstrap-servers`` if given."""
-    return demo_main(["--bootstrap", args.bootstrap_servers] if args.bootstrap_servers else [])
+    if not args.bootstrap_servers:
+        return demo_main([])
+    profile = ["--profile", args.profile] if args.profile else []
+    return demo_main(["--bootstrap", args.bootstrap_servers, *profile])

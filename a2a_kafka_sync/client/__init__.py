@@ -2,6 +2,7 @@
 
 from .correlation import CorrelationManager
 from .pending import PendingCall
+from .sdk_view import A2ASdkClient
 from .stream import ReplyStream
 from .tasks import push_config
 from .timeouts import USE_CLIENT_DEFAULT
@@ -9,6 +10,7 @@ from .transport import KafkaClientTransport
 
 __all__ = [
     "USE_CLIENT_DEFAULT",
+    "A2ASdkClient",
     "CorrelationManager",
     "KafkaClientTransport",
     "PendingCall",

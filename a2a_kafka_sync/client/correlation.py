@@ -5,26 +5,53 @@ thread resolves it when the reply arrives, and the caller waits on it with a
 timeout. A unary call waits on a :class:`Waiter` (a ``threading.Event`` with a
 value or an error, like a ``concurrent.futures.Future``); a stream reads a
 :class:`StreamWaiter` (a queue of replies that ends with a final one).
+
+A waiter may carry a :class:`CallObserver` (the client's metrics and span of
+the call): whoever takes the waiter out of the registry tells it how the call
+ended, exactly once, before the caller wakes.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+from typing import Protocol
 
 from ..errors import ClientClosedError, PendingLimitError, RequestTimeoutError
 from ..wire import Reply
 
-__all__ = ["CorrelationManager", "StreamWaiter", "Waiter"]
+__all__ = ["CallObserver", "CorrelationManager", "StreamWaiter", "Waiter"]
+
+logger = logging.getLogger(__name__)
+
+
+class CallObserver(Protocol):
+    """Told what happens to one call: each stream event, then how it ended (once)."""
+
+    def event(self) -> None:
+        """A stream event arrived (not the record that ends the stream)."""
+
+    def done(self, reply: Reply | None, error: BaseException | None) -> None:
+        """The call ended with its final ``reply``, or with ``error``."""
+
+
+def _tell(observer: CallObserver, reply: Reply | None, error: BaseException | None) -> None:
+    """Tell ``observer`` how its call ended; its failure never keeps a caller waiting."""
+    try:
+        observer.done(reply, error)
+    except Exception:
+        logger.warning("a call observer failed", exc_info=True)
 
 
 class Waiter:
     """A pending unary call: resolved once, by a reply or an error, then read by the caller."""
 
-    __slots__ = ("_error", "_event", "_reply", "correlation_id")
+    __slots__ = ("_error", "_event", "_reply", "correlation_id", "observer")
 
-    def __init__(self, correlation_id: str) -> None:
+    def __init__(self, correlation_id: str, observer: CallObserver | None = None) -> None:
         self.correlation_id = correlation_id
+        self.observer = observer
         self._event = threading.Event()
         self._reply: Reply | None = None
         self._error: BaseException | None = None
@@ -63,10 +90,11 @@ class Waiter:
 class StreamWaiter:
     """A pending stream: replies queue up in arrival order until the final one."""
 
-    __slots__ = ("_queue", "correlation_id")
+    __slots__ = ("_queue", "correlation_id", "observer")
 
-    def __init__(self, correlation_id: str) -> None:
+    def __init__(self, correlation_id: str, observer: CallObserver | None = None) -> None:
         self.correlation_id = correlation_id
+        self.observer = observer
         self._queue: queue.SimpleQueue[Reply | BaseException] = queue.SimpleQueue()
 
     def set_reply(self, reply: Reply) -> None:
@@ -109,14 +137,16 @@ class CorrelationManager:
     def __len__(self) -> int:
         return len(self._waiters)
 
-    def register(self, correlation_id: str, *, stream: bool = False) -> Waiter | StreamWaiter:
-        """Add a waiter for a request about to be sent.
+    def register(
+        self, correlation_id: str, *, stream: bool = False, observer: CallObserver | None = None
+    ) -> Waiter | StreamWaiter:
+        """Add a waiter for a request about to be sent (with the call's ``observer``).
 
         Raises ClientClosedError after fail_all(), PendingLimitError when
         ``max_pending`` calls already wait.
         """
         waiter: Waiter | StreamWaiter = (
-            StreamWaiter(correlation_id) if stream else Waiter(correlation_id)
+            StreamWaiter(correlation_id, observer) if stream else Waiter(correlation_id, observer)
         )
         with self._lock:
             if self._closed is not None:
@@ -138,8 +168,18 @@ class CorrelationManager:
             waiter = self._waiters.get(correlation_id)
             if waiter is None:
                 return False
-            if isinstance(waiter, Waiter) or reply.is_final:
+            final = isinstance(waiter, Waiter) or reply.is_final
+            if final:
                 self._waiters.pop(correlation_id, None)
+        observer = waiter.observer
+        if observer is not None:
+            if final:
+                _tell(observer, reply, None)
+            else:
+                try:
+                    observer.event()
+                except Exception:
+                    logger.warning("a call observer failed", exc_info=True)
         waiter.set_reply(reply)
         return True
 
@@ -149,6 +189,8 @@ class CorrelationManager:
             waiter = self._waiters.pop(correlation_id, None)
         if waiter is None:
             return False
+        if waiter.observer is not None:
+            _tell(waiter.observer, None, error)
         waiter.set_error(error)
         return True
 
@@ -159,6 +201,19 @@ class CorrelationManager:
         even while its own thread holds the registry's lock.
         """
         self._waiters.pop(correlation_id, None)
+
+    def abandon(self, correlation_id: str, error: BaseException) -> bool:
+        """Like :meth:`discard`, and tell the call's observer it ended with ``error``.
+
+        Only when the call was still pending (True): a call already answered or
+        failed was reported by whoever ended it. Takes no lock either.
+        """
+        waiter = self._waiters.pop(correlation_id, None)
+        if waiter is None:
+            return False
+        if waiter.observer is not None:
+            _tell(waiter.observer, None, error)
+        return True
 
     def fail_all(self, reason: str) -> int:
         """Fail every pending call with ClientClosedError(``reason``) and refuse new ones.
@@ -171,5 +226,8 @@ class CorrelationManager:
             waiters = list(self._waiters.values())
             self._waiters.clear()
         for waiter in waiters:
-            waiter.set_error(ClientClosedError(reason, correlation_id=waiter.correlation_id))
+            error = ClientClosedError(reason, correlation_id=waiter.correlation_id)
+            if waiter.observer is not None:
+                _tell(waiter.observer, None, error)
+            waiter.set_error(error)
         return len(waiters)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 
 from ..errors import ProtocolError
+from ..metrics import ClientMetrics
 from ..wire import HEADER_CORRELATION_ID, HEADER_NOTIFICATION_TYPE, Reply, decode_reply
 from .correlation import CorrelationManager
 
@@ -24,6 +26,21 @@ _ERROR_BACKOFF = 0.5
 
 IDLE_CHECK = 1.0
 """While idle, how often the reader looks again whether push callbacks were registered."""
+
+GAP_GRACE = 0.2
+"""How long a hole in a reply partition's offsets must last before the reader reads past it.
+
+Tansu (the embedded broker) gives a batch its offsets before it stores it, so
+under concurrent produce a fetch can return a later batch while an earlier one
+is still being written; a consumer then moves past the earlier one and never
+reads it (a lost reply). Such holes were seen to fill within 20-40 ms. Real
+Kafka never shows one, but has lasting holes of its own (transaction markers,
+compaction): the records behind those wait this long, which is why the client
+checks holes only with the low-latency (Tansu) profile.
+"""
+
+_GAP_RETRY = 0.005
+"""While a hole is being checked, the pause before the reader fetches it again."""
 
 
 class ReplyReader:
@@ -45,13 +62,22 @@ class ReplyReader:
         on_push: Callable[[Reply], None] | None = None,
         listening: Callable[[], bool] = lambda: False,
         name: str = "a2a-kafka-reply-reader",
+        metrics: ClientMetrics | None = None,
+        gap_grace: float = 0.0,
     ) -> None:
         self._consumer = consumer
+        self._metrics = metrics if metrics is not None else ClientMetrics(enabled=False)
         self._registry = registry
         self._on_push = on_push
         self._listening = listening
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._gap_grace = gap_grace
+        """0: trust the broker; else re-read any hole in the offsets for this long (GAP_GRACE)."""
+        self._next_offset: dict[TopicPartition, int] = {}
+        """Per partition, the offset after the last record handled."""
+        self._holes: dict[TopicPartition, dict[tuple[int, int], float]] = {}
+        """Per partition, each hole seen (first missing offset, next present one): since when."""
 
     @property
     def thread(self) -> threading.Thread:
@@ -72,6 +98,8 @@ class ReplyReader:
 
     def _run(self) -> None:
         try:
+            if self._gap_grace > 0:
+                self._start_offsets()
             while not self._stop.is_set():
                 if self._idle():
                     continue
@@ -81,7 +109,9 @@ class ReplyReader:
                     logger.warning("polling the reply topic failed; retrying", exc_info=True)
                     self._stop.wait(_ERROR_BACKOFF)
                     continue
-                for records in batches.values():
+                for partition, records in batches.items():
+                    if self._gap_grace > 0:
+                        records = self._contiguous(partition, records)
                     for record in records:
                         try:
                             self._handle(record)
@@ -92,6 +122,8 @@ class ReplyReader:
                                 getattr(record, "partition", "?"),
                                 getattr(record, "offset", "?"),
                             )
+                if self._holes:  # a hole is being checked: fetch it again shortly
+                    self._stop.wait(_GAP_RETRY)
         finally:
             if not self._stop.is_set():  # died, not stopped: nobody will answer the callers
                 self._registry.fail_all("the reply reader stopped unexpectedly")
@@ -99,6 +131,62 @@ class ReplyReader:
                 self._consumer.close(autocommit=False, timeout_ms=1000)
             except Exception:
                 logger.warning("closing the reply consumer failed", exc_info=True)
+
+    def _start_offsets(self) -> None:
+        """Where each assigned partition starts (the client positioned the consumer already)."""
+        for partition in self._consumer.assignment():
+            try:
+                self._next_offset[partition] = self._consumer.position(partition)
+            except Exception:  # unknown yet: the first record read sets it
+                logger.debug("no position yet for %s", partition, exc_info=True)
+
+    def _contiguous(self, partition: TopicPartition, records: list[Any]) -> list[Any]:
+        """The records to handle now: up to the first hole not yet known to last.
+
+        A hole (records missing between the last one handled and the next one
+        read) is read again (the consumer seeks back to it) until either its
+        records show up or it has lasted ``gap_grace`` seconds; the records
+        behind it wait meanwhile, so none is handled twice or skipped early.
+        Every hole seen in one fetch is timed from then, so a run of lasting
+        holes (transaction markers) costs one grace period, not one per hole.
+        """
+        expected = self._next_offset.get(partition)
+        holes = self._holes.get(partition, {})
+        now = time.monotonic()
+        keep: list[Any] = []
+        stop_at: int | None = None  # the first hole that must be read again
+        for record in records:
+            offset = record.offset
+            if expected is not None and offset < expected:
+                continue  # read again after a seek back, and handled already
+            if expected is not None and offset > expected:
+                hole = (expected, offset)
+                since = holes.setdefault(hole, now)
+                if stop_at is None and now - since < self._gap_grace:
+                    stop_at = expected
+                if stop_at is None:
+                    logger.debug(
+                        "offsets %d-%d of %s stayed absent for %.3fs: reading on",
+                        expected,
+                        offset - 1,
+                        partition,
+                        now - since,
+                    )
+            if stop_at is None:
+                keep.append(record)
+            expected = offset + 1
+        if stop_at is not None:
+            self._consumer.seek(partition, stop_at)  # read it again; the records behind wait
+            self._next_offset[partition] = stop_at
+        elif expected is not None:
+            self._next_offset[partition] = expected
+        start = self._next_offset.get(partition)
+        holes = {hole: since for hole, since in holes.items() if start is None or hole[0] >= start}
+        if holes:
+            self._holes[partition] = holes
+        else:
+            self._holes.pop(partition, None)
+        return keep
 
     def _idle(self) -> bool:
         """With no call waiting and no push callback, sleep until a call is registered.
@@ -133,6 +221,7 @@ class ReplyReader:
             reply = decode_reply(record.value, correlation_id=correlation_id)
         except ProtocolError as exc:
             if not self._registry.fail(correlation_id, exc):
+                self._metrics.reply_dropped("undecodable")
                 logger.warning(
                     "dropped an undecodable reply at %s[%d]@%d: %s",
                     record.topic,
@@ -142,6 +231,7 @@ class ReplyReader:
                 )
             return
         if not self._registry.resolve(correlation_id, reply):
+            self._metrics.reply_dropped("unknown_correlation_id")
             logger.debug(
                 "no caller waits for reply %s (%s): late or not ours", correlation_id, reply.type
             )
@@ -149,11 +239,13 @@ class ReplyReader:
     def _handle_uncorrelated(self, record: Any, notification: bytes | None) -> None:
         where = f"{record.topic}[{record.partition}]@{record.offset}"
         if notification != b"push":
+            self._metrics.reply_dropped("no_correlation_id")
             logger.warning("dropped a reply record without correlation_id at %s", where)
             return
         try:
             reply = decode_reply(record.value)
         except ProtocolError as exc:
+            self._metrics.reply_dropped("undecodable")
             logger.warning("dropped an undecodable push record at %s: %s", where, exc)
             return
         if self._on_push is None:

@@ -49,8 +49,8 @@ class ReplyStream(Iterator[StreamEvent]):
             raise StopIteration
         try:
             reply = self._waiter.next(self._timeout)
-        except BaseException:
-            self.close()
+        except BaseException as exc:
+            self._end(exc)
             raise
         if reply.type == STREAM_COMPLETE:
             self.close()
@@ -66,12 +66,22 @@ class ReplyStream(Iterator[StreamEvent]):
 
         A thread blocked waiting on this stream wakes with ClientClosedError.
         """
+        self._end(None)
+
+    def _end(self, error: BaseException | None, *, report: bool = True) -> None:
+        """Close; a stream still pending ends with ``error`` (by default ClientClosedError).
+
+        ``report=False`` (from a finaliser, which may run while this thread holds
+        any lock) only forgets the call: its metrics and span are not told.
+        """
         if not self._closed:
             self._closed = True
-            self._registry.discard(self._waiter.correlation_id)
-            self._waiter.set_error(
-                ClientClosedError("the stream was closed", correlation_id=self.correlation_id)
-            )
+            closed = ClientClosedError("the stream was closed", correlation_id=self.correlation_id)
+            if report:
+                self._registry.abandon(self._waiter.correlation_id, error or closed)
+            else:
+                self._registry.discard(self._waiter.correlation_id)
+            self._waiter.set_error(closed)
 
     def __enter__(self) -> ReplyStream:
         return self
@@ -86,7 +96,7 @@ class ReplyStream(Iterator[StreamEvent]):
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # at interpreter shutdown, anything may be gone
-            self.close()
+            self._end(None, report=False)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"

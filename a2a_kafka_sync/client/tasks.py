@@ -17,6 +17,7 @@ from ..types import (
     TaskQueryParams,
 )
 from ..types._base import A2ABaseModel
+from ..types.sdk import from_a2a_sdk
 from .timeouts import USE_CLIENT_DEFAULT, Timeout
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ class TaskCalls:
     """Every A2A call beyond message send, mixed into :class:`KafkaClientTransport`.
 
     Names follow a2a-python's client transport (``get_task``, ``cancel_task``,
-    ``resubscribe``, ``set_task_callback`` ...), made blocking. Each takes
+    ``resubscribe``, ``set_task_callback`` ...), made blocking; its (a2a-sdk v0.3)
+    param objects are accepted as well as this library's. Each takes
     ``timeout`` like ``send_message``, raises the agent's A2AError (TaskNotFoundError
     -32001, TaskNotCancelableError -32002, PushNotificationNotSupportedError -32003 ...)
     and RequestTimeoutError.
@@ -62,6 +64,7 @@ class TaskCalls:
         timeout: Timeout = USE_CLIENT_DEFAULT,
     ) -> Task:
         """The task with this id, with at most ``history_length`` of its latest messages."""
+        task = from_a2a_sdk(task)
         params = (
             task
             if isinstance(task, TaskQueryParams)
@@ -73,6 +76,7 @@ class TaskCalls:
         self, task: str | TaskIdParams, *, timeout: Timeout = USE_CLIENT_DEFAULT
     ) -> Task:
         """Ask the agent to cancel the task; returns it as it is after the cancel."""
+        task = from_a2a_sdk(task)
         params = task if isinstance(task, TaskIdParams) else TaskIdParams(id=task)
         return _expect(self._call("task_cancel", params, timeout), Task, "task_cancel")  # type: ignore[no-any-return]
 
@@ -83,6 +87,7 @@ class TaskCalls:
 
         Works from any client, e.g. after the one that started the task is gone.
         """
+        task = from_a2a_sdk(task)
         params = task if isinstance(task, TaskIdParams) else TaskIdParams(id=task)
         return self._stream("task_resubscribe", params, timeout)
 
@@ -100,7 +105,7 @@ class TaskCalls:
         timeout: Timeout = USE_CLIENT_DEFAULT,
     ) -> TaskPushNotificationConfig:
         """Register a push notification config for a task; returns it as stored (with its id)."""
-        reply = self._call("task_push_notification_config_set", config, timeout)
+        reply = self._call("task_push_notification_config_set", from_a2a_sdk(config), timeout)
         return _expect(reply, TaskPushNotificationConfig, "task_push_notification_config_set")  # type: ignore[no-any-return]
 
     def get_task_callback(

@@ -17,6 +17,7 @@ from typing import Any
 
 from kafka import KafkaProducer, TopicPartition
 
+from .. import tracing
 from .._kafka import (
     build_consumer,
     build_producer,
@@ -24,21 +25,26 @@ from .._kafka import (
     ensure_topics,
     translate_kafka_errors,
 )
-from ..config import ClientConfig, config_from
+from ..config import LOW_LATENCY, ClientConfig, config_from
 from ..errors import (
+    A2AError,
     A2AKafkaError,
     ClientClosedError,
     KafkaOperationError,
+    PendingLimitError,
     ProtocolError,
     RequestTimeoutError,
 )
+from ..metrics import ClientMetrics
 from ..types import AgentCard, Message, MessageSendParams, Task
 from ..types._base import A2ABaseModel, new_id
+from ..types.sdk import from_a2a_sdk
 from ..wire import Reply, RequestHeaders, encode_request
 from .correlation import CorrelationManager, StreamWaiter, Waiter
 from .pending import PendingCall
 from .push import PushDispatcher
-from .reader import ReplyReader
+from .reader import GAP_GRACE, ReplyReader
+from .sdk_view import A2ASdkClient
 from .stream import ReplyStream
 from .tasks import TaskCalls
 from .timeouts import USE_CLIENT_DEFAULT, Timeout
@@ -66,7 +72,69 @@ def _close_at_exit(ref: weakref.ReferenceType[KafkaClientTransport]) -> None:
         client.close(timeout=1.0)
 
 
+def _pending_of(ref: weakref.ReferenceType[KafkaClientTransport]) -> int:
+    client = ref()
+    return client.pending if client is not None else 0
+
+
+def _outcome(reply: Reply | None, error: BaseException | None) -> tuple[str, int | None, str]:
+    """How a call ended: ``(outcome, A2A code or None, message)``."""
+    if reply is not None:
+        if reply.type != "error":
+            return "ok", None, ""
+        error = reply.data
+    if isinstance(error, A2AError):
+        return "error", error.code, error.message
+    for kind, outcome in _OUTCOMES:
+        if isinstance(error, kind):
+            return outcome, None, str(error)
+    return "other", None, repr(error)
+
+
+_OUTCOMES: tuple[tuple[type[BaseException], str], ...] = (
+    (RequestTimeoutError, "timeout"),
+    (KafkaOperationError, "send_failed"),
+    (ClientClosedError, "closed"),
+    (ProtocolError, "protocol_error"),
+    (PendingLimitError, "pending_limit"),
+)
+
+
+class _Observed:
+    """One call's metrics and CLIENT span, told how the call ends (see ``CallObserver``)."""
+
+    __slots__ = ("events", "method", "metrics", "span", "started", "stream")
+
+    def __init__(self, metrics: ClientMetrics, method: str, stream: bool, span: Any) -> None:
+        self.metrics = metrics
+        self.method = method
+        self.stream = stream
+        self.span = span
+        self.events = 0
+        self.started = time.perf_counter()
+
+    def event(self) -> None:
+        self.events += 1
+        self.metrics.stream_event(self.method)
+
+    def done(self, reply: Reply | None, error: BaseException | None) -> None:
+        seconds = time.perf_counter() - self.started
+        if self.span is None and reply is not None and reply.type != "error":  # the usual case
+            self.metrics.call_finished(self.method, self.stream, "ok", None, seconds)
+            return
+        outcome, code, message = _outcome(reply, error)
+        label = None if outcome == "ok" else (outcome if code is None else str(code))
+        self.metrics.call_finished(self.method, self.stream, outcome, label, seconds)
+        if self.span is not None:
+            try:
+                events = self.events if self.stream else None
+                tracing.end_client_span(self.span, outcome, code, message, events)
+            except Exception:  # a tracing failure must not fail the call or the reader
+                logger.warning("ending the span of a %s call failed", self.method, exc_info=True)
+
+
 def _as_send_params(message: MessageSendParams | Message | str) -> MessageSendParams:
+    message = from_a2a_sdk(message)  # a2a-sdk's Message / MessageSendParams are welcome too
     if isinstance(message, MessageSendParams):
         return message
     if isinstance(message, str):
@@ -129,6 +197,10 @@ class KafkaClientTransport(TaskCalls):
             f"{self.config.reply_topic_prefix}-{uuid.uuid4().hex}"
         )
         self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
+        self.metrics = ClientMetrics(
+            enabled=self.config.metrics, in_flight=functools.partial(_pending_of, weakref.ref(self))
+        )
+        """This client's counters and latencies (:class:`~a2a_kafka_sync.metrics.ClientMetrics`)."""
         self._fresh_state(_State.UNOPENED)
         os.register_at_fork(after_in_child=functools.partial(_reset_after_fork, weakref.ref(self)))
 
@@ -154,6 +226,7 @@ class KafkaClientTransport(TaskCalls):
         if not self.config.reply_topic:
             self.reply_topic = f"{self.config.reply_topic_prefix}-{uuid.uuid4().hex}"
         state = _State.CLOSED if self._state is _State.CLOSED else _State.UNOPENED
+        self.metrics.reset()  # the parent's calls are not this process's
         self._fresh_state(state)
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -204,7 +277,13 @@ class KafkaClientTransport(TaskCalls):
             close_producer(producer, 1.0)
             raise
         reader = ReplyReader(
-            consumer, self._registry, on_push=self._push.deliver, listening=self._push.active
+            consumer,
+            self._registry,
+            on_push=self._push.deliver,
+            listening=self._push.active,
+            metrics=self.metrics,
+            # Tansu can show a later batch before an earlier one is stored: re-read holes there
+            gap_grace=GAP_GRACE if config.profile == LOW_LATENCY else 0.0,
         )
         reader.start()
         logger.debug(
@@ -277,6 +356,11 @@ class KafkaClientTransport(TaskCalls):
         """
         self._push.add(callback)
         self._registry.activity.set()  # an idle reader starts reading push records
+
+    @property
+    def a2a_sdk(self) -> A2ASdkClient:
+        """This client's calls with a2a-sdk's (v0.3) types in and out (needs ``a2a-sdk``)."""
+        return A2ASdkClient(self)
 
     @property
     def pending(self) -> int:
@@ -354,15 +438,28 @@ class KafkaClientTransport(TaskCalls):
             deadline_ms=deadline_ms,
         )
         value, record_headers = encode_request(method, params, headers, streaming=stream)
-        waiter = self._registry.register(correlation_id, stream=stream)
         topic = self.config.request_topic
+        observer = None
+        if self.config.tracing:
+            trace_headers, span = tracing.client_headers(method, topic, correlation_id, stream)
+            record_headers += trace_headers
+            if span is not None or self.metrics.enabled:
+                observer = _Observed(self.metrics, method, stream, span)
+        elif self.metrics.enabled:
+            observer = _Observed(self.metrics, method, stream, None)
+        try:
+            waiter = self._registry.register(correlation_id, stream=stream, observer=observer)
+        except BaseException as exc:
+            if observer is not None:
+                observer.done(None, exc)
+            raise
         try:
             with translate_kafka_errors(
                 f"sending {method}", correlation_id=correlation_id, topic=topic
             ):
                 future = self._producer.send(topic, value=value, headers=record_headers)
         except BaseException as exc:
-            self._registry.discard(correlation_id)
+            self._registry.abandon(correlation_id, exc)
             if self._state is _State.CLOSED:  # closed while this send waited (for metadata)
                 raise ClientClosedError(
                     "the client was closed", correlation_id=correlation_id
@@ -371,6 +468,7 @@ class KafkaClientTransport(TaskCalls):
                 self._broken = True
             raise
         future.add_errback(self._on_send_failed, correlation_id, method)
+        self.metrics.request_sent(method)
         return waiter
 
     def _on_send_failed(self, correlation_id: str, method: str, exc: BaseException) -> None:
@@ -432,7 +530,7 @@ class KafkaClientTransport(TaskCalls):
         try:
             reply: Reply = waiter.wait(seconds)
         except BaseException as exc:
-            self._registry.discard(waiter.correlation_id)
+            self._registry.abandon(waiter.correlation_id, exc)  # a timeout ends the call here
             if isinstance(exc, RequestTimeoutError):
                 self._suspect = True
             if getattr(exc, "topic", "") is None:

@@ -24,6 +24,7 @@ from kafka import (
 from .._kafka import build_consumer, build_producer, close_producer, ensure_topics
 from ..config import ServerConfig, config_from
 from ..errors import A2AKafkaError
+from ..metrics import ServerMetrics
 from ..types import AgentCard
 from .default_handler import DefaultRequestHandler, default_card
 from .dispatcher import Dispatcher
@@ -48,6 +49,12 @@ before it pauses its partitions (a pause drops records already fetched)."""
 
 EXACTLY_ONCE_POLL_MS = 10
 """The poll wait in exactly-once mode, where finished requests commit between polls."""
+
+LAG_INTERVAL = 1.0
+"""Seconds between two reads of the consumer lag (by the consumer thread, with metrics on)."""
+
+LAG_TIMEOUT_MS = 500
+"""How long the consumer thread waits for the request topic's end offsets, for the lag."""
 
 
 class _State(enum.Enum):
@@ -144,6 +151,13 @@ class KafkaServerApp:
                 extended_agent_card=extended_agent_card,
             )
         self._tracker = OffsetTracker()
+        tracker = self._tracker
+        self.metrics = ServerMetrics(
+            enabled=self.config.metrics, in_flight=lambda: tracker.in_flight
+        )
+        """This server's counters, latencies and consumer lag
+        (:class:`~a2a_kafka_sync.metrics.ServerMetrics`)."""
+        self._lag_at = 0.0
         self._lock = threading.Lock()
         self._state = _State.UNSTARTED
         self._stopping = threading.Event()
@@ -192,7 +206,7 @@ class KafkaServerApp:
             self._executor = ThreadPoolExecutor(
                 max_workers=threads, thread_name_prefix="a2a-kafka-worker"
             )
-            self._dispatcher = Dispatcher(self.handler, producer, config)
+            self._dispatcher = Dispatcher(self.handler, producer, config, self.metrics)
             if config.exactly_once:
                 self._committer = TransactionalCommitter(config)
             self._thread = threading.Thread(
@@ -389,6 +403,34 @@ class KafkaServerApp:
                 assert self._executor is not None
                 self._executor.submit(self._work, partition, record, ticket)
         self._commit()
+        if self.metrics.enabled and time.monotonic() - self._lag_at >= LAG_INTERVAL:
+            self._refresh_lag(consumer)
+
+    def _refresh_lag(self, consumer: KafkaConsumer) -> None:
+        """Read the consumer lag of every assigned partition into the metrics (consumer thread).
+
+        The end offset is the larger of the broker's answer and the highwater the
+        last fetch reported: the highwater alone goes stale while a partition is
+        paused (a full server, when the lag matters most), and some brokers (Tansu)
+        answer an end offset that ignores all but the first record of the last
+        batch. The position is the consumer's own. A failure keeps the last lag
+        and is logged at DEBUG.
+        """
+        self._lag_at = time.monotonic()
+        partitions = list(consumer.assignment())
+        lag: dict[tuple[str, int], int] = {}
+        if partitions:
+            try:
+                ends = consumer.end_offsets(partitions, timeout_ms=LAG_TIMEOUT_MS)
+                for partition, end in ends.items():
+                    end = max(end or 0, consumer.highwater(partition) or 0)
+                    position = consumer.position(partition, timeout_ms=0)
+                    if position is not None:
+                        lag[(partition.topic, partition.partition)] = max(0, end - position)
+            except Exception as exc:  # rebalancing, or the broker is away: next time
+                logger.debug("could not read the consumer lag: %s", exc)
+                return
+        self.metrics.set_lag(lag)
 
     @staticmethod
     def _pause(consumer: KafkaConsumer, *, paused: bool) -> None:
@@ -532,7 +574,10 @@ class KafkaServerApp:
                 )
             self._tracker.finished(partition, record.offset, ticket)
 
-        self._dispatcher.process(record, lambda futures: _when_settled(futures, done, record))
+        metrics = self.metrics
+        self._dispatcher.process(
+            record, lambda futures: _when_settled(futures, done, record, metrics)
+        )
 
 
 def _producer_overrides(config: ServerConfig) -> dict[str, Any]:
@@ -544,11 +589,13 @@ def _producer_overrides(config: ServerConfig) -> dict[str, Any]:
     return {} if "max_block_ms" in config.kafka else {"max_block_ms": 5000}
 
 
-def _when_settled(futures: list[Any], done: Callable[[bool], None], record: Any) -> None:
+def _when_settled(
+    futures: list[Any], done: Callable[[bool], None], record: Any, metrics: ServerMetrics
+) -> None:
     """Call ``done(failed)`` once every reply future has succeeded or failed (at once when none).
 
     ``failed`` is True when a reply was not delivered after the producer's own
-    retries; each such reply is logged once.
+    retries; each such reply is logged once, and counted in ``metrics``.
     """
     if not futures:
         done(False)
@@ -559,6 +606,7 @@ def _when_settled(futures: list[Any], done: Callable[[bool], None], record: Any)
 
     def settle(result: Any) -> None:
         if isinstance(result, BaseException):
+            metrics.reply_failed()
             logger.warning(
                 "a reply to the request at %s[%d]@%d was not delivered: %s",
                 record.topic,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..tracing import TraceContext
 from ..wire import Request
 
 __all__ = ["RequestContext"]
@@ -34,6 +35,10 @@ class RequestContext:
             handler checks it (or :meth:`is_cancelled`) and stops cooperatively.
         emit: for a streaming request, sends one event to the caller at once
             (set by the server); None for a unary request.
+        traceparent: the request's W3C ``traceparent`` header, when it had a valid
+            one; replies carry it back. Parsed: :attr:`trace_context`.
+        tracestate: the request's W3C ``tracestate`` header, kept with a valid
+            ``traceparent``.
     """
 
     correlation_id: str
@@ -49,6 +54,8 @@ class RequestContext:
     task: Any = None
     cancelled: threading.Event = field(default_factory=threading.Event)
     emit: Callable[[Any], None] | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     @classmethod
     def from_request(cls, request: Request) -> RequestContext:
@@ -65,6 +72,8 @@ class RequestContext:
             trace_id=headers.trace_id,
             deadline=headers.deadline_ms / 1000 if headers.deadline_ms is not None else None,
             caller_card=request.caller_card,
+            traceparent=headers.traceparent,
+            tracestate=headers.tracestate,
         )
 
     def replace(self, **changes: Any) -> RequestContext:
@@ -78,6 +87,12 @@ class RequestContext:
         copy = object.__new__(RequestContext)
         copy.__dict__.update(self.__dict__, **changes)
         return copy
+
+    @property
+    def trace_context(self) -> TraceContext | None:
+        """The caller's trace position, parsed from ``traceparent`` (``.trace_id``, ``.span_id``,
+        ``.sampled``), or None when the request had no valid one."""
+        return TraceContext.parse(self.traceparent, self.tracestate)
 
     def is_cancelled(self) -> bool:
         """True once the caller (or anyone) asked to cancel this task."""

@@ -14,9 +14,11 @@ from kafka import KafkaProducer
 from kafka.future import Future
 from kafka.partitioner import murmur2
 
+from .. import tracing
 from .._kafka import build_producer, close_producer, library_error, translate_kafka_errors
 from ..config import ServerConfig
 from ..errors import A2AError, A2AKafkaError, InternalError, UnsupportedOperationError
+from ..metrics import ServerMetrics
 from ..wire import (
     STREAM_COMPLETE,
     Request,
@@ -45,13 +47,22 @@ class Dispatcher:
     (or logged and skipped when it names no reply topic), a handler's A2AError
     is answered with its code, and any other exception with InternalError
     (-32603). It returns the futures of the replies it produced; the app
-    commits the request's offset once all of them are settled.
+    commits the request's offset once all of them are settled. It counts what
+    happens in ``metrics`` and, with ``config.tracing``, runs each handler in
+    its request's trace (:func:`a2a_kafka_sync.tracing.serve`).
     """
 
-    def __init__(self, handler: Any, producer: KafkaProducer, config: ServerConfig) -> None:
+    def __init__(
+        self,
+        handler: Any,
+        producer: KafkaProducer,
+        config: ServerConfig,
+        metrics: ServerMetrics | None = None,
+    ) -> None:
         self._handler = handler
         self._producer = producer
         self._config = config
+        self._metrics = metrics if metrics is not None else ServerMetrics(enabled=False)
         self._ledger = (
             RequestLedger(config.dedupe_window, config.reply_cache_bytes)
             if config.dedupe_window
@@ -102,10 +113,16 @@ class Dispatcher:
                 request = decode_request(record.value, headers)
             except A2AError as exc:
                 error = exc
+        metrics = self._metrics
         if error is not None:
+            metrics.request_received(_INVALID)
             self._refuse(record, headers, error, sent)
+            metrics.request_handled(_INVALID, "invalid")
             return sent
-        if self._expired(record, headers, sent):
+        method = request.method.name
+        metrics.request_received(method)
+        if self._expired(record, headers, sent, method):
+            metrics.request_handled(method, "expired")
             return sent
         correlation_id = headers.correlation_id
         assert correlation_id is not None
@@ -113,44 +130,82 @@ class Dispatcher:
             seen, replies = self._ledger.begin(correlation_id)
             if seen is Seen.RUNNING:
                 logger.info("request %s is redelivered while it runs: skipped", correlation_id)
+                metrics.redelivered(method, "skipped")
+                metrics.request_handled(method, "redelivered")
                 self._ledger.follow(correlation_id, lambda: settle(sent))
                 return _SETTLED_LATER
             if seen is Seen.ANSWERED:
                 logger.info("request %s is redelivered: its replies are sent again", correlation_id)
                 for value in replies:
                     self._send(headers, value, sent, remember=False)
+                metrics.redelivered(method, "replayed")
+                metrics.request_handled(method, "redelivered")
                 return sent
         try:
-            self._run(request, headers, sent, settle)
+            self._run(request, record, sent, settle)
         finally:
             if self._ledger is not None:
                 self._ledger.finish(correlation_id, answered=bool(sent))
         return sent
 
-    def _run(
-        self, request: Request, headers: RequestHeaders, sent: list[Future], settle: _Once
-    ) -> None:
+    def _run(self, request: Request, record: Any, sent: list[Future], settle: _Once) -> None:
+        headers = request.headers
+        method = request.method.name
         context = RequestContext.from_request(request)
+        trace = self._enter_trace(request, record) if self._config.tracing else None
         call = None
-        if self._watchdog is not None:
-            assert headers.correlation_id is not None
-            call = self._watchdog.begin(headers.correlation_id, (headers, context, settle))
+        outcome, error = "ok", None
+        started = time.perf_counter()
         try:
+            if self._watchdog is not None:
+                assert headers.correlation_id is not None
+                call = self._watchdog.begin(headers.correlation_id, (headers, context, settle))
+                started = time.perf_counter()  # the wait for a free slot is not the handler's
             if request.streaming:
                 self._stream(request, context, sent, call)
             else:
                 result = self._call(request, context)
-                self._send(
-                    headers, encode_reply(result, method=request.method.name), sent, call=call
-                )
+                self._send(headers, encode_reply(result, method=method), sent, call=call)
         except _Abandoned:
-            pass  # the watchdog answered this request already
+            outcome = "timeout"  # the watchdog answered this request already
         except Exception as exc:  # a stream ends with exactly one error record
             if call is None or not call.abandoned:
-                self._send_error(headers, self._as_a2a_error(exc, headers), sent)
+                error = self._as_a2a_error(exc, headers)
+                self._send_error(headers, error, sent, method)
+                outcome = "error"
+            else:
+                outcome = "timeout"
         finally:
             if call is not None:
                 self._watchdog.end(call)  # type: ignore[union-attr]
+                if call.abandoned:
+                    outcome = "timeout"
+            seconds = time.perf_counter() - started
+            self._metrics.request_handled(
+                method, outcome, stream=request.streaming, seconds=seconds
+            )
+            if trace is not None:
+                self._end_trace(trace, outcome, error)
+
+    @staticmethod
+    def _enter_trace(request: Request, record: Any) -> tracing.ServerTrace | None:
+        try:
+            headers = request.headers
+            return tracing.serve(
+                request.method.name, request.streaming, headers, record.headers, record.topic
+            )
+        except Exception:  # tracing must never fail a request
+            logger.warning("entering the trace of a request failed", exc_info=True)
+            return None
+
+    @staticmethod
+    def _end_trace(trace: tracing.ServerTrace, outcome: str, error: A2AError | None) -> None:
+        if outcome == "timeout" and error is None:
+            error = InternalError("the handler overran handler_timeout")
+        try:
+            trace.end(error, error.code if error is not None else None)
+        except Exception:  # tracing must never fail a request
+            logger.warning("ending the trace of a request failed", exc_info=True)
 
     def _overdue(self, call: ActiveCall) -> None:
         """The watchdog gave up on a handler: answer its caller and finish its request."""
@@ -159,10 +214,12 @@ class Dispatcher:
         assert self._watchdog is not None
         error = InternalError(f"the handler did not finish within {self._watchdog.timeout}s")
         sent = self._new_sent()
-        self._send_error(headers, error, sent)
+        self._send_error(headers, error, sent, context.method)
         settle(sent)
 
-    def _expired(self, record: Any, headers: RequestHeaders, sent: list[Future]) -> bool:
+    def _expired(
+        self, record: Any, headers: RequestHeaders, sent: list[Future], method: str
+    ) -> bool:
         """Answer or drop a request whose caller stopped waiting; True when it was expired."""
         if headers.deadline_ms is None or headers.deadline_ms > time.time() * 1000:
             return False
@@ -178,7 +235,7 @@ class Dispatcher:
         )
         if self._config.expired_requests == "answer":
             error = InternalError(f"the request expired {late_ms} ms before it could run")
-            self._send_error(headers, error, sent)
+            self._send_error(headers, error, sent, method)
         return True
 
     def _handler_method(self, name: str) -> Any:
@@ -207,11 +264,14 @@ class Dispatcher:
         call: ActiveCall | None,
     ) -> None:
         headers = request.headers
+        method = request.method.name
+        metrics = self._metrics
 
         def emit(event: Any) -> None:
             """Send one event now; a failure is logged (the stream's end reports it)."""
             try:
                 self._send(headers, encode_reply(event), sent, call=call)
+                metrics.stream_event_sent(method)
             except _Abandoned:
                 pass
             except _ReplyNotSent as exc:
@@ -220,6 +280,7 @@ class Dispatcher:
         context = context.replace(emit=emit)
         for event in self._events(request, context):
             self._send(headers, encode_reply(event), sent, call=call)
+            metrics.stream_event_sent(method)
         if self._config.stream_complete_delay and sent:
             time.sleep(self._config.stream_complete_delay)
         self._send(headers, encode_reply(STREAM_COMPLETE), sent, call=call)
@@ -248,7 +309,7 @@ class Dispatcher:
             self._dead_letter(record, error, sent)
             return
         logger.warning("refused request %s at %s: %s", headers.correlation_id, where, error)
-        if not self._send_error(headers, error, sent):
+        if not self._send_error(headers, error, sent, _INVALID):
             self._dead_letter(record, error, sent)  # its reply route is unusable
 
     def _target(self, sent: list[Future]) -> Any:
@@ -261,6 +322,7 @@ class Dispatcher:
         topic = self._config.dead_letter_topic_name
         if topic is None:
             return
+        self._metrics.dead_lettered(error.code)
         headers = [
             *((name, value) for name, value in record.headers or () if value is not None),
             ("dlq_reason", str(error).encode("utf-8", "replace")[:1000]),
@@ -287,10 +349,14 @@ class Dispatcher:
                 self._large = build_producer(self._config, max_request_size=limit)
             return self._large
 
-    def _send_error(self, headers: RequestHeaders, error: A2AError, sent: list[Future]) -> bool:
-        """Send an error reply; False when it could not be produced (logged)."""
+    def _send_error(
+        self, headers: RequestHeaders, error: A2AError, sent: list[Future], method: str
+    ) -> bool:
+        """Send an error reply to a request of ``method``; False when it could not be produced
+        (logged)."""
         try:
             self._send(headers, encode_error(error), sent)
+            self._metrics.error_sent(method, error.code)
             return True
         except Exception as exc:  # nothing more can be sent to this caller
             logger.warning(
@@ -326,7 +392,12 @@ class Dispatcher:
                 headers.reply_topic,
                 value=value,
                 key=key,
-                headers=reply_headers(headers.correlation_id, headers.trace_id),
+                headers=reply_headers(
+                    headers.correlation_id,
+                    headers.trace_id,
+                    headers.traceparent,
+                    headers.tracestate,
+                ),
                 partition=partition,
             )
         except kafka.errors.KafkaError as exc:
@@ -361,6 +432,9 @@ def _hashed_partition(key: bytes, partitions: tuple[int, ...]) -> int:
     index: int = (murmur2(key) & 0x7FFFFFFF) % len(partitions)
     return partitions[index]
 
+
+_INVALID = "invalid"
+"""The method label of a request that could not be decoded (never a name read off the wire)."""
 
 _PLAIN_RECORD_LIMIT = 1_000_000
 """Records above this go through the large-record producer (kafka-python's default limit
