@@ -62,6 +62,7 @@ def test_cancelling_an_answered_call_keeps_its_answer(serve, connect) -> None:
     client = connect()
     call = client.submit("x")
 
+    assert call.wait(30) is True  # in: wait() says so without ending the call
     answer = call.result()
     assert call.cancel() is False
     assert call.result().text == answer.text == "here"
@@ -70,6 +71,7 @@ def test_cancelling_an_answered_call_keeps_its_answer(serve, connect) -> None:
 def test_result_waits_until_the_calls_own_deadline_by_default(connect) -> None:
     client = connect()  # nobody serves the topic
     call = client.submit("x", timeout=0.3)
+    assert call.wait(0.05) is False and not call.done()  # a slice passes, the call goes on
 
     started = time.monotonic()
     with pytest.raises(RequestTimeoutError):

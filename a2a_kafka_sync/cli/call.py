@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from ..client import KafkaClientTransport
+from ..errors import RequestTimeoutError
 from ..types import Message
-from .exits import ExitCode
+from .exits import INTERRUPTED, ExitCode
 from .options import add_options, connection_settings, positive_float
 from .output import event_lines, json_line, reply_lines
 from .progress import Progress
@@ -79,6 +81,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     stream.set_defaults(run=run_stream)
 
 
+_SLICE = 0.2
+"""How often a waiting ``send`` looks whether it was interrupted."""
+
+
 def _client(args: argparse.Namespace) -> KafkaClientTransport:
     return KafkaClientTransport(
         request_topic=args.request_topic, timeout=args.timeout, **connection_settings(args)
@@ -92,7 +98,19 @@ def _message(args: argparse.Namespace) -> Message:
 def run_send(args: argparse.Namespace) -> int:
     """``send``: one request, one reply printed; the agent's A2A error is raised."""
     with _client(args) as client:
-        reply = client.send_message(_message(args))
+        call = client.submit(_message(args))
+        deadline = time.monotonic() + args.timeout
+        # In slices: an interrupt that kafka-python's network code swallowed still ends it.
+        while not call.wait(max(0.0, min(_SLICE, deadline - time.monotonic()))):
+            if INTERRUPTED.is_set():
+                call.cancel()
+                raise KeyboardInterrupt
+            if time.monotonic() >= deadline:
+                call.cancel()
+                raise RequestTimeoutError(
+                    f"no reply within {args.timeout}s", correlation_id=call.correlation_id
+                )
+        reply = call.result(timeout=0)
     lines = [json_line(reply)] if args.json else reply_lines(reply)
     print("\n".join(lines), flush=True)
     return ExitCode.OK

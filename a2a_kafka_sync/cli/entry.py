@@ -16,7 +16,7 @@ from types import FrameType
 from .. import __version__
 from ..errors import A2AKafkaError
 from . import call, cards, local, serve
-from .exits import PROG, ExitCode, error_line, exit_code_for
+from .exits import INTERRUPTED, PROG, ExitCode, error_line, exit_code_for
 from .options import add_options, apply_environment
 
 __all__ = ["build_parser", "main"]
@@ -93,6 +93,7 @@ def _configure_logging(verbose: int) -> None:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
+    INTERRUPTED.set()
     raise KeyboardInterrupt
 
 
@@ -142,17 +143,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     apply_environment(args)
     _configure_logging(args.verbose)
+    INTERRUPTED.clear()
     try:
         with _sigterm_interrupts():
             return int(args.run(args))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
         return ExitCode.INTERRUPTED
-    except BrokenPipeError:
+    except BaseException:
+        if INTERRUPTED.is_set():  # the interrupt was swallowed below us; this came after it
+            print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
+            return ExitCode.INTERRUPTED
+        return _failed(args)
+
+
+def _failed(args: argparse.Namespace) -> int:
+    """The exit code of the exception being handled (called inside an ``except`` block)."""
+    error = sys.exc_info()[1]
+    if isinstance(error, BrokenPipeError):
         return _output_closed()
-    except A2AKafkaError as error:
+    if isinstance(error, A2AKafkaError):
         return _report(error, verbose=args.verbose)
-    except Exception as error:  # a bug: say so, with its traceback
+    if isinstance(error, Exception):  # a bug: say so, with its traceback
         traceback.print_exception(error)
         print(f"{PROG}: error: unexpected {type(error).__name__}: {error}", file=sys.stderr)
         return ExitCode.ERROR
+    raise  # SystemExit and the like go on

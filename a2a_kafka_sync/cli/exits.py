@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import threading
 
 from ..errors import (
     A2AError,
@@ -16,6 +17,12 @@ __all__ = ["PROG", "ExitCode", "error_line", "exit_code_for"]
 
 PROG = "a2a-kafka-sync"
 """The program name every message starts with."""
+
+
+INTERRUPTED = threading.Event()
+"""Set by the SIGINT/SIGTERM handler. kafka-python's network code catches BaseException, so
+a KeyboardInterrupt raised while it runs on the caller's thread can be swallowed; waits check
+this too, and the exit code is 130 whatever the command then raised."""
 
 
 class ExitCode(enum.IntEnum):

@@ -72,6 +72,10 @@ class Waiter:
         """True once a reply or an error has arrived."""
         return self._event.is_set()
 
+    def wait_done(self, timeout: float | None) -> bool:
+        """Block until resolved, at most ``timeout`` s; True once resolved."""
+        return self._event.wait(timeout)
+
     def wait(self, timeout: float | None) -> Reply:
         """The reply; raises the error it was resolved with, or RequestTimeoutError.
 

@@ -42,6 +42,14 @@ class PendingCall:
         """True once the reply (or an error) has arrived: :meth:`result` will not block."""
         return self._waiter.done()
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the answer (or an error) is in, at most ``timeout`` s; True once it is.
+
+        Unlike :meth:`result` it neither raises nor ends the call, so a caller can
+        wait in slices and do something else in between.
+        """
+        return self._waiter.wait_done(timeout)
+
     def result(self, timeout: Timeout = USE_CLIENT_DEFAULT) -> Message | Task:
         """The agent's Message or Task; blocks until it arrives.
 
