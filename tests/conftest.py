@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from helpers import Webhook
+from helpers import RawKafka, RawReplies, Webhook
 
 from a2a_kafka_sync import KafkaClientTransport, KafkaServerApp
 from a2a_kafka_sync.testing import EmbeddedBroker
@@ -90,3 +90,19 @@ def webhook() -> Iterator[Webhook]:
     hook = Webhook()
     yield hook
     hook.stop()
+
+
+@pytest.fixture
+def raw(broker_settings: dict[str, Any]) -> Iterator[RawKafka]:
+    """Plain kafka-python access to the broker, for records the library would never write."""
+    kafka = RawKafka(broker_settings["bootstrap_servers"])
+    yield kafka
+    kafka.close()
+
+
+@pytest.fixture
+def replies(raw: RawKafka) -> Iterator[RawReplies]:
+    """A fresh reply topic read from its start, to collect the replies sent to it."""
+    reader = raw.reply_topic()
+    yield reader
+    reader.close()

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import RawKafka, RawReplies, committed_and_end, wait_for
+from helpers import committed_and_end, wait_for
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from a2a_kafka_sync import Message, PendingLimitError
@@ -28,20 +28,6 @@ REQUEST = json.dumps(
         },
     }
 ).encode()
-
-
-@pytest.fixture
-def raw(broker_settings: dict[str, Any]) -> Iterator[RawKafka]:
-    kafka = RawKafka(broker_settings["bootstrap_servers"])
-    yield kafka
-    kafka.close()
-
-
-@pytest.fixture
-def replies(raw: RawKafka) -> Iterator[RawReplies]:
-    reader = raw.reply_topic()
-    yield reader
-    reader.close()
 
 
 def _headers(reply_topic: str, cid: str, **extra: bytes) -> list[tuple[str, bytes]]:

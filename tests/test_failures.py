@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import BackgroundCall, RawKafka, committed_and_end, library_threads, wait_for
+from helpers import BackgroundCall, committed_and_end, library_threads, wait_for
 
 from a2a_kafka_sync import (
     A2AKafkaError,
@@ -48,13 +48,6 @@ def test_a_per_call_timeout_overrides_the_clients(connect) -> None:
     with pytest.raises(RequestTimeoutError):
         client.send_text("anyone?", timeout=0.5)
     assert time.monotonic() - started < 5
-
-
-@pytest.fixture
-def raw(broker_settings: dict[str, Any]) -> Iterator[RawKafka]:
-    kafka = RawKafka(broker_settings["bootstrap_servers"])
-    yield kafka
-    kafka.close()
 
 
 def _headers(reply_topic: str, correlation_id: str) -> list[tuple[str, bytes]]:

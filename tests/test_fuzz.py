@@ -745,13 +745,6 @@ def producer(
     raw.close()
 
 
-@pytest.fixture
-def raw(broker_settings: dict[str, Any]) -> Iterator[RawKafka]:
-    kafka = RawKafka(broker_settings["bootstrap_servers"])
-    yield kafka
-    kafka.close()
-
-
 _BIG_RECORDS: dict[str, bool] = {}
 
 

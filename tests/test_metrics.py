@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import RawKafka, RawReplies, wait_for
+from helpers import wait_for
 from prometheus_client import CollectorRegistry, generate_latest
 
 from a2a_kafka_sync import KafkaServerApp, Message, RequestTimeoutError
@@ -336,20 +336,6 @@ def test_a_late_reply_is_counted_as_dropped(serve, connect) -> None:
     assert wait_for(
         lambda: client.metrics.value("replies_dropped", reason="unknown_correlation_id") == 1
     )
-
-
-@pytest.fixture
-def raw(broker_settings: dict[str, Any]) -> Iterator[RawKafka]:
-    kafka = RawKafka(broker_settings["bootstrap_servers"])
-    yield kafka
-    kafka.close()
-
-
-@pytest.fixture
-def replies(raw: RawKafka) -> Iterator[RawReplies]:
-    reader = raw.reply_topic()
-    yield reader
-    reader.close()
 
 
 REQUEST = (

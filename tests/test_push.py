@@ -60,14 +60,6 @@ def notifiers(producer: KafkaProducer) -> Iterator[Callable[..., PushNotifier]]:
         notifier.close(timeout=10)
 
 
-@pytest.fixture
-def raw(broker_settings: dict[str, Any]) -> Iterator[RawKafka]:
-    servers = broker_settings["bootstrap_servers"]
-    kafka = RawKafka(servers if isinstance(servers, str) else ",".join(servers))
-    yield kafka
-    kafka.close()
-
-
 def _read_records(replies: RawReplies, count: int, timeout: float = 20.0) -> list[Any]:
     """The raw records of the topic (with headers and keys), once ``count`` have arrived."""
     records: list[Any] = []
