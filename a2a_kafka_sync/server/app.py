@@ -239,8 +239,7 @@ class KafkaServerApp:
                 directory.publish(card)
         except A2AKafkaError as exc:  # discovery is a convenience: serving goes on
             logger.warning("could not publish the card of %s on %s: %s", card.name, topic, exc)
-            return
-        logger.info("published the card of %s on %s", card.name, topic)
+        # published: AgentDirectory.publish logs it
 
     def wait_until_assigned(self, timeout: float) -> bool:
         """Block until the group gave this server partitions to serve; False after ``timeout`` s.
