@@ -25,7 +25,9 @@ Every error the library raises is an :class:`A2AKafkaError`::
         ├── UnsupportedOperationError   -32004
         ├── ContentTypeNotSupportedError        -32005
         ├── InvalidAgentResponseError   -32006
-        └── AuthenticatedExtendedCardNotConfiguredError   -32007
+        ├── AuthenticatedExtendedCardNotConfiguredError   -32007
+        ├── ExtensionSupportRequiredError       -32008 (A2A v1.0)
+        └── VersionNotSupportedError    -32009 (A2A v1.0)
 
 :meth:`A2AError.for_code` maps a code to its class (unknown codes give a plain
 :class:`A2AError` that keeps the code), so a remote error is re-raised on the
@@ -44,6 +46,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "ContentTypeNotSupportedError",
+    "ExtensionSupportRequiredError",
     "InternalError",
     "InvalidAgentResponseError",
     "InvalidParamsError",
@@ -58,6 +61,7 @@ __all__ = [
     "TaskNotCancelableError",
     "TaskNotFoundError",
     "UnsupportedOperationError",
+    "VersionNotSupportedError",
 ]
 
 
@@ -243,3 +247,15 @@ class AuthenticatedExtendedCardNotConfiguredError(A2AError):
     """Authenticated Extended Card is not configured."""
 
     code = -32007
+
+
+class ExtensionSupportRequiredError(A2AError):
+    """An extension the agent requires was not declared by the client (A2A v1.0)."""
+
+    code = -32008
+
+
+class VersionNotSupportedError(A2AError):
+    """The A2A protocol version of the request is not supported by the agent (A2A v1.0)."""
+
+    code = -32009

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -43,12 +43,16 @@ from .types import (
 from .types._base import A2ABaseModel
 
 __all__ = [
+    "HEADER_A2A_VERSION",
+    "HEADER_AFTER_SEQUENCE",
     "HEADER_AGENT_ID",
+    "HEADER_AUTHORIZATION",
     "HEADER_CORRELATION_ID",
     "HEADER_DEADLINE_MS",
     "HEADER_NOTIFICATION_TYPE",
     "HEADER_REPLY_PARTITION",
     "HEADER_REPLY_TOPIC",
+    "HEADER_SEQUENCE",
     "HEADER_TRACEPARENT",
     "HEADER_TRACESTATE",
     "HEADER_TRACE_ID",
@@ -79,6 +83,14 @@ HEADER_DEADLINE_MS = "deadline_ms"
 HEADER_NOTIFICATION_TYPE = "notification_type"
 HEADER_TRACEPARENT = "traceparent"
 HEADER_TRACESTATE = "tracestate"
+HEADER_A2A_VERSION = "a2a_version"
+"""Request header (extension): the A2A protocol version of the request; absent means 0.3."""
+HEADER_AUTHORIZATION = "authorization"
+"""Request header (extension): the caller's credentials (``Bearer <token>`` or an API key)."""
+HEADER_AFTER_SEQUENCE = "after_sequence"
+"""Request header (extension) of a resubscription: deliver only the events after this sequence."""
+HEADER_SEQUENCE = "sequence"
+"""Reply header (extension): the per-task sequence number of the task event a record carries."""
 
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?")
 _TRACESTATE_LIMIT = 512
@@ -157,6 +169,9 @@ class RequestHeaders:
     deadline_ms: int | None = None
     traceparent: str | None = None
     tracestate: str | None = None
+    a2a_version: str | None = None
+    authorization: str | None = field(default=None, repr=False)
+    after_sequence: int | None = None
 
     @property
     def answerable(self) -> bool:
@@ -175,6 +190,9 @@ class RequestHeaders:
             HEADER_DEADLINE_MS,
             HEADER_TRACEPARENT,
             HEADER_TRACESTATE,
+            HEADER_A2A_VERSION,
+            HEADER_AUTHORIZATION,
+            HEADER_AFTER_SEQUENCE,
         ):
             value = getattr(self, name)
             if value is not None:
@@ -277,12 +295,19 @@ def read_request_headers(headers: Headers | None) -> tuple[RequestHeaders, A2AEr
         raw.setdefault(name, value)  # the first of duplicated headers wins
     fields: dict[str, Any] = {}
     error: A2AError | None = None
-    for name in (HEADER_CORRELATION_ID, HEADER_REPLY_TOPIC, HEADER_AGENT_ID, HEADER_TRACE_ID):
+    for name in (
+        HEADER_CORRELATION_ID,
+        HEADER_REPLY_TOPIC,
+        HEADER_AGENT_ID,
+        HEADER_TRACE_ID,
+        HEADER_A2A_VERSION,
+        HEADER_AUTHORIZATION,
+    ):
         try:
             fields[name] = _header_text(name, raw.get(name))
         except A2AError as exc:
             error = error or exc
-    for name in (HEADER_REPLY_PARTITION, HEADER_DEADLINE_MS):
+    for name in (HEADER_REPLY_PARTITION, HEADER_DEADLINE_MS, HEADER_AFTER_SEQUENCE):
         try:
             fields[name] = _header_int(name, _header_text(name, raw.get(name)))
         except A2AError as exc:
@@ -376,9 +401,13 @@ def reply_headers(
     trace_id: str | None = None,
     traceparent: str | None = None,
     tracestate: str | None = None,
+    sequence: int | None = None,
 ) -> list[tuple[str, bytes]]:
-    """The headers of a reply record: the correlation id, and the request's trace headers."""
+    """The headers of a reply record: the correlation id, the request's trace headers and,
+    for a task event, its per-task ``sequence``."""
     headers = [(HEADER_CORRELATION_ID, correlation_id.encode())]
+    if sequence is not None:
+        headers.append((HEADER_SEQUENCE, str(sequence).encode()))
     if trace_id:
         headers.append((HEADER_TRACE_ID, trace_id.encode()))
     if traceparent:
