@@ -157,6 +157,13 @@ class ClientConfig(_CommonConfig):
     agent_id: str | None = Field(
         default=None, description="The caller's agent name, sent in the agent_id header."
     )
+    protocol_version: Literal["0.3", "1.0"] | None = Field(
+        default=None,
+        description="The A2A protocol version the client speaks. None: the first version the "
+        "agent card's Kafka interfaces offer (supportedInterfaces, in the agent's order), "
+        "else 0.3, which every peer speaks (the asyncio implementation and servers older "
+        "than 1.0 support included). See docs/binding.md.",
+    )
     max_pending: int = Field(
         default=10_000,
         ge=1,

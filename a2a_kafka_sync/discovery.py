@@ -10,7 +10,6 @@ tombstones themselves, so the directory is right whether or not the broker compa
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -21,110 +20,28 @@ from pydantic import Field, ValidationError
 from ._kafka import build_consumer, build_producer, ensure_topics, translate_kafka_errors
 from .config import _CommonConfig, config_from
 from .errors import A2AKafkaError, ClientClosedError, ConfigurationError, KafkaOperationError
-from .types import AgentCard, AgentInterface
+from .interfaces import (  # noqa: F401 - also importable from here, as before
+    KAFKA_BINDING,
+    KAFKA_TRANSPORT,
+    kafka_endpoint,
+    kafka_url,
+    parse_kafka_url,
+    protocol_version_for,
+    with_kafka_interface,
+)
+from .types import AgentCard
 
 if TYPE_CHECKING:  # imported when called: the server may import this module, never the client
     from .client import KafkaClientTransport
 
 __all__ = [
-    "KAFKA_TRANSPORT",
     "AgentDirectory",
     "AgentDirectoryConfig",
     "AgentNotFoundError",
     "client_for",
-    "kafka_endpoint",
-    "kafka_url",
-    "parse_kafka_url",
-    "with_kafka_interface",
 ]
 
 logger = logging.getLogger(__name__)
-
-KAFKA_TRANSPORT = "KAFKA"
-"""The transport label of the Kafka interface in agent cards (as the asyncio implementation)."""
-
-_SCHEME = "kafka://"
-_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
-_SERVER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+)(:\d{1,5})?")
-
-
-def _is_kafka(transport: str) -> bool:
-    return transport.upper() == KAFKA_TRANSPORT
-
-
-def _kafka_url_first(card: AgentCard) -> bool:
-    return _is_kafka(card.preferred_transport) or card.url.lower().startswith(_SCHEME)
-
-
-def kafka_url(bootstrap_servers: str | list[str], request_topic: str) -> str:
-    """The ``kafka://host:port[,host2:port2]/request-topic`` URL of an agent's request topic."""
-    servers = (
-        bootstrap_servers.split(",") if isinstance(bootstrap_servers, str) else bootstrap_servers
-    )
-    url = f"{_SCHEME}{','.join(s.strip() for s in servers)}/{request_topic}"
-    parse_kafka_url(url)  # refuse what could not be read back
-    return url
-
-
-def parse_kafka_url(url: str) -> tuple[list[str], str]:
-    """The bootstrap servers and request topic of a ``kafka://`` URL.
-
-    Raises ConfigurationError for another scheme, an empty or malformed host, or
-    a missing or invalid topic name.
-    """
-    if url[: len(_SCHEME)].lower() != _SCHEME:
-        raise ConfigurationError(f"not a kafka:// URL: {url!r}")
-    hosts, slash, topic = url[len(_SCHEME) :].partition("/")
-    servers = [part.strip() for part in hosts.split(",")]
-    if not all(_SERVER.fullmatch(server) for server in servers):
-        raise ConfigurationError(f"kafka:// URL with an empty or malformed host: {url!r}")
-    if not slash or not _TOPIC.fullmatch(topic):
-        raise ConfigurationError(f"kafka:// URL without a valid request topic: {url!r}")
-    return servers, topic
-
-
-def kafka_endpoint(card: AgentCard) -> tuple[list[str], str]:
-    """Where to reach the card's agent over Kafka: (bootstrap servers, request topic).
-
-    The card's ``url`` when its preferred transport is KAFKA or the url is
-    ``kafka://``; else the first additional interface whose transport is KAFKA.
-    Raises ConfigurationError, naming the card, when there is none or it is malformed.
-    """
-    others = (i.url for i in card.additional_interfaces or [] if _is_kafka(i.transport))
-    url = card.url if _kafka_url_first(card) else next(others, None)
-    if url is None:
-        raise ConfigurationError(f"agent card {card.name!r} declares no Kafka interface")
-    try:
-        return parse_kafka_url(url)
-    except ConfigurationError as exc:
-        raise ConfigurationError(f"agent card {card.name!r}: {exc}") from exc
-
-
-def with_kafka_interface(
-    card: AgentCard, bootstrap_servers: str | list[str], request_topic: str
-) -> AgentCard:
-    """A copy of ``card`` that declares its Kafka interface at this address.
-
-    A card with no url, or whose url or preferred transport is already Kafka, gets
-    the ``kafka://`` url as its ``url`` and ``KAFKA`` as preferred transport.
-    Otherwise url and preferred transport stay, and the Kafka interface is put in
-    ``additional_interfaces`` (once), ahead of any other Kafka interface there, so
-    :func:`kafka_endpoint` of the copy gives this address.
-    """
-    url = kafka_url(bootstrap_servers, request_topic)
-    if not card.url or _kafka_url_first(card):
-        update: dict[str, Any] = {"url": url, "preferred_transport": KAFKA_TRANSPORT}
-        return card.model_copy(update=update, deep=True)
-    ours = AgentInterface(url=url, transport=KAFKA_TRANSPORT)
-    interfaces = [
-        i.model_copy()
-        for i in card.additional_interfaces or []
-        if not (_is_kafka(i.transport) and i.url == url)
-    ]
-    first_kafka = next((n for n, i in enumerate(interfaces) if _is_kafka(i.transport)), None)
-    interfaces.insert(len(interfaces) if first_kafka is None else first_kafka, ours)
-    return card.model_copy(update={"additional_interfaces": interfaces}, deep=True)
-
 
 def client_for(card: AgentCard, **settings: Any) -> KafkaClientTransport:
     """A (not yet opened) client for the card's agent, at :func:`kafka_endpoint` of the card.

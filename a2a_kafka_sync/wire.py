@@ -25,6 +25,7 @@ from .errors import (
     JSONParseError,
     MethodNotFoundError,
     ProtocolError,
+    VersionNotSupportedError,
 )
 from .types import (
     AgentCard,
@@ -33,14 +34,17 @@ from .types import (
     ListTaskPushNotificationConfigParams,
     Message,
     MessageSendParams,
+    ListTasksParams,
     Task,
     TaskArtifactUpdateEvent,
     TaskIdParams,
+    TaskPage,
     TaskPushNotificationConfig,
     TaskQueryParams,
     TaskStatusUpdateEvent,
 )
 from .types._base import A2ABaseModel
+from .v1 import V1_METHODS, reply_from_v1, reply_to_v1, request_from_v1, request_to_v1
 
 __all__ = [
     "HEADER_A2A_VERSION",
@@ -59,6 +63,9 @@ __all__ = [
     "METHODS",
     "STREAM_COMPLETE",
     "SUCCESS",
+    "SUPPORTED_VERSIONS",
+    "V0_3",
+    "V1_0",
     "MethodSpec",
     "Reply",
     "Request",
@@ -72,6 +79,7 @@ __all__ = [
     "read_request_headers",
     "reply_headers",
     "resolve_method",
+    "version_of",
 ]
 
 HEADER_CORRELATION_ID = "correlation_id"
@@ -100,6 +108,11 @@ Headers = Sequence[tuple[str, bytes]]
 STREAM_COMPLETE = "stream_complete"
 SUCCESS = "success"
 
+V0_3 = "0.3"
+V1_0 = "1.0"
+SUPPORTED_VERSIONS = (V0_3, V1_0)
+"""The A2A protocol versions (``Major.Minor``) a server answers in, and a client can speak."""
+
 
 @dataclass(frozen=True)
 class MethodSpec:
@@ -121,7 +134,7 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec("task_get", TaskQueryParams),
         MethodSpec("task_cancel", TaskIdParams),
         MethodSpec("task_resubscribe", TaskIdParams, "always"),
-        MethodSpec("task_list", A2ABaseModel),
+        MethodSpec("task_list", ListTasksParams),
         MethodSpec("task_push_notification_config_set", TaskPushNotificationConfig),
         MethodSpec("task_push_notification_config_get", GetTaskPushNotificationConfigParams),
         MethodSpec("task_push_notification_config_list", ListTaskPushNotificationConfigParams),
@@ -209,6 +222,25 @@ class Request:
     streaming: bool
     headers: RequestHeaders
     caller_card: dict[str, Any] | None = None
+    version: str = V0_3
+
+
+def version_of(text: str | None) -> str:
+    """The supported ``Major.Minor`` version a request's ``a2a_version`` header names.
+
+    Absent (or empty) means 0.3, as A2A says of a missing ``A2A-Version``; a patch
+    level is ignored (``1.0.1`` is 1.0). Raises VersionNotSupportedError (-32009)
+    for any other version.
+    """
+    if not text:
+        return V0_3
+    major_minor = ".".join(text.strip().split(".")[:2])
+    if major_minor in SUPPORTED_VERSIONS:
+        return major_minor
+    raise VersionNotSupportedError(
+        f"A2A version {text[:20]!r} is not supported; supported: {', '.join(SUPPORTED_VERSIONS)}",
+        data={"supportedVersions": list(SUPPORTED_VERSIONS)},
+    )
 
 
 def encode_request(
@@ -218,8 +250,22 @@ def encode_request(
     *,
     streaming: bool = False,
     caller_card: AgentCard | None = None,
+    version: str = V0_3,
 ) -> tuple[bytes, list[tuple[str, bytes]]]:
-    """The value and headers of a request record."""
+    """The value and headers of a request record, in A2A ``version`` (0.3 or 1.0).
+
+    ``method`` is the canonical (the seed's) name; a 1.0 request carries the v1.0
+    method name and request object instead, and the ``a2a_version`` header.
+    """
+    if version == V1_0:
+        v1_method, v1_params = request_to_v1(method, params, streaming)
+        body: dict[str, Any] = {"method": v1_method, "params": v1_params}
+        if caller_card is not None:
+            body["agent_card"] = caller_card.to_wire()
+        record_headers = headers.to_kafka()
+        if headers.a2a_version is None:
+            record_headers.append((HEADER_A2A_VERSION, V1_0.encode()))
+        return json.dumps(body, separators=(",", ":")).encode(), record_headers
     parts = [
         b'{"method":',
         json.dumps(method).encode(),
@@ -336,6 +382,13 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _loads_or_none(value: bytes) -> Any:
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+
+
 def decode_request(value: bytes | None, headers: RequestHeaders) -> Request:
     """Decode a request record's value; raises the A2AError to answer it with."""
     if not value:
@@ -353,6 +406,11 @@ def decode_request(value: bytes | None, headers: RequestHeaders) -> Request:
     method_name = body.get("method")
     if not isinstance(method_name, str) or not method_name:
         raise InvalidRequestError("request has no 'method' string")
+    version = version_of(headers.a2a_version)
+    caller_card = body.get("agent_card")
+    caller_card = caller_card if isinstance(caller_card, dict) else None
+    if version == V1_0:
+        return _decode_v1_request(method_name, body.get("params"), headers, caller_card)
     spec, alias_streams = resolve_method(method_name)
     streaming = body.get("streaming")
     if streaming is None:  # absent or null: an optional field
@@ -374,13 +432,34 @@ def decode_request(value: bytes | None, headers: RequestHeaders) -> Request:
         raise InvalidParamsError(f"invalid params for {spec.name}: {_summarise(exc)}") from None
     except RecursionError:
         raise InvalidParamsError(f"params of {spec.name} are nested too deeply") from None
-    caller_card = body.get("agent_card")
     return Request(
-        method=spec,
+        method=spec, params=params, streaming=streaming, headers=headers, caller_card=caller_card
+    )
+
+
+def _decode_v1_request(
+    method_name: str, raw_params: Any, headers: RequestHeaders, caller_card: dict[str, Any] | None
+) -> Request:
+    """A 1.0 request: a v1.0 method name and request object, translated to the model."""
+    if method_name not in V1_METHODS:
+        raise MethodNotFoundError(f"method not found in A2A 1.0: {method_name[:100]!r}")
+    if raw_params is None:
+        raw_params = {}
+    if not isinstance(raw_params, dict):
+        raise InvalidParamsError(f"params of {method_name} must be a JSON object")
+    try:
+        canonical, params, streaming = request_from_v1(method_name, raw_params)
+    except RecursionError:
+        raise InvalidParamsError(f"params of {method_name} are nested too deeply") from None
+    if isinstance(params, ListTasksParams) and params.include_artifacts is None:
+        params = params.model_copy(update={"include_artifacts": False})  # 1.0's default
+    return Request(
+        method=METHODS[canonical],
         params=params,
         streaming=streaming,
         headers=headers,
-        caller_card=caller_card if isinstance(caller_card, dict) else None,
+        caller_card=caller_card,
+        version=V1_0,
     )
 
 
@@ -421,14 +500,24 @@ def _envelope(reply_type: str, data: bytes) -> bytes:
     return b'{"type":"' + reply_type.encode() + b'","data":' + data + b"}"
 
 
-def encode_reply(result: Any, *, method: str | None = None) -> bytes:
-    """The value of a reply record carrying ``result``.
+def encode_reply(
+    result: Any, *, method: str | None = None, version: str = V0_3, streaming: bool = False
+) -> bytes:
+    """The value of a reply record carrying ``result``, in A2A ``version``.
 
     ``result`` is a model (Message, Task, an update event, a push config, an
-    AgentCard), a list of Tasks or of push configs, or one of the markers
-    :data:`SUCCESS` and :data:`STREAM_COMPLETE`. ``method`` names the request's
-    method, which decides the type of an empty list.
+    AgentCard), a list of Tasks or of push configs, a TaskPage, or one of the
+    markers :data:`SUCCESS` and :data:`STREAM_COMPLETE`. ``method`` names the
+    request's (canonical) method, which decides the type of an empty list and,
+    in 1.0, with ``streaming``, the v1.0 response object (``docs/binding.md``).
     """
+    if version == V1_0 and result != STREAM_COMPLETE:
+        if method is None:
+            raise InternalError("a 1.0 reply needs the method it answers")
+        reply_type, data = reply_to_v1(result, method, streaming)
+        return _envelope(reply_type, data)
+    if isinstance(result, TaskPage):
+        result = result.tasks
     if isinstance(result, str):
         if result == STREAM_COMPLETE:
             return _envelope(STREAM_COMPLETE, b"{}")
@@ -564,19 +653,49 @@ class Reply:
         return self.type in (STREAM_COMPLETE, "error")
 
 
+_V1_SIGN = b'{"type":"'
+
+
+def _is_v1_type(reply_type: Any) -> bool:
+    """A 1.0 reply's type is a v1.0 message name (``Task``, ``StreamResponse``, ...)."""
+    return isinstance(reply_type, str) and reply_type[:1].isupper()
+
+
+def _decode_v1_reply(body: Any, correlation_id: str | None) -> Reply:
+    try:
+        reply_type, data = reply_from_v1(body["type"], body.get("data"))
+    except (ValueError, A2AError) as exc:
+        message = exc.message if isinstance(exc, A2AError) else str(exc)
+        raise ProtocolError(
+            f"not a valid A2A 1.0 reply: {message}", correlation_id=correlation_id
+        ) from None
+    return Reply(reply_type, data)
+
+
 def decode_reply(value: bytes | None, *, correlation_id: str | None = None) -> Reply:
-    """Decode a reply record's value in one pass; raises ProtocolError when it is not one."""
+    """Decode a reply record's value in one pass; raises ProtocolError when it is not one.
+
+    A 1.0 reply (its type a v1.0 message name, ``docs/binding.md``) is translated
+    to the same types and models as a 0.3 one, so callers need not know which
+    version answered.
+    """
     if not value:
         raise ProtocolError("empty reply record", correlation_id=correlation_id)
     try:
+        if value.startswith(_V1_SIGN) and value[len(_V1_SIGN) : len(_V1_SIGN) + 1].isupper():
+            return _decode_v1_reply(json.loads(value), correlation_id)
         envelope = _REPLY_ADAPTER.validate_json(value)
     except RecursionError:
         raise ProtocolError(
             "reply JSON is nested too deeply", correlation_id=correlation_id
         ) from None
-    except ValidationError as exc:
+    except ValueError as exc:  # also pydantic's ValidationError
+        body = _loads_or_none(value)
+        if isinstance(body, dict) and _is_v1_type(body.get("type")):
+            return _decode_v1_reply(body, correlation_id)  # written with another key order
+        detail = _summarise(exc) if isinstance(exc, ValidationError) else str(exc)
         raise ProtocolError(
-            f"not a valid reply record: {_summarise(exc)}", correlation_id=correlation_id
+            f"not a valid reply record: {detail}", correlation_id=correlation_id
         ) from None
     if isinstance(envelope, _ErrorReply):
         err = envelope.data

@@ -132,6 +132,7 @@ API_MODULES = {
     "a2a_kafka_sync.server.tasks",
     "a2a_kafka_sync.server.push",
     "a2a_kafka_sync.discovery",
+    "a2a_kafka_sync.interfaces",
     "a2a_kafka_sync.admin",
     "a2a_kafka_sync.errors",
     "a2a_kafka_sync.config",
@@ -352,9 +353,34 @@ _BASE = ("a2a_kafka_sync._kafka", "a2a_kafka_sync.config", "a2a_kafka_sync.error
     ("under", "allowed"),
     [
         ("types", ("a2a_kafka_sync.types",)),
-        ("wire", ("a2a_kafka_sync.wire", "a2a_kafka_sync.types", "a2a_kafka_sync.errors")),
+        (
+            "wire",
+            (
+                "a2a_kafka_sync.wire",
+                "a2a_kafka_sync.v1",
+                "a2a_kafka_sync.types",
+                "a2a_kafka_sync.errors",
+            ),
+        ),
+        ("v1", ("a2a_kafka_sync.v1", "a2a_kafka_sync.types", "a2a_kafka_sync.errors")),
+        (
+            "interfaces",
+            (
+                "a2a_kafka_sync.types",
+                "a2a_kafka_sync.errors",
+                "a2a_kafka_sync.wire",
+            ),
+        ),
         ("server/tasks", ("a2a_kafka_sync.server.tasks", "a2a_kafka_sync.types", *_BASE)),
-        ("discovery", ("a2a_kafka_sync.types", "a2a_kafka_sync.client", *_BASE)),
+        (
+            "discovery",
+            (
+                "a2a_kafka_sync.types",
+                "a2a_kafka_sync.interfaces",
+                "a2a_kafka_sync.client",
+                *_BASE,
+            ),
+        ),
         ("admin", ("a2a_kafka_sync._kafka", "a2a_kafka_sync.config")),
         ("testing", ("a2a_kafka_sync.config", "a2a_kafka_sync.errors")),
         ("metrics", ("a2a_kafka_sync.metrics",)),

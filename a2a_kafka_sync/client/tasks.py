@@ -10,11 +10,14 @@ from ..types import (
     DeleteTaskPushNotificationConfigParams,
     GetTaskPushNotificationConfigParams,
     ListTaskPushNotificationConfigParams,
+    ListTasksParams,
     PushNotificationConfig,
     Task,
     TaskIdParams,
+    TaskPage,
     TaskPushNotificationConfig,
     TaskQueryParams,
+    TaskState,
 )
 from ..types._base import A2ABaseModel
 from ..types.sdk import from_a2a_sdk
@@ -92,11 +95,57 @@ class TaskCalls:
         return self._stream("task_resubscribe", params, timeout)
 
     def list_tasks(
-        self, *, context_id: str | None = None, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        *,
+        context_id: str | None = None,
+        status: TaskState | str | None = None,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
     ) -> list[Task]:
-        """The agent's tasks, or those of one context (an extension of A2A v0.3)."""
-        params = A2ABaseModel.model_validate({"contextId": context_id} if context_id else {})
-        return _expect(self._call("task_list", params, timeout), Task, "task_list")  # type: ignore[no-any-return]
+        """Every task of the agent the caller may see, or those of one context or state,
+        most recently updated first (following every page, see :meth:`list_task_page`)."""
+        tasks: list[Task] = []
+        token: str | None = None
+        while True:
+            page = self.list_task_page(
+                context_id=context_id, status=status, page_token=token, timeout=timeout
+            )
+            tasks += page.tasks
+            token = page.next_page_token
+            if not token or not page.tasks:
+                return tasks
+
+    def list_task_page(
+        self,
+        *,
+        context_id: str | None = None,
+        status: TaskState | str | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        history_length: int | None = None,
+        include_artifacts: bool | None = None,
+        status_timestamp_after: str | None = None,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+    ) -> TaskPage:
+        """One page of the agent's tasks (A2A 1.0 ``ListTasks``; ``task_list`` in 0.3).
+
+        Pass the page's ``next_page_token`` as ``page_token`` for the next one; an
+        empty token means the last page. A 0.3 agent answers with one page of
+        every matching task (and no token) unless ``page_size`` is given.
+        """
+        params = ListTasksParams(
+            context_id=context_id,
+            status=TaskState(status) if status is not None else None,
+            page_size=page_size,
+            page_token=page_token,
+            history_length=history_length,
+            include_artifacts=include_artifacts,
+            status_timestamp_after=status_timestamp_after,
+        )
+        reply = self._call("task_list", params, timeout)
+        if isinstance(reply.data, TaskPage):
+            return reply.data
+        tasks = _expect(reply, Task, "task_list")
+        return TaskPage(tasks=tasks, next_page_token="", page_size=len(tasks), total_size=len(tasks))
 
     def set_task_callback(
         self,

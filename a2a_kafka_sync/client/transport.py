@@ -26,6 +26,7 @@ from .._kafka import (
     translate_kafka_errors,
 )
 from ..config import LOW_LATENCY, ClientConfig, config_from
+from ..interfaces import protocol_version_for
 from ..errors import (
     A2AError,
     A2AKafkaError,
@@ -193,6 +194,11 @@ class KafkaClientTransport(TaskCalls):
         }
         self.config: ClientConfig = config_from(ClientConfig, config, explicit, settings)
         self.agent_card = agent_card or AgentCard(name=self.config.request_topic)
+        self.protocol_version: str = self.config.protocol_version or protocol_version_for(
+            self.agent_card
+        )
+        """The A2A version of this client's requests: ``config.protocol_version``, else
+        the version the agent card offers first (:func:`~a2a_kafka_sync.discovery.protocol_version_for`)."""
         self.reply_topic = self.config.reply_topic or (
             f"{self.config.reply_topic_prefix}-{uuid.uuid4().hex}"
         )
@@ -437,7 +443,9 @@ class KafkaClientTransport(TaskCalls):
             agent_id=self.config.agent_id,
             deadline_ms=deadline_ms,
         )
-        value, record_headers = encode_request(method, params, headers, streaming=stream)
+        value, record_headers = encode_request(
+            method, params, headers, streaming=stream, version=self.protocol_version
+        )
         topic = self.config.request_topic
         observer = None
         if self.config.tracing:

@@ -39,6 +39,8 @@ class RequestContext:
             one; replies carry it back. Parsed: :attr:`trace_context`.
         tracestate: the request's W3C ``tracestate`` header, kept with a valid
             ``traceparent``.
+        a2a_version: the A2A protocol version the caller speaks (``"0.3"`` or
+            ``"1.0"``); replies are translated to it, so handlers rarely need it.
     """
 
     correlation_id: str
@@ -56,6 +58,7 @@ class RequestContext:
     emit: Callable[[Any], None] | None = None
     traceparent: str | None = None
     tracestate: str | None = None
+    a2a_version: str = "0.3"
 
     @classmethod
     def from_request(cls, request: Request) -> RequestContext:
@@ -74,6 +77,7 @@ class RequestContext:
             caller_card=request.caller_card,
             traceparent=headers.traceparent,
             tracestate=headers.tracestate,
+            a2a_version=request.version,
         )
 
     def replace(self, **changes: Any) -> RequestContext:

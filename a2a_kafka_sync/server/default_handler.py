@@ -22,10 +22,12 @@ from ..errors import (
 from ..types import (
     AgentCapabilities,
     AgentCard,
+    ListTasksParams,
     Message,
     MessageSendParams,
     Task,
     TaskArtifactUpdateEvent,
+    TaskPage,
     TaskPushNotificationConfig,
     TaskState,
     TaskStatusUpdateEvent,
@@ -34,6 +36,7 @@ from ..wire import SUCCESS
 from .context import RequestContext
 from .handlers import RequestHandler, _positional_arity
 from .tasks import InMemoryTaskStore, TaskStore
+from .tasks.listing import DEFAULT_PAGE_SIZE, page_of
 from .tasks.subscriptions import CLOSED, RUN_ENDED, TaskSubscriptions
 from .tasks.updater import TaskEvent, TaskUpdater
 
@@ -247,12 +250,11 @@ class DefaultRequestHandler(RequestHandler):
             task.history = task.history[len(task.history) - keep :] if keep else []
         return task
 
-    def on_list_tasks(self, params: Any, context: RequestContext) -> list[Task]:
-        """Every stored task, or those of ``contextId``."""
-        context_id = getattr(params, "context_id", None) or (params.model_extra or {}).get(
-            "contextId"
-        )
-        return self.task_store.list_tasks(context_id)
+    def on_list_tasks(self, params: ListTasksParams, context: RequestContext) -> TaskPage:
+        """A page of the stored tasks, most recently updated first, filtered as asked
+        (``contextId``, ``status``, ``statusTimestampAfter``; see ``tasks/listing.py``)."""
+        size = None if context.a2a_version == "0.3" and params.page_size is None else DEFAULT_PAGE_SIZE
+        return page_of(self.task_store.list_tasks(params.context_id), params, default_size=size)
 
     def on_cancel_task(self, params: Any, context: RequestContext) -> Task:
         """Cancel a task: a running handler sees ``context.cancelled``; its stream ends canceled."""

@@ -165,7 +165,8 @@ class Dispatcher:
                 self._stream(request, context, sent, call)
             else:
                 result = self._call(request, context)
-                self._send(headers, encode_reply(result, method=method), sent, call=call)
+                reply = encode_reply(result, method=method, version=request.version)
+                self._send(headers, reply, sent, call=call)
         except _Abandoned:
             outcome = "timeout"  # the watchdog answered this request already
         except Exception as exc:  # a stream ends with exactly one error record
@@ -266,11 +267,13 @@ class Dispatcher:
         headers = request.headers
         method = request.method.name
         metrics = self._metrics
+        version = request.version
 
         def emit(event: Any) -> None:
             """Send one event now; a failure is logged (the stream's end reports it)."""
             try:
-                self._send(headers, encode_reply(event), sent, call=call)
+                reply = encode_reply(event, method=method, version=version, streaming=True)
+                self._send(headers, reply, sent, call=call)
                 metrics.stream_event_sent(method)
             except _Abandoned:
                 pass
@@ -279,7 +282,8 @@ class Dispatcher:
 
         context = context.replace(emit=emit)
         for event in self._events(request, context):
-            self._send(headers, encode_reply(event), sent, call=call)
+            reply = encode_reply(event, method=method, version=version, streaming=True)
+            self._send(headers, reply, sent, call=call)
             metrics.stream_event_sent(method)
         if self._config.stream_complete_delay and sent:
             time.sleep(self._config.stream_complete_delay)
