@@ -64,8 +64,8 @@ _SCHEME_TYPES = {"apiKey", "http", "oauth2", "openIdConnect", "mutualTLS"}
 def _jwt() -> ModuleType:
     """PyJWT's JWS module, or ConfigurationError naming the extra."""
     try:
-        import jwt.api_jws
         import jwt.algorithms
+        import jwt.api_jws
 
         if not jwt.algorithms.has_crypto:
             raise ImportError("PyJWT without cryptography")
