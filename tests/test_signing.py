@@ -10,9 +10,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
+import a2a.utils.helpers as a2a_helpers
+import a2a.utils.signing as a2a_signing  # needs PyJWT: the signing extra, in the test extra
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from helpers import RawKafka
 
 from a2a_kafka_sync import KafkaServerApp, Message, RequestContext
@@ -21,9 +23,6 @@ from a2a_kafka_sync.errors import CardSignatureError, ConfigurationError
 from a2a_kafka_sync.signing import canonical_card_json, card_signer, sign_card, verify_card
 from a2a_kafka_sync.types import AgentCard
 from a2a_kafka_sync.types.sdk import from_a2a_sdk, to_a2a_sdk
-
-a2a_signing = pytest.importorskip("a2a.utils.signing")
-a2a_helpers = pytest.importorskip("a2a.utils.helpers")
 
 
 class KeyPair(NamedTuple):
@@ -121,6 +120,17 @@ def test_signing_adds_one_signature_and_leaves_the_card_alone(ec_key: KeyPair) -
         "jku": "https://keys.example/jwks",
     }
     assert verify_card(signed, {"team-1": ec_key.public}) == "team-1"
+
+
+@pytest.mark.parametrize("algorithm", ["PS256", "EdDSA", "ES384"])
+def test_the_other_public_key_algorithms_sign_and_verify(algorithm: str, rsa_key: KeyPair) -> None:
+    if algorithm == "PS256":
+        pair = rsa_key._replace(algorithm="PS256")
+    elif algorithm == "EdDSA":
+        pair = _pem_pair(ed25519.Ed25519PrivateKey.generate(), "EdDSA")
+    else:
+        pair = _pem_pair(ec.generate_private_key(ec.SECP384R1()), "ES384")
+    assert verify_card(_signed(_card(), pair), {"team-1": pair.public}) == "team-1"
 
 
 def test_a_card_signed_here_verifies_with_a2a_sdk(key: KeyPair) -> None:
