@@ -12,12 +12,14 @@ is checked against it by a test).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ._kafka import check_kafka_settings
 from .errors import ConfigurationError
+from .types import AgentCard
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -270,6 +272,12 @@ class ServerConfig(_CommonConfig):
         description="Compacted topic the server publishes its agent card on at start, keyed "
         "by agent name, for discovery (AgentDirectory); None publishes nothing. A failed "
         "publish is logged, not fatal.",
+    )
+    card_signer: Callable[[AgentCard], AgentCard] | None = Field(
+        default=None,
+        description="Signs the card the server publishes, once its Kafka interface is added "
+        "(a2a_kafka_sync.signing.card_signer(key, key_id=...)); None publishes it unsigned, "
+        "or as signed by you (docs/signed_cards.md).",
     )
     stream_complete_delay: float = Field(
         default=0.0,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -19,7 +20,13 @@ from pydantic import Field, ValidationError
 
 from ._kafka import build_consumer, build_producer, ensure_topics, translate_kafka_errors
 from .config import _CommonConfig, config_from
-from .errors import A2AKafkaError, ClientClosedError, ConfigurationError, KafkaOperationError
+from .errors import (
+    A2AKafkaError,
+    CardSignatureError,
+    ClientClosedError,
+    ConfigurationError,
+    KafkaOperationError,
+)
 from .interfaces import (  # noqa: F401 - also importable from here, as before
     KAFKA_BINDING,
     KAFKA_TRANSPORT,
@@ -29,6 +36,7 @@ from .interfaces import (  # noqa: F401 - also importable from here, as before
     protocol_version_for,
     with_kafka_interface,
 )
+from .signing import TrustedKeys, check_keys, verify_card
 from .types import AgentCard
 
 if TYPE_CHECKING:  # imported when called: the server may import this module, never the client
@@ -79,6 +87,22 @@ class AgentDirectoryConfig(_CommonConfig):
         description="Seconds any one directory operation (a publish's acknowledgement, a "
         "read of the whole topic) may wait before KafkaOperationError is raised.",
     )
+    trusted_keys: TrustedKeys | None = Field(
+        default=None,
+        description="Public keys that sign agent cards: {kid: PEM, JWK dict or key object}, or "
+        "a callable kid -> key (None when unknown). When set, resolve() and list() verify "
+        "every card's signatures (docs/signed_cards.md); needs the signing extra.",
+    )
+    allow_unsigned: bool = Field(
+        default=False,
+        description="With trusted_keys, accept cards that carry no signature at all (a "
+        "signed card must still verify); for a migration, not a protection.",
+    )
+    card_signer: Callable[[AgentCard], AgentCard] | None = Field(
+        default=None,
+        description="Signs each card publish() writes, as published (e.g. "
+        "a2a_kafka_sync.signing.card_signer(key, key_id=...)); None publishes cards as given.",
+    )
 
 
 class AgentDirectory:
@@ -108,6 +132,8 @@ class AgentDirectory:
             AgentDirectoryConfig, config, explicit, settings
         )
         self.topic = self.config.topic
+        if self.config.trusted_keys is not None:
+            check_keys(self.config.trusted_keys)
         self._lock = threading.Lock()
         self._producer: KafkaProducer | None = None
         self._closed = False
@@ -139,7 +165,12 @@ class AgentDirectory:
             future.get(timeout=max(0.0, deadline - time.monotonic()))
 
     def publish(self, card: AgentCard) -> None:
-        """Publish (or replace) the card under ``card.name``; returns once the broker has it."""
+        """Publish (or replace) the card under ``card.name``; returns once the broker has it.
+
+        The card is written as given, or as ``card_signer`` signs it when that is set.
+        """
+        if self.config.card_signer is not None:
+            card = self.config.card_signer(card)
         self._write(card.name, card.to_json(), f"publishing the card of {card.name!r}")
         logger.info("published the card of %r on %s", card.name, self.topic)
 
@@ -149,15 +180,39 @@ class AgentDirectory:
         logger.info("unpublished the card of %r from %s", name, self.topic)
 
     def list(self) -> list[AgentCard]:
-        """Every published card as of this call, sorted by name."""
-        return sorted(self._snapshot().values(), key=lambda card: card.name)
+        """Every published card as of this call, sorted by name.
+
+        With ``trusted_keys``, a card that fails verification is left out, with a
+        WARNING naming the agent and why.
+        """
+        cards = []
+        for card in sorted(self._snapshot().values(), key=lambda card: card.name):
+            try:
+                self._verify(card)
+            except CardSignatureError as exc:
+                logger.warning("skipping the card of %r on %s: %s", card.name, self.topic, exc)
+                continue
+            cards.append(card)
+        return cards
 
     def resolve(self, name: str) -> AgentCard:
-        """The card published under ``name``; AgentNotFoundError when there is none."""
+        """The card published under ``name``; AgentNotFoundError when there is none.
+
+        With ``trusted_keys``, CardSignatureError when the card does not verify.
+        """
         card = self._snapshot().get(name)
         if card is None:
             raise AgentNotFoundError(name, self.topic)
+        self._verify(card)
         return card
+
+    def _verify(self, card: AgentCard) -> None:
+        """Check the card's signatures against ``trusted_keys`` (when set)."""
+        keys = self.config.trusted_keys
+        if keys is None or (self.config.allow_unsigned and not card.signatures):
+            return
+        kid = verify_card(card, keys, topic=self.topic)
+        logger.debug("the card of %r on %s verified with key %r", card.name, self.topic, kid)
 
     def _snapshot(self) -> dict[str, AgentCard]:
         """Read the topic up to its end offsets at the start of the call: name -> card."""

@@ -11,6 +11,8 @@ Every error the library raises is an :class:`A2AKafkaError`::
     ├── PendingLimitError               the client already has max_pending calls waiting
     ├── ProtocolError                   a record that breaks the wire contract (docs/wire.md)
     ├── BrokerStartError                the embedded broker did not start (a2a_kafka_sync.testing)
+    ├── CardSignatureError              an agent card's signatures do not verify with the trusted
+    │                                   keys, or it has none (a2a_kafka_sync.signing)
     └── A2AError                        an A2A / JSON-RPC error with a code; raised by handlers on
         │                               the server, and raised to callers when the remote agent
         │                               answered with an ``error`` reply
@@ -43,6 +45,7 @@ __all__ = [
     "A2AKafkaError",
     "AuthenticatedExtendedCardNotConfiguredError",
     "BrokerUnavailableError",
+    "CardSignatureError",
     "ClientClosedError",
     "ConfigurationError",
     "ContentTypeNotSupportedError",
@@ -118,6 +121,26 @@ class PendingLimitError(A2AKafkaError):
 
 class ProtocolError(A2AKafkaError):
     """A record did not follow the wire contract (bad JSON, unknown reply type, wrong shape)."""
+
+
+class CardSignatureError(A2AKafkaError):
+    """An agent card was refused: no signature, or none that a trusted key verifies.
+
+    ``agent_name`` names the card; ``problems`` says, signature by signature, why
+    it failed (unknown key id, unsupported algorithm, changed after signing, ...).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        agent_name: str,
+        problems: list[str] | None = None,
+        topic: str | None = None,
+    ) -> None:
+        super().__init__(message, topic=topic)
+        self.agent_name = agent_name
+        self.problems = list(problems or [])
 
 
 class A2AError(A2AKafkaError):

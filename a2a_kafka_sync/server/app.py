@@ -232,8 +232,18 @@ class KafkaServerApp:
             kafka=config.kafka,
             connect_timeout=config.connect_timeout,
             create_topics=config.create_topics,
+            card_signer=config.card_signer,
         )
-        card = with_kafka_interface(self.agent_card, config.bootstrap_servers, config.request_topic)
+        given = self.agent_card
+        card = with_kafka_interface(given, config.bootstrap_servers, config.request_topic)
+        if given.signatures and config.card_signer is None and card != given:
+            logger.warning(
+                "the card of %s is signed but lacks its Kafka interface: published as given, "
+                "since adding it would break the signatures (sign the card after "
+                "with_kafka_interface, or set card_signer)",
+                given.name,
+            )
+            card = given
         try:
             with AgentDirectory(config=directory_config) as directory:
                 directory.publish(card)
