@@ -353,6 +353,7 @@ _BASE = ("a2a_kafka_sync._kafka", "a2a_kafka_sync.config", "a2a_kafka_sync.error
     [
         ("types", ("a2a_kafka_sync.types",)),
         ("wire", ("a2a_kafka_sync.wire", "a2a_kafka_sync.types", "a2a_kafka_sync.errors")),
+        ("v1", ("a2a_kafka_sync.v1", "a2a_kafka_sync.types", "a2a_kafka_sync.errors")),
         ("server/tasks", ("a2a_kafka_sync.server.tasks", "a2a_kafka_sync.types", *_BASE)),
         ("discovery", ("a2a_kafka_sync.types", "a2a_kafka_sync.client", *_BASE)),
         ("admin", ("a2a_kafka_sync._kafka", "a2a_kafka_sync.config")),
