@@ -48,13 +48,39 @@ DEFS: dict[str, Any] = SCHEMA["definitions"]
 # Python object was built with nothing but its required fields.
 ALWAYS_SENT = {"preferredTransport"}
 
+# Models that are not v0.3 schema definitions: our extensions for A2A v1.0 (tested below
+# and in test_v1.py), and the extension fields of schema models (which the v0.3 schema
+# allows as additional properties).
+EXTENSION_MODELS = {"ListTasksParams", "ProtocolInterface", "TaskPage"}
+EXTENSION_FIELDS: dict[str, dict[str, Any]] = {
+    "AgentCard": {
+        "supportedInterfaces": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["url", "protocolBinding", "protocolVersion"],
+                "properties": {
+                    "url": {"type": "string"},
+                    "protocolBinding": {"type": "string"},
+                    "protocolVersion": {"type": "string"},
+                    "tenant": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
+        }
+    }
+}
+
 
 def _closed(doc: dict[str, Any]) -> dict[str, Any]:
-    """Copy of the schema where objects reject unknown keys (catches misspelt names)."""
+    """Copy of the schema where objects reject unknown keys (catches misspelt names), but
+    for our extension fields, which must have their own shape."""
     doc = copy.deepcopy(doc)
     for definition in doc["definitions"].values():
         if "properties" in definition and "additionalProperties" not in definition:
             definition["additionalProperties"] = False
+    for name, fields in EXTENSION_FIELDS.items():
+        doc["definitions"][name]["properties"].update(fields)
     return doc
 
 
@@ -77,14 +103,16 @@ def assert_valid(name: str, wire: Any, *, closed: bool = True) -> None:
     validator.validate(wire)
 
 
-def exported_models() -> list[type[A2ABaseModel]]:
-    """Every model class exported by the package (the base class excluded)."""
+def exported_models(*, extensions: bool = False) -> list[type[A2ABaseModel]]:
+    """Every model class exported by the package (the base class excluded): those of the
+    v0.3 schema, or (``extensions=True``) our extension models."""
     return [
         obj
         for name in t.__all__
         if inspect.isclass(obj := getattr(t, name))
         and issubclass(obj, A2ABaseModel)
         and obj is not A2ABaseModel
+        and (name in EXTENSION_MODELS) is extensions
     ]
 
 
@@ -218,6 +246,17 @@ def rich_objects() -> dict[str, A2ABaseModel]:
         security=[{"oauth": ["read"]}, {"api": [], "mtls": []}],
         signatures=[signature],
         supports_authenticated_extended_card=True,
+        supported_interfaces=[
+            t.ProtocolInterface(
+                url="kafka://broker:9092/agent", protocol_binding="KAFKA", protocol_version="1.0"
+            ),
+            t.ProtocolInterface(
+                url="kafka://broker:9092/agent",
+                protocol_binding="KAFKA",
+                protocol_version="0.3",
+                tenant="t1",
+            ),
+        ],
     )
     auth = t.PushNotificationAuthenticationInfo(schemes=["Bearer"], credentials="s3cret")
     push = t.PushNotificationConfig(
@@ -428,6 +467,8 @@ def test_all_is_sorted_and_importable() -> None:
 def test_every_exported_model_is_a_schema_definition_and_has_cases() -> None:
     models = exported_models()
     assert len(models) == 38
+    assert {m.__name__ for m in exported_models(extensions=True)} == EXTENSION_MODELS
+    assert not EXTENSION_MODELS & set(DEFS)
     for model in models:
         assert model.__name__ in DEFS, model.__name__
         assert (model.__dict__.get("__doc__") or "").strip(), f"{model} lacks a docstring"
@@ -439,7 +480,9 @@ def test_every_exported_model_is_a_schema_definition_and_has_cases() -> None:
 def test_field_names_match_schema(model: type[A2ABaseModel]) -> None:
     definition = DEFS[model.__name__]
     aliases = {field.alias or name for name, field in model.model_fields.items()}
-    assert aliases == set(definition.get("properties", {}))
+    extension_fields = set(EXTENSION_FIELDS.get(model.__name__, {}))
+    assert aliases - extension_fields == set(definition.get("properties", {}))
+    assert not extension_fields & set(definition.get("properties", {}))
     required = set(definition.get("required", []))
     for name, field in model.model_fields.items():
         alias = field.alias or name
@@ -523,8 +566,59 @@ def sdk_dump(model: Any) -> dict[str, Any]:
 def test_sdk_reads_our_wire_identically(obj: A2ABaseModel) -> None:
     wire = obj.to_wire()
     theirs = getattr(sdk, type(obj).__name__).model_validate(wire)
-    assert sdk_dump(theirs) == wire
-    assert type(obj).model_validate(sdk_dump(theirs)) == obj
+    # a2a-sdk (v0.3) drops the fields it does not know: our extensions.
+    v03_wire = _without_extensions(type(obj).__name__, wire)
+    assert sdk_dump(theirs) == v03_wire
+    assert type(obj).model_validate(sdk_dump(theirs)).to_wire() == v03_wire
+
+
+def _without_extensions(name: str, wire: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in wire.items() if k not in EXTENSION_FIELDS.get(name, {})}
+
+
+def test_extension_fields_are_kept_and_validate_against_the_open_schema() -> None:
+    card = rich_objects()["AgentCard"]
+    assert isinstance(card, t.AgentCard)
+    wire = card.to_wire()
+    assert [i["protocolVersion"] for i in wire["supportedInterfaces"]] == ["1.0", "0.3"]
+    assert wire["supportedInterfaces"][1]["tenant"] == "t1"
+    assert_valid("AgentCard", wire, closed=False)
+    assert t.AgentCard.from_wire(wire) == card
+    bad = {**wire, "supportedInterfaces": [{"url": "u"}]}
+    with pytest.raises(jsonschema.ValidationError):
+        assert_valid("AgentCard", bad)
+
+
+@pytest.mark.parametrize("model", exported_models(extensions=True), ids=lambda m: m.__name__)
+def test_extension_models_round_trip_in_camel_case(model: type[A2ABaseModel]) -> None:
+    assert (model.__dict__.get("__doc__") or "").strip()
+    task = t.Task(id="t", context_id="c", status=t.TaskStatus(state=t.TaskState.working))
+    examples: dict[str, A2ABaseModel] = {
+        "ListTasksParams": t.ListTasksParams(
+            context_id="c",
+            status=t.TaskState.working,
+            page_size=10,
+            page_token="p",
+            history_length=2,
+            status_timestamp_after="2026-01-01T00:00:00Z",
+            include_artifacts=True,
+        ),
+        "ProtocolInterface": t.ProtocolInterface(
+            url="u", protocol_binding="KAFKA", protocol_version="1.0", tenant="x"
+        ),
+        "TaskPage": t.TaskPage(tasks=[task], next_page_token="n", page_size=1, total_size=3),
+    }
+    obj = examples[model.__name__]
+    wire = obj.to_wire()
+    assert all("_" not in key for key in wire)
+    assert not [name for name in model.model_fields if getattr(obj, name) is None]
+    assert model.from_wire(wire) == obj
+
+
+def test_list_tasks_params_keep_context_id_for_old_callers() -> None:
+    params = t.ListTasksParams.from_wire({"contextId": "ctx", "x-other": 1})
+    assert params.context_id == "ctx"
+    assert params.model_extra == {"x-other": 1}
 
 
 def sdk_objects() -> dict[str, Any]:

@@ -66,6 +66,21 @@ class AgentInterface(A2ABaseModel):
     transport: str
 
 
+class ProtocolInterface(A2ABaseModel):
+    """An interface as A2A v1.0 declares it: a URL, its protocol binding and version.
+
+    An extension of the v0.3 card (``supportedInterfaces``, A2A v1.0's ``AgentInterface``):
+    ``protocol_binding`` is a transport name (``JSONRPC``, ``GRPC``, ``HTTP+JSON``,
+    ``KAFKA``, ...), ``protocol_version`` the A2A version spoken there (``"0.3"``,
+    ``"1.0"``), and ``tenant`` an optional routing value callers must send along.
+    """
+
+    url: str
+    protocol_binding: str
+    protocol_version: str
+    tenant: str | None = None
+
+
 class AgentCardSignature(A2ABaseModel):
     """A JSON Web Signature (RFC 7515) over the agent card."""
 
@@ -103,3 +118,7 @@ class AgentCard(A2ABaseModel):
     security: list[dict[str, list[str]]] | None = None
     signatures: list[AgentCardSignature] | None = None
     supports_authenticated_extended_card: bool | None = None
+    supported_interfaces: list[ProtocolInterface] | None = None
+    """Extension: the interfaces as A2A v1.0 lists them (first preferred), so that one card
+    JSON carries both the v0.3 shape (``url``, ``preferredTransport``,
+    ``additionalInterfaces``) and the v1.0 one."""

@@ -7,6 +7,7 @@ from typing import Any
 from ._base import A2ABaseModel
 from .messages import Message
 from .push import PushNotificationConfig
+from .tasks import TaskState
 
 
 class MessageSendConfiguration(A2ABaseModel):
@@ -62,3 +63,21 @@ class DeleteTaskPushNotificationConfigParams(A2ABaseModel):
     id: str
     push_notification_config_id: str
     metadata: dict[str, Any] | None = None
+
+
+class ListTasksParams(A2ABaseModel):
+    """The params of ``task_list`` (an extension of v0.3; A2A v1.0's ``ListTasksRequest``).
+
+    Every field is optional and filters or pages the list: ``context_id``, ``status``,
+    ``page_size``, ``page_token``, ``history_length`` (messages kept per task),
+    ``status_timestamp_after`` (an ISO 8601 / RFC 3339 time; tasks whose status is at
+    least that recent) and ``include_artifacts``. Unknown fields are kept, as everywhere.
+    """
+
+    context_id: str | None = None
+    status: TaskState | None = None
+    page_size: int | None = None
+    page_token: str | None = None
+    history_length: int | None = None
+    status_timestamp_after: str | None = None
+    include_artifacts: bool | None = None

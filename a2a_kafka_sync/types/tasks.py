@@ -109,6 +109,20 @@ class TaskArtifactUpdateEvent(A2ABaseModel):
     metadata: dict[str, Any] | None = None
 
 
+class TaskPage(A2ABaseModel):
+    """One page of ``task_list`` (an extension; A2A v1.0's ``ListTasksResponse``).
+
+    ``next_page_token`` is empty on the last page; ``page_size`` is the page size used
+    and ``total_size`` the number of tasks matching before paging. A v0.3 reply
+    carries only ``tasks``.
+    """
+
+    tasks: list[Task]
+    next_page_token: str = ""
+    page_size: int
+    total_size: int
+
+
 SendMessageResult = Annotated[Task | Message, Field(discriminator="kind")]
 """The result of ``message/send``: a task, or a direct reply message."""
 
