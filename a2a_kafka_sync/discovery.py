@@ -24,18 +24,15 @@ from .errors import (
     A2AKafkaError,
     CardSignatureError,
     ClientClosedError,
-    ConfigurationError,
     KafkaOperationError,
 )
-from .interfaces import (  # noqa: F401 - also importable from here, as before
-    KAFKA_BINDING,
-    KAFKA_TRANSPORT,
-    kafka_endpoint,
-    kafka_url,
-    parse_kafka_url,
-    protocol_version_for,
-    with_kafka_interface,
-)
+from .interfaces import KAFKA_BINDING as KAFKA_BINDING  # also importable from here
+from .interfaces import KAFKA_TRANSPORT as KAFKA_TRANSPORT
+from .interfaces import kafka_endpoint as kafka_endpoint
+from .interfaces import kafka_url as kafka_url
+from .interfaces import parse_kafka_url as parse_kafka_url
+from .interfaces import protocol_version_for as protocol_version_for
+from .interfaces import with_kafka_interface as with_kafka_interface
 from .signing import TrustedKeys, check_keys, verify_card
 from .types import AgentCard
 

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from v1_examples import METHOD_EXAMPLES, MODELS, TURN_ENDING, v1_name
-from v1_proto import ENUMS, MESSAGES, RPCS, problems
+from v1_examples import METHOD_EXAMPLES, MODELS, v1_name
+from v1_proto import ENUMS, RPCS, problems
 
 import a2a_kafka_sync.types as t
 from a2a_kafka_sync import v1, wire
-from a2a_kafka_sync.errors import InvalidParamsError, MethodNotFoundError
+from a2a_kafka_sync.errors import MethodNotFoundError
 from a2a_kafka_sync.types import A2ABaseModel
 from a2a_kafka_sync.v1 import (
     V1_METHODS,

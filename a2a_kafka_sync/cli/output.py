@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..discovery import kafka_endpoint, kafka_url
+from ..interfaces import kafka_endpoint, kafka_url
 from ..errors import ConfigurationError
 from ..types import (
     A2ABaseModel,

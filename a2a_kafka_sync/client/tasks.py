@@ -145,7 +145,8 @@ class TaskCalls:
         if isinstance(reply.data, TaskPage):
             return reply.data
         tasks = _expect(reply, Task, "task_list")
-        return TaskPage(tasks=tasks, next_page_token="", page_size=len(tasks), total_size=len(tasks))
+        count = len(tasks)
+        return TaskPage(tasks=tasks, next_page_token="", page_size=count, total_size=count)
 
     def set_task_callback(
         self,

@@ -26,7 +26,6 @@ from .._kafka import (
     translate_kafka_errors,
 )
 from ..config import LOW_LATENCY, ClientConfig, config_from
-from ..interfaces import protocol_version_for
 from ..errors import (
     A2AError,
     A2AKafkaError,
@@ -36,6 +35,7 @@ from ..errors import (
     ProtocolError,
     RequestTimeoutError,
 )
+from ..interfaces import protocol_version_for
 from ..metrics import ClientMetrics
 from ..types import AgentCard, Message, MessageSendParams, Task
 from ..types._base import A2ABaseModel, new_id
@@ -197,8 +197,8 @@ class KafkaClientTransport(TaskCalls):
         self.protocol_version: str = self.config.protocol_version or protocol_version_for(
             self.agent_card
         )
-        """The A2A version of this client's requests: ``config.protocol_version``, else
-        the version the agent card offers first (:func:`~a2a_kafka_sync.discovery.protocol_version_for`)."""
+        """The A2A version of this client's requests: ``config.protocol_version``, else the
+        version the agent card offers first (:func:`~a2a_kafka_sync.interfaces.protocol_version_for`)."""
         self.reply_topic = self.config.reply_topic or (
             f"{self.config.reply_topic_prefix}-{uuid.uuid4().hex}"
         )

@@ -222,7 +222,8 @@ class KafkaServerApp:
 
     def _publish_card(self, topic: str) -> None:
         """Publish this agent's card, with its Kafka interface, for discovery."""
-        from ..discovery import AgentDirectory, AgentDirectoryConfig, with_kafka_interface
+        from ..discovery import AgentDirectory, AgentDirectoryConfig
+        from ..interfaces import with_kafka_interface
 
         config = self.config
         directory_config = AgentDirectoryConfig(

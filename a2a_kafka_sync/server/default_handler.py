@@ -253,7 +253,8 @@ class DefaultRequestHandler(RequestHandler):
     def on_list_tasks(self, params: ListTasksParams, context: RequestContext) -> TaskPage:
         """A page of the stored tasks, most recently updated first, filtered as asked
         (``contextId``, ``status``, ``statusTimestampAfter``; see ``tasks/listing.py``)."""
-        size = None if context.a2a_version == "0.3" and params.page_size is None else DEFAULT_PAGE_SIZE
+        all_at_once = context.a2a_version == "0.3" and params.page_size is None
+        size = None if all_at_once else DEFAULT_PAGE_SIZE
         return page_of(self.task_store.list_tasks(params.context_id), params, default_size=size)
 
     def on_cancel_task(self, params: Any, context: RequestContext) -> Task:

@@ -21,6 +21,7 @@ from ..types import (
     MessageSendParams,
     Task,
     TaskArtifactUpdateEvent,
+    TaskPage,
     TaskStatusUpdateEvent,
 )
 from .context import RequestContext
@@ -81,8 +82,8 @@ class RequestHandler:
         """Answer ``task_resubscribe`` with a stream of the task's events."""
         raise self._unsupported("task_resubscribe")
 
-    def on_list_tasks(self, params: Any, context: RequestContext) -> list[Task]:
-        """Answer ``task_list``."""
+    def on_list_tasks(self, params: Any, context: RequestContext) -> list[Task] | TaskPage:
+        """Answer ``task_list`` (``ListTasks``): a page, or a plain list taken as one page."""
         raise self._unsupported("task_list")
 
     def on_set_task_push_notification_config(self, params: Any, context: RequestContext) -> Any:

@@ -79,8 +79,9 @@ def page_of(
     """The page of ``tasks`` that ``params`` asks for (filters, page size, page token).
 
     Without a ``pageSize`` a page holds ``default_size`` tasks (None: all of them,
-    as a 0.3 ``task_list`` always did). Raises InvalidParamsError for a page size outside 1..100, a bad page token or
-    a ``statusTimestampAfter`` that is not an ISO 8601 time.
+    as a 0.3 ``task_list`` always did). Raises InvalidParamsError for a page size
+    outside 1..100, a bad page token or a ``statusTimestampAfter`` that is not an
+    ISO 8601 time.
     """
     size = default_size if params.page_size is None else params.page_size
     if size is not None and not 1 <= size <= MAX_PAGE_SIZE:
