@@ -175,3 +175,23 @@ def test_no_secret_reaches_a_log_line_or_a_repr_during_a_tls_round_trip(
         assert secret not in logged
         for text in shown:
             assert secret not in text
+
+
+def test_sasl_ssl_settings_reach_the_brokers_handshake_through_tls(
+    tls_broker: TlsBroker, topic, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="kafka")
+    settings = tls_broker.settings(
+        request_topic=topic,
+        connect_timeout=1.0,
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-256",
+        sasl_plain_username="billing",
+        sasl_plain_password="sasl-pass-91d0",
+    )
+    with pytest.raises(BrokerUnavailableError) as caught:
+        KafkaClientTransport(**settings).open()
+    # TLS was set up, then SASL asked for: Tansu (no --authentication) refuses the mechanism
+    assert "SaslHandshakeRequest(version=1, mechanism='SCRAM-SHA-256')" in caplog.text
+    assert "UnsupportedSaslMechanism" in caplog.text
+    assert "sasl-pass-91d0" not in caplog.text + str(caught.value)
