@@ -170,3 +170,37 @@ def test_a_server_with_sasl_settings_fails_to_start_without_showing_them(
     app.stop(timeout=1)
     assert "SaslHandshakeRequest(version=1, mechanism='PLAIN')" in caplog.text
     _assert_hidden(caplog.text + str(caught.value) + repr(app))
+
+
+def test_a_dead_letter_keeps_the_request_headers_but_not_the_authorization(
+    serve, raw, broker_settings, topic
+) -> None:
+    from kafka import KafkaConsumer, TopicPartition
+
+    app = serve(lambda message: "ok")
+    raw.send(
+        topic,
+        b"{}",
+        [("correlation_id", b"no-reply-topic"), ("authorization", f"Bearer {TOKEN}".encode())],
+    )
+    consumer = KafkaConsumer(
+        bootstrap_servers=broker_settings["bootstrap_servers"],
+        enable_auto_commit=False,
+        fetch_max_wait_ms=10,
+    )
+    consumer.assign([TopicPartition(app.config.dead_letter_topic_name, 0)])
+    consumer.seek_to_beginning()
+    records: list[Any] = []
+    try:
+        for _ in range(200):  # 200 polls of 100 ms at most
+            records.extend(r for batch in consumer.poll(timeout_ms=100).values() for r in batch)
+            if records:
+                break
+    finally:
+        consumer.close(autocommit=False)
+
+    assert len(records) == 1
+    headers = dict(records[0].headers)
+    assert headers["correlation_id"] == b"no-reply-topic"
+    assert "authorization" not in headers
+    assert TOKEN.encode() not in b"".join(value for _, value in records[0].headers)
