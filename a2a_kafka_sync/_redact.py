@@ -36,11 +36,12 @@ SECRET_SETTINGS = frozenset(
         "ssl_context",
         "authorization",
         "credentials",
+        "card_signer",
     }
 )
 """Settings (kafka-python's and the library's) whose values are never shown.
 
-``ssl_context`` is listed because a context can hold a loaded private key;
+``ssl_context`` and ``card_signer`` are listed because each can hold a private key;
 ``ssl_keyfile`` is a path, shown (the library never reads the key itself).
 """
 

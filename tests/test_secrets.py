@@ -69,7 +69,15 @@ def test_redact_hides_secret_values_and_keeps_the_rest() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["credentials", "api_token", "client_secret", "oauth_credentials", "private_key"]
+    "name",
+    [
+        "credentials",
+        "api_token",
+        "client_secret",
+        "oauth_credentials",
+        "private_key",
+        "card_signer",
+    ],
 )
 def test_settings_named_like_secrets_are_secrets(name: str) -> None:
     assert is_secret(name)
