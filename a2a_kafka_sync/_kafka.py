@@ -18,6 +18,7 @@ import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
+from ._redact import RedactSettingsFilter
 from .errors import BrokerUnavailableError, KafkaOperationError
 
 if TYPE_CHECKING:
@@ -35,6 +36,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# kafka-python's admin client logs its settings, passwords included, at DEBUG: hide them.
+_ADMIN_LOG = logging.getLogger("kafka.admin.client")
+if not any(isinstance(f, RedactSettingsFilter) for f in _ADMIN_LOG.filters):
+    _ADMIN_LOG.addFilter(RedactSettingsFilter())
 
 _PRODUCER_KEYS = frozenset(KafkaProducer.DEFAULT_CONFIG)
 _CONSUMER_KEYS = frozenset(KafkaConsumer.DEFAULT_CONFIG)

@@ -12,12 +12,13 @@ is checked against it by a test).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ._kafka import check_kafka_settings
+from ._redact import redact
 from .errors import ConfigurationError
 from .types import AgentCard
 
@@ -57,7 +58,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 
 class _CommonConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # hide_input_in_errors: a refused setting's error must not echo a password given with it
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     bootstrap_servers: list[str] = Field(
         default=["localhost:9092"],
@@ -117,6 +119,11 @@ class _CommonConfig(BaseModel):
     def _known_kafka_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
         check_kafka_settings(value)
         return value
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """The fields repr() and str() show, with secrets (passwords, tokens, credentials,
+        in ``kafka`` too) replaced by ``'***'``."""
+        yield from redact(dict(super().__repr_args__())).items()
 
     def kafka_settings(self) -> dict[str, Any]:
         """The kafka-python settings in force: the profile's, then ``kafka`` over them."""

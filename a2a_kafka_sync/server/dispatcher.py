@@ -20,6 +20,7 @@ from ..config import ServerConfig
 from ..errors import A2AError, A2AKafkaError, InternalError, UnsupportedOperationError
 from ..metrics import ServerMetrics
 from ..wire import (
+    HEADER_AUTHORIZATION,
     STREAM_COMPLETE,
     Request,
     RequestHeaders,
@@ -327,8 +328,12 @@ class Dispatcher:
         if topic is None:
             return
         self._metrics.dead_lettered(error.code)
-        headers = [
-            *((name, value) for name, value in record.headers or () if value is not None),
+        headers = [  # the caller's credentials stay out of a topic operators read
+            *(
+                (name, value)
+                for name, value in record.headers or ()
+                if value is not None and name != HEADER_AUTHORIZATION
+            ),
             ("dlq_reason", str(error).encode("utf-8", "replace")[:1000]),
             ("dlq_code", str(error.code).encode()),
             ("dlq_topic", record.topic.encode()),
