@@ -22,7 +22,7 @@ from typing import Any
 
 from ...errors import InternalError, TaskNotFoundError, UnsupportedOperationError
 from ...server import RequestContext, RequestHandler
-from ...types import AgentCard, MessageSendParams, Task
+from ...types import AgentCapabilities, AgentCard, MessageSendParams, Task
 from ...wire import SUCCESS
 from .convert import from_v03, our_error, sdk_line, to_sdk_card, to_v03, v03_types
 from .loop import EventLoopThread
@@ -36,6 +36,12 @@ WAIT_STEP = 0.25
 """How often a worker waiting on the loop checks the request's deadline and cancellation."""
 
 _END = object()
+
+_DEFAULT_CARD = AgentCard(
+    name="a2a-sdk agent",
+    description="An a2a-sdk agent served over Kafka",
+    capabilities=AgentCapabilities(streaming=True),
+)
 
 _Table = dict[str, tuple[str, str, str]]
 # our method -> (0.3 handler method, 1.x v0.3-compat handler method, its request wrapper)
@@ -106,14 +112,15 @@ class A2ASdkHandler(RequestHandler):
 
         ``task_store`` is an a2a-sdk TaskStore (default: its ``InMemoryTaskStore``).
         ``agent_card`` is this library's card; a2a-sdk 1.x's handler needs one
-        (default: a card named ``a2a-sdk agent``, with streaming).
+        (default: a card named ``a2a-sdk agent``, with streaming); its
+        capabilities decide what the handler accepts (streaming, push notifications).
         """
         handlers = importlib.import_module("a2a.server.request_handlers")
         if task_store is None:
             task_store = importlib.import_module("a2a.server.tasks").InMemoryTaskStore()
         if sdk_line() == 0:
             return cls(handlers.DefaultRequestHandler(agent_executor, task_store))
-        card = to_sdk_card(agent_card or AgentCard(name="a2a-sdk agent"))
+        card = to_sdk_card(agent_card or _DEFAULT_CARD)
         return cls(handlers.DefaultRequestHandler(agent_executor, task_store, card))
 
     # -- lifecycle (called by KafkaServerApp) -------------------------------------------------
