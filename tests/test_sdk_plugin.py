@@ -24,7 +24,12 @@ from a2a_kafka_sync.contrib.a2a_sdk import (
     to_sdk_card,
 )
 from a2a_kafka_sync.discovery import KAFKA_TRANSPORT, with_kafka_interface
-from a2a_kafka_sync.errors import InternalError, InvalidParamsError, TaskNotFoundError
+from a2a_kafka_sync.errors import (
+    InternalError,
+    InvalidParamsError,
+    RequestTimeoutError,
+    TaskNotFoundError,
+)
 from a2a_kafka_sync.server import RequestContext
 from a2a_kafka_sync.types import AgentCapabilities, AgentCard, TaskQueryParams
 
@@ -161,11 +166,13 @@ def our_agent(message: Message, context: RequestContext) -> str | None:
 
 
 class EchoExecutor(AgentExecutor):  # type: ignore[misc]
-    """An a2a-sdk agent: "hello" gets a Message, "fail" an error, "wait" a task left waiting,
-    anything else a completed task with an artifact. Records the thread it runs on."""
+    """An a2a-sdk agent: "hello" gets a Message, "fail" and "boom" errors, "wait" a task left
+    waiting, "hang" never answers, anything else a completed task with an artifact. Records
+    the thread it runs on, and whether it was cancelled."""
 
     def __init__(self) -> None:
         self.threads: list[str] = []
+        self.cancelled = threading.Event()
 
     async def execute(self, context: Any, event_queue: Any) -> None:
         self.threads.append(threading.current_thread().name)
@@ -174,6 +181,11 @@ class EchoExecutor(AgentExecutor):  # type: ignore[misc]
             raise sdk.invalid_params("the executor refuses 'fail'")
         if text == "boom":
             raise RuntimeError("the executor broke")
+        if text == "hang":
+            try:
+                await asyncio.Event().wait()  # until cancelled
+            finally:
+                self.cancelled.set()
         if text == "hello":
             await event_queue.enqueue_event(sdk.agent_message("echo hello", context))
             return
@@ -311,6 +323,21 @@ def test_the_loop_thread_runs_with_the_app_and_stops_with_it(broker_settings, to
     assert [t.name for t in threading.enumerate() if t.name == LOOP_THREAD] == []
     with pytest.raises(Exception, match="cannot be started again"):
         handler.start()
+
+
+def test_a_hanging_executor_times_the_caller_out_and_is_cancelled_when_the_app_stops(
+    broker_settings, topic, connect
+) -> None:
+    executor = EchoExecutor()
+    handler = A2ASdkHandler.for_executor(executor)
+    with KafkaServerApp(handler, request_topic=topic, **broker_settings) as app:
+        assert app.wait_until_assigned(30)
+        with pytest.raises(RequestTimeoutError):
+            connect().send_message("hang", timeout=1.0)
+        assert connect().send_message("hello").text == "echo hello"  # the loop is not stuck
+
+    assert executor.cancelled.wait(10), "the executor was never cancelled"
+    assert handler.loop.thread is not None and not handler.loop.thread.is_alive()
 
 
 def test_an_sdk_client_reaches_an_sdk_agent_through_kafka(serve, broker_settings, topic) -> None:
