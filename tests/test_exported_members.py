@@ -18,6 +18,7 @@ MODULES = [
     "a2a_kafka_sync.metrics",
     "a2a_kafka_sync.metrics.prometheus",
     "a2a_kafka_sync.tracing",
+    "a2a_kafka_sync.contrib.a2a_sdk",
 ]
 
 

@@ -1,0 +1,403 @@
+"""The a2a-sdk plugin, both ways, on a real broker, with whichever a2a-sdk line is installed.
+
+tox runs this file twice: with a2a-sdk 0.3 (env ``sdk03``) and with a2a-sdk 1.x (env
+``sdk1``). ``sdk`` below hides the differences of the two lines' types, so each test
+says the same thing on both; the few that cannot are marked for their line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from typing import Any
+
+import pytest
+
+from a2a_kafka_sync import KafkaServerApp, Message, Task, TaskState
+from a2a_kafka_sync.contrib.a2a_sdk import (
+    A2ASdkHandler,
+    client_factory,
+    from_sdk_card,
+    kafka_interface,
+    sdk_line,
+    to_sdk_card,
+)
+from a2a_kafka_sync.discovery import KAFKA_TRANSPORT, with_kafka_interface
+from a2a_kafka_sync.errors import (
+    InternalError,
+    InvalidParamsError,
+    RequestTimeoutError,
+    TaskNotFoundError,
+)
+from a2a_kafka_sync.server import RequestContext
+from a2a_kafka_sync.types import AgentCapabilities, AgentCard, TaskQueryParams
+
+LINE = sdk_line()
+LOOP_THREAD = "a2a-kafka-sdk-loop"
+only_03 = pytest.mark.skipif(LINE != 0, reason="a2a-sdk 0.3 behaviour; a2a-sdk 1.x is installed")
+only_1 = pytest.mark.skipif(LINE != 1, reason="a2a-sdk 1.x behaviour; a2a-sdk 0.3 is installed")
+
+from a2a.client import ClientConfig  # noqa: E402
+from a2a.server.agent_execution import AgentExecutor  # noqa: E402
+from a2a.server.tasks import TaskUpdater  # noqa: E402
+
+if LINE == 0:
+    import a2a.types as pb
+    from a2a.utils import new_agent_text_message, new_task
+    from a2a.utils.errors import ServerError
+else:
+    from a2a.helpers.proto_helpers import new_task_from_user_message as new_task
+    from a2a.helpers.proto_helpers import new_text_message
+    from a2a.types import a2a_pb2 as pb
+
+
+class sdk:
+    """The few calls whose spelling differs between a2a-sdk 0.3 and 1.x."""
+
+    @staticmethod
+    def part(text: str) -> Any:
+        return pb.Part(root=pb.TextPart(text=text)) if LINE == 0 else pb.Part(text=text)
+
+    @staticmethod
+    def text(parts: Any) -> str:
+        return "".join(p.root.text if LINE == 0 else p.text for p in parts)
+
+    @staticmethod
+    def user_message(text: str) -> Any:
+        role = pb.Role.user if LINE == 0 else pb.Role.ROLE_USER
+        return pb.Message(role=role, parts=[sdk.part(text)], message_id=uuid.uuid4().hex)
+
+    @staticmethod
+    def agent_message(text: str, context: Any) -> Any:
+        if LINE == 0:
+            return new_agent_text_message(text, context.context_id, context.task_id)
+        return new_text_message(text, context_id=context.context_id, task_id=context.task_id)
+
+    @staticmethod
+    def state(task: Any) -> str:
+        if LINE == 0:
+            return str(task.status.state.value).replace("-", "_")
+        return str(pb.TaskState.Name(task.status.state)).removeprefix("TASK_STATE_").lower()
+
+    @staticmethod
+    def invalid_params(message: str) -> Exception:
+        if LINE == 0:
+            return ServerError(error=pb.InvalidParamsError(message=message))
+        from a2a.utils.errors import InvalidParamsError as SdkInvalidParams
+
+        return SdkInvalidParams(message)
+
+    @staticmethod
+    async def send(client: Any, text: str) -> list[tuple[str, Any]]:
+        """Every event of ``client.send_message``, as (kind, object): message, task, status,
+        artifact."""
+        events: list[tuple[str, Any]] = []
+        if LINE == 0:
+            async for item in client.send_message(sdk.user_message(text)):
+                if isinstance(item, pb.Message):
+                    events.append(("message", item))
+                else:
+                    task, update = item
+                    kind = "task" if update is None else update.kind.replace("-update", "")
+                    events.append((kind, update or task))
+            return events
+        request = pb.SendMessageRequest(message=sdk.user_message(text))
+        async for response in client.send_message(request):
+            kind = response.WhichOneof("payload").replace("_update", "")
+            events.append((kind, getattr(response, response.WhichOneof("payload"))))
+        return events
+
+    @staticmethod
+    async def get_task(client: Any, task_id: str) -> Any:
+        if LINE == 0:
+            return await client.get_task(pb.TaskQueryParams(id=task_id))
+        return await client.get_task(pb.GetTaskRequest(id=task_id))
+
+    @staticmethod
+    async def cancel_task(client: Any, task_id: str) -> Any:
+        if LINE == 0:
+            return await client.cancel_task(pb.TaskIdParams(id=task_id))
+        return await client.cancel_task(pb.CancelTaskRequest(id=task_id))
+
+    @staticmethod
+    def error_code(exc: BaseException) -> int:
+        """The A2A code of an error an a2a-sdk client raised."""
+        if LINE == 0:
+            return int(exc.error.code)  # type: ignore[attr-defined]
+        from a2a.utils.errors import JSON_RPC_ERROR_CODE_MAP
+
+        return JSON_RPC_ERROR_CODE_MAP[type(exc)]
+
+
+def config(**fields: Any) -> Any:
+    """An a2a-sdk ClientConfig listing only Kafka, so the card's other interfaces are not used."""
+    field = "supported_transports" if LINE == 0 else "supported_protocol_bindings"
+    return ClientConfig(**{field: [KAFKA_TRANSPORT]}, **fields)
+
+
+def sdk_card(broker_settings: dict[str, Any], topic: str, *, url: str = "") -> Any:
+    card = AgentCard(name="echo", url=url, capabilities=AgentCapabilities(streaming=True))
+    return to_sdk_card(with_kafka_interface(card, broker_settings["bootstrap_servers"], topic))
+
+
+def client_settings(broker_settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in broker_settings.items() if v is not None and k != "bootstrap_servers"}
+
+
+def _context(method: str) -> RequestContext:
+    return RequestContext(
+        correlation_id="c-1", method=method, params=None, streaming=False, reply_topic="r"
+    )
+
+
+# -- agents ----------------------------------------------------------------------------------------
+
+
+def our_agent(message: Message, context: RequestContext) -> str | None:
+    """This library's agent: echoes in a completed task; "wait" leaves the task waiting."""
+    task = context.task
+    task.start_work("on it")
+    if message.text == "wait":
+        task.requires_input("and then?")
+        return None
+    task.add_artifact(f"echo {message.text}", name="echo")
+    return f"echo {message.text}"
+
+
+class EchoExecutor(AgentExecutor):  # type: ignore[misc]
+    """An a2a-sdk agent: "hello" gets a Message, "fail" and "boom" errors, "wait" a task left
+    waiting, "hang" never answers, anything else a completed task with an artifact. Records
+    the thread it runs on, and whether it was cancelled."""
+
+    def __init__(self) -> None:
+        self.threads: list[str] = []
+        self.cancelled = threading.Event()
+
+    async def execute(self, context: Any, event_queue: Any) -> None:
+        self.threads.append(threading.current_thread().name)
+        text = context.get_user_input()
+        if text == "fail":
+            raise sdk.invalid_params("the executor refuses 'fail'")
+        if text == "boom":
+            raise RuntimeError("the executor broke")
+        if text == "hang":
+            try:
+                await asyncio.Event().wait()  # until cancelled
+            finally:
+                self.cancelled.set()
+        if text == "hello":
+            await event_queue.enqueue_event(sdk.agent_message("echo hello", context))
+            return
+        task = context.current_task or new_task(context.message)
+        await event_queue.enqueue_event(task)
+        updater = TaskUpdater(event_queue, task.id, task.context_id)
+        await updater.start_work()
+        await asyncio.sleep(0)  # a real await on the loop between two events
+        if text == "wait":
+            await updater.requires_input()
+            return
+        await updater.add_artifact([sdk.part(f"echo {text}")], name="echo")
+        await updater.complete()
+
+    async def cancel(self, context: Any, event_queue: Any) -> None:
+        self.threads.append(threading.current_thread().name)
+        await TaskUpdater(event_queue, context.task_id, context.context_id).cancel()
+
+
+# -- the client side: an a2a-sdk Client over Kafka ------------------------------------------------
+
+
+def test_a_card_listing_the_kafka_interface_gets_the_kafka_transport(broker_settings) -> None:
+    card = sdk_card(broker_settings, "some-agent", url="https://agent.example/a2a")
+    transport_module = "transport03" if LINE == 0 else "transport1"
+
+    async def create() -> Any:
+        client = client_factory(config()).create(card)
+        transport = client._transport
+        await client.close()
+        return transport
+
+    transport = asyncio.run(create())
+    assert type(transport).__module__ == f"a2a_kafka_sync.contrib.a2a_sdk.{transport_module}"
+    assert transport.bridge.client.config.request_topic == "some-agent"
+    with pytest.raises(ValueError, match="no compatible transports"):
+        client_factory(config()).create(to_sdk_card(AgentCard(name="http only", url="http://x")))
+
+
+def test_an_sdk_client_sends_streams_gets_and_cancels_over_kafka(serve, broker_settings, topic):
+    serve(our_agent)
+    card = sdk_card(broker_settings, topic)
+    settings = client_settings(broker_settings)
+
+    async def scenario() -> dict[str, Any]:
+        unary = client_factory(config(streaming=False), **settings).create(card)
+        streaming = client_factory(config(), **settings).create(card)
+        try:
+            seen: dict[str, Any] = {"one": await sdk.send(unary, "one")}
+            seen["stream"] = await sdk.send(streaming, "two")
+            task_id = seen["one"][-1][1].id
+            seen["got"] = await sdk.get_task(unary, task_id)
+            waiting = (await sdk.send(unary, "wait"))[-1][1]
+            seen["waiting"] = waiting
+            seen["canceled"] = await sdk.cancel_task(unary, waiting.id)
+            seen["after"] = await sdk.get_task(unary, waiting.id)
+            with pytest.raises(Exception) as caught:
+                await sdk.get_task(unary, "no-such-task")
+            seen["missing"] = caught.value
+        finally:
+            await unary.close()
+            await streaming.close()
+        return seen
+
+    seen = asyncio.run(scenario())
+
+    [(kind, task)] = seen["one"]
+    assert kind == "task" and sdk.state(task) == "completed"
+    assert sdk.text(task.artifacts[0].parts) == "echo one"
+    kinds = [kind for kind, _ in seen["stream"]]
+    assert kinds[0] == "task" and "artifact" in kinds and kinds[-1] == "status"
+    assert sdk.state(seen["stream"][-1][1]) == "completed"
+    assert seen["got"].id == task.id and sdk.state(seen["got"]) == "completed"
+    assert sdk.state(seen["waiting"]) == "input_required"
+    assert sdk.state(seen["canceled"]) == "canceled" and sdk.state(seen["after"]) == "canceled"
+    assert sdk.error_code(seen["missing"]) == TaskNotFoundError.code
+    assert isinstance(seen["missing"].__cause__, TaskNotFoundError)  # ours, kept as the cause
+
+
+# -- the server side: an a2a-sdk AgentExecutor behind KafkaServerApp ---------------------------
+
+
+def test_an_sdk_executor_served_on_kafka_answers_our_client(serve, connect) -> None:
+    executor = EchoExecutor()
+    serve(A2ASdkHandler.for_executor(executor))
+    client = connect()
+
+    reply = client.send_message("hello")
+    assert isinstance(reply, Message) and reply.text == "echo hello"
+
+    task = client.send_message("unary")
+    assert isinstance(task, Task) and task.status.state is TaskState.completed
+    assert task.artifacts and task.artifacts[0].parts[0].text == "echo unary"
+
+    with client.send_message_streaming("streamed") as stream:
+        events = list(stream)
+    assert isinstance(events[0], Task)
+    assert events[-1].status.state is TaskState.completed
+    assert any(getattr(e, "artifact", None) is not None for e in events)
+
+    assert client.get_task(task.id).status.state is TaskState.completed
+    waiting = client.send_message("wait")
+    assert waiting.status.state is TaskState.input_required
+    assert client.cancel_task(waiting.id).status.state is TaskState.canceled
+    assert client.get_task(waiting.id).status.state is TaskState.canceled
+
+    assert executor.threads and set(executor.threads) == {LOOP_THREAD}
+
+
+def test_errors_from_the_executor_arrive_as_a2a_errors(serve, connect) -> None:
+    serve(A2ASdkHandler.for_executor(EchoExecutor()))
+    client = connect()
+
+    with pytest.raises(InvalidParamsError, match="refuses 'fail'") as caught:
+        client.send_message("fail")
+    assert caught.value.code == -32602
+    with pytest.raises(TaskNotFoundError):
+        client.get_task("no-such-task")
+    with pytest.raises(InternalError):
+        client.send_message("boom")
+
+
+def test_the_loop_thread_runs_with_the_app_and_stops_with_it(broker_settings, topic) -> None:
+    handler = A2ASdkHandler.for_executor(EchoExecutor())
+    with pytest.raises(InternalError, match="not running"):
+        handler.on_get_task(TaskQueryParams(id="t"), _context("task_get"))
+    app = KafkaServerApp(handler, request_topic=topic, **broker_settings)
+
+    app.start()
+    thread = handler.loop.thread
+    assert thread is not None and thread.name == LOOP_THREAD and thread.is_alive()
+    app.stop(timeout=5)
+
+    assert not thread.is_alive()
+    assert [t.name for t in threading.enumerate() if t.name == LOOP_THREAD] == []
+    with pytest.raises(Exception, match="cannot be started again"):
+        handler.start()
+
+
+def test_a_hanging_executor_times_the_caller_out_and_is_cancelled_when_the_app_stops(
+    broker_settings, topic, connect
+) -> None:
+    executor = EchoExecutor()
+    handler = A2ASdkHandler.for_executor(executor)
+    with KafkaServerApp(handler, request_topic=topic, **broker_settings) as app:
+        assert app.wait_until_assigned(30)
+        with pytest.raises(RequestTimeoutError):
+            connect().send_message("hang", timeout=1.0)
+        assert connect().send_message("hello").text == "echo hello"  # the loop is not stuck
+
+    assert executor.cancelled.wait(10), "the executor was never cancelled"
+    assert handler.loop.thread is not None and not handler.loop.thread.is_alive()
+
+
+def test_an_sdk_client_reaches_an_sdk_agent_through_kafka(serve, broker_settings, topic) -> None:
+    executor = EchoExecutor()
+    serve(A2ASdkHandler.for_executor(executor))
+    card = sdk_card(broker_settings, topic)
+
+    async def scenario() -> list[tuple[str, Any]]:
+        client = client_factory(config(), **client_settings(broker_settings)).create(card)
+        try:
+            return await sdk.send(client, "end to end")
+        finally:
+            await client.close()
+
+    events = asyncio.run(scenario())
+    assert events[-1][0] == "status" and sdk.state(events[-1][1]) == "completed"
+    artifacts = [e for kind, e in events if kind == "artifact"]
+    assert artifacts and sdk.text(artifacts[0].artifact.parts) == "echo end to end"
+    assert set(executor.threads) == {LOOP_THREAD}
+
+
+# -- conversions at the edge ---------------------------------------------------------------------
+
+
+def test_a_card_keeps_its_kafka_interface_through_the_sdk() -> None:
+    ours = with_kafka_interface(AgentCard(name="a", url="http://a"), "localhost:9092", "agent-a")
+    back = from_sdk_card(to_sdk_card(ours))
+    assert back.name == "a" and back.url == "http://a"
+    assert [(i.transport, i.url) for i in back.additional_interfaces or []] == [
+        (KAFKA_TRANSPORT, "kafka://localhost:9092/agent-a")
+    ]
+
+
+def test_kafka_interface_is_the_sdks_interface_of_the_installed_line() -> None:
+    interface = kafka_interface("localhost:9092", "agent-a")
+    assert interface.url == "kafka://localhost:9092/agent-a"
+    label = interface.transport if LINE == 0 else interface.protocol_binding
+    assert label == KAFKA_TRANSPORT
+
+
+@only_03
+def test_on_03_an_agent_error_is_an_a2a_client_jsonrpc_error() -> None:
+    from a2a.client.errors import A2AClientJSONRPCError, A2AClientTimeoutError
+
+    from a2a_kafka_sync.contrib.a2a_sdk.convert import sdk_client_error
+    from a2a_kafka_sync.errors import RequestTimeoutError
+
+    error = sdk_client_error(TaskNotFoundError("gone", correlation_id="c-1"))
+    assert isinstance(error, A2AClientJSONRPCError) and error.error.code == -32001
+    assert isinstance(sdk_client_error(RequestTimeoutError("slow")), A2AClientTimeoutError)
+
+
+@only_1
+def test_on_1_an_agent_error_is_the_sdk_error_class_of_its_code() -> None:
+    from a2a.client.errors import A2AClientTimeoutError
+    from a2a.utils.errors import TaskNotFoundError as SdkTaskNotFound
+
+    from a2a_kafka_sync.contrib.a2a_sdk.convert import sdk_client_error
+    from a2a_kafka_sync.errors import RequestTimeoutError
+
+    error = sdk_client_error(TaskNotFoundError("gone"))
+    assert isinstance(error, SdkTaskNotFound) and error.message == "gone"
+    assert isinstance(sdk_client_error(RequestTimeoutError("slow")), A2AClientTimeoutError)
