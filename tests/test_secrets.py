@@ -155,6 +155,7 @@ def test_each_sasl_mechanism_reaches_the_brokers_handshake_and_no_secret_is_logg
     plain_broker: EmbeddedBroker, mechanism: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="kafka")  # a docs snippet may have quietened it
     settings = {**plain_broker.settings(), **sasl_settings(mechanism), "connect_timeout": 1.0}
     client = KafkaClientTransport(request_topic="sasl", **settings)
     with pytest.raises(BrokerUnavailableError) as caught:
@@ -171,6 +172,7 @@ def test_a_server_with_sasl_settings_fails_to_start_without_showing_them(
     plain_broker: EmbeddedBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="kafka")  # a docs snippet may have quietened it
     settings = {**plain_broker.settings(), **sasl_settings("PLAIN"), "connect_timeout": 1.0}
     app = KafkaServerApp(lambda message: Message.agent_text("x"), request_topic="s", **settings)
     with pytest.raises(BrokerUnavailableError) as caught:

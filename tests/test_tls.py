@@ -148,6 +148,7 @@ def test_no_secret_reaches_a_log_line_or_a_repr_during_a_tls_round_trip(
         "sasl_oauth_token_provider": _Provider(),
     }
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="kafka")  # a docs snippet may have quietened it
     app = _serve(mtls_broker, topic, echo, **secrets)
     try:
         settings = mtls_broker.settings(request_topic=topic, **secrets)

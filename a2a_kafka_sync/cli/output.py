@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..interfaces import kafka_endpoint, kafka_url
 from ..errors import ConfigurationError
+from ..interfaces import kafka_endpoint, kafka_url
 from ..types import (
     A2ABaseModel,
     AgentCard,
