@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_types import DEFS as V03_DEFINITIONS
+from test_types import assert_valid
 from v1_examples import METHOD_EXAMPLES, MODELS, TURN_ENDING, v1_name
 from v1_proto import ENUMS, MESSAGES, RPCS, problems
 
@@ -90,6 +92,8 @@ def test_every_model_survives_the_round_trip_through_v1(name: str, data: st.Data
     back = from_v1(type(obj), out)
     assert back == expected_back(obj)
     assert to_v1(back) == out
+    if type(back).__name__ in V03_DEFINITIONS:  # what we decode is still v0.3 on the wire
+        assert_valid(type(back).__name__, back.to_wire())
 
 
 def test_the_enums_map_one_to_one() -> None:
@@ -468,7 +472,6 @@ _WORKING = {"state": "TASK_STATE_WORKING"}
             {"state": "TASK_STATE_DONE"},
             "TaskStatus.state: unknown TaskState 'TASK_STATE_DONE'",
         ),
-        (t.TaskStatus, {}, "TaskStatus.state: is required"),
         (t.TaskStatus, {**_WORKING, "timestamp": "2026-11-26 10:00:00Z"}, "not an RFC 3339"),
         (t.TaskStatus, {**_WORKING, "timestamp": "2026-11-26T10:00:00"}, "with an offset"),
         (t.TaskStatus, {**_WORKING, "timestamp": "2026-02-30T10:00:00Z"}, "not a valid date"),
@@ -492,6 +495,8 @@ _WORKING = {"state": "TASK_STATE_WORKING"}
         (t.ListTasksParams, {"pageSize": "ten"}, "pageSize: expected an integer, got a string"),
         (t.ListTasksParams, {"pageSize": True}, "pageSize: expected an integer, got a boolean"),
         (t.AgentCard, {"name": "a", "description": "", "version": "1"}, "capabilities: is req"),
+        (t.AgentProvider, {"organization": "o"}, "AgentProvider.url: is required"),
+        (t.AgentSkill, {"name": "n"}, "AgentSkill.id: is required"),
         (
             t.APIKeySecurityScheme,
             {"apiKeySecurityScheme": {"name": "k", "location": "body"}},
@@ -637,3 +642,12 @@ def test_every_message_the_proto_reader_knows_includes_what_we_emit() -> None:
     assert problems({"messageID": "m"}, "Message") == ["messageID: no field 'messageID' in Message"]
     assert problems({"role": "USER"}, "Message") == ["role: 'USER' is not a Role"]
     assert problems({"status": {"state": 2}}, "Task") == ["status.state: 2 is not a TaskState"]
+
+
+def test_absent_zero_values_read_as_protobuf_json_writers_mean_them() -> None:
+    """Protobuf JSON leaves out empty strings and zero enums: free text reads as ""."""
+    assert from_v1(t.TaskStatus, {}) == t.TaskStatus(state=t.TaskState.unknown)
+    card = from_v1(t.AgentCard, {"capabilities": {}})
+    assert (card.name, card.description, card.version, card.skills) == ("", "", "", [])
+    skill = from_v1(t.AgentSkill, {"id": "s"})
+    assert (skill.name, skill.description, skill.tags) == ("", "", [])

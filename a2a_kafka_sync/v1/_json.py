@@ -139,10 +139,15 @@ class V1Object:
         value: str | None = self._typed(name, str, "a string", required)
         return value
 
-    def req_text(self, name: str) -> str:
-        """A string field the proto marks REQUIRED."""
-        value: str = self._typed(name, str, "a string", True)
-        return value
+    def req_text(self, name: str, *, empty_ok: bool = False) -> str:
+        """A string field the proto marks REQUIRED.
+
+        With ``empty_ok`` (free text such as a name or a description, where ``""`` is a
+        fine value) an absent field is the empty string: protobuf JSON writers leave
+        empty strings out. Identifiers and URLs must be there.
+        """
+        value: str = self._typed(name, str, "a string", not empty_ok)
+        return "" if value is None else value
 
     def flag(self, name: str) -> bool | None:
         """A bool field."""

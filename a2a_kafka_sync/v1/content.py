@@ -209,7 +209,8 @@ def status_from_v1(obj: V1Object) -> TaskStatus:
     """A v1 ``TaskStatus`` as a TaskStatus."""
     message = obj.obj("message")
     return TaskStatus(
-        state=STATE_FROM_V1[obj.enum("state", TASK_STATES, "TaskState", required=True) or ""],
+        # An absent enum is its zero value (protobuf JSON writers leave it out): unknown.
+        state=STATE_FROM_V1[obj.enum("state", TASK_STATES, "TaskState") or TASK_STATES[0]],
         message=message_from_v1(message) if message else None,
         timestamp=obj.timestamp("timestamp"),
     )
