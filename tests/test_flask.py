@@ -452,3 +452,4 @@ def _instance(error_class: type[Exception]) -> Exception:
     if issubclass(error_class, A2AError):
         return error_class()
     return error_class("x")
+
