@@ -61,7 +61,7 @@ identifiers (ids, URLs, roles); free text (card / skill ``name``, ``description`
 ``version``, provider ``organization``) and the task state may be absent, because
 protobuf JSON writers leave out ``""`` and zero enums: they read as ``""`` and
 ``unknown``. Where v1 cannot tell an empty list from none (``additionalInterfaces``,
-``final: false`` vs unset), the v0.3 side reads back as none.
+a ``false`` a writer left out), the v0.3 side reads back as none.
 """
 
 from __future__ import annotations
