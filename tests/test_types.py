@@ -30,6 +30,8 @@ try:
     import a2a.types as sdk
 except ImportError:  # pragma: no cover - depends on the environment
     sdk = None
+if sdk is not None and not hasattr(sdk, "TextPart"):  # pragma: no cover
+    sdk = None  # a2a-sdk >= 1.0: protobuf types, not the v0.3 models (see test_v1_conformance)
 
 st: Any
 try:
@@ -38,7 +40,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     st = None
 
-requires_sdk = pytest.mark.skipif(sdk is None, reason="a2a-sdk is not installed")
+requires_sdk = pytest.mark.skipif(sdk is None, reason="a2a-sdk 0.3 is not installed")
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "a2a-v0.3.0.json"
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))

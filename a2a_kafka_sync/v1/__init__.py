@@ -55,6 +55,13 @@ Values only one side can hold: ``TaskState.unknown`` is ``TASK_STATE_UNSPECIFIED
 raises; OAuth flows with more than one flow raise; a timestamp without an offset raises;
 ``blocking`` is ``returnImmediately`` inverted (unset stays unset); a push-config get
 without a config id raises (v1 requires it).
+
+Reading v1, fields the proto marks REQUIRED must be there when they are messages or
+identifiers (ids, URLs, roles); free text (card / skill ``name``, ``description``,
+``version``, provider ``organization``) and the task state may be absent, because
+protobuf JSON writers leave out ``""`` and zero enums: they read as ``""`` and
+``unknown``. Where v1 cannot tell an empty list from none (``additionalInterfaces``,
+a ``false`` a writer left out), the v0.3 side reads back as none.
 """
 
 from __future__ import annotations

@@ -139,10 +139,15 @@ class V1Object:
         value: str | None = self._typed(name, str, "a string", required)
         return value
 
-    def req_text(self, name: str) -> str:
-        """A string field the proto marks REQUIRED."""
-        value: str = self._typed(name, str, "a string", True)
-        return value
+    def req_text(self, name: str, *, empty_ok: bool = False) -> str:
+        """A string field the proto marks REQUIRED.
+
+        With ``empty_ok`` (free text such as a name or a description, where ``""`` is a
+        fine value) an absent field is the empty string: protobuf JSON writers leave
+        empty strings out. Identifiers and URLs must be there.
+        """
+        value: str = self._typed(name, str, "a string", not empty_ok)
+        return "" if value is None else value
 
     def flag(self, name: str) -> bool | None:
         """A bool field."""
@@ -215,8 +220,9 @@ class V1Object:
             self.fail(name, "expected a JSON object of strings")
         return dict(value)
 
-    def enum(self, name: str, names: list[str], *, required: bool = False) -> str | None:
-        """An enum field, as its name: protobuf JSON sends the name, or the number."""
+    def enum(self, name: str, names: list[str], enum: str, *, required: bool = False) -> str | None:
+        """An enum field (of the proto enum ``enum``), as its name: protobuf JSON sends the
+        name, or the number."""
         value = self.raw(name)
         if value is None:
             if required:
@@ -226,7 +232,7 @@ class V1Object:
             return names[value]
         if isinstance(value, str) and value in names:
             return value
-        self.fail(name, f"unknown value {str(value)[:40]!r} (expected one of {', '.join(names)})")
+        self.fail(name, f"unknown {enum} {str(value)[:40]!r} (e.g. {names[1]})")
 
     def timestamp(self, name: str) -> str | None:
         """A google.protobuf.Timestamp field: an RFC 3339 string, kept as it is."""
@@ -252,7 +258,8 @@ class V1Object:
         present = [n for n in names if self.has(n)]
         if len(present) != 1:
             got = ", ".join(present) if present else "none"
-            fail(self.path, f"{what} needs exactly one of {', '.join(names)}; got {got}")
+            choices = ", ".join(names) if len(names) <= 4 else f"its {len(names)} variants"
+            fail(self.path, f"{what} needs exactly one of {choices}; got {got}")
         return present[0]
 
 

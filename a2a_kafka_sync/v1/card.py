@@ -164,8 +164,8 @@ def skill_from_v1(obj: V1Object) -> AgentSkill:
     """A v1 ``AgentSkill``."""
     return AgentSkill(
         id=obj.req_text("id"),
-        name=obj.req_text("name"),
-        description=obj.req_text("description"),
+        name=obj.req_text("name", empty_ok=True),
+        description=obj.req_text("description", empty_ok=True),
         tags=obj.texts("tags") or [],
         examples=obj.texts("examples"),
         input_modes=obj.texts("inputModes"),
@@ -183,7 +183,9 @@ def provider_to_v1(provider: AgentProvider) -> dict[str, Any]:
 
 def provider_from_v1(obj: V1Object) -> AgentProvider:
     """A v1 ``AgentProvider``."""
-    return AgentProvider(url=obj.req_text("url"), organization=obj.req_text("organization"))
+    return AgentProvider(
+        url=obj.req_text("url"), organization=obj.req_text("organization", empty_ok=True)
+    )
 
 
 def signature_to_v1(signature: AgentCardSignature) -> dict[str, Any]:
@@ -236,9 +238,9 @@ def card_from_v1(obj: V1Object) -> AgentCard:
     provider = obj.obj("provider")
     schemes = obj.obj("securitySchemes")
     return AgentCard(
-        name=obj.req_text("name"),
-        description=obj.req_text("description"),
-        version=obj.req_text("version"),
+        name=obj.req_text("name", empty_ok=True),
+        description=obj.req_text("description", empty_ok=True),
+        version=obj.req_text("version", empty_ok=True),
         supported_interfaces=interfaces,
         **_v03_endpoints(interfaces),
         provider=provider_from_v1(provider) if provider else None,

@@ -155,7 +155,7 @@ def message_to_v1(message: Message) -> dict[str, Any]:
 
 def message_from_v1(obj: V1Object) -> Message:
     """A v1 ``Message`` as a Message; ``ROLE_UNSPECIFIED`` has no v0.3 counterpart."""
-    role = obj.enum("role", ROLES, required=True)
+    role = obj.enum("role", ROLES, "Role", required=True)
     if role not in _ROLE_FROM_V1:
         obj.fail("role", f"{role} has no v0.3 counterpart (ROLE_USER or ROLE_AGENT)")
     return Message(
@@ -209,7 +209,8 @@ def status_from_v1(obj: V1Object) -> TaskStatus:
     """A v1 ``TaskStatus`` as a TaskStatus."""
     message = obj.obj("message")
     return TaskStatus(
-        state=STATE_FROM_V1[obj.enum("state", TASK_STATES, required=True) or ""],
+        # An absent enum is its zero value (protobuf JSON writers leave it out): unknown.
+        state=STATE_FROM_V1[obj.enum("state", TASK_STATES, "TaskState") or TASK_STATES[0]],
         message=message_from_v1(message) if message else None,
         timestamp=obj.timestamp("timestamp"),
     )

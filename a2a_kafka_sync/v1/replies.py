@@ -74,7 +74,7 @@ def _payload(result: Any, allowed: tuple[str, ...], what: str) -> dict[str, Any]
 
 def page_to_v1(result: Any) -> dict[str, Any]:
     """A TaskPage (or a bare list of Tasks, one full page) as a v1 ``ListTasksResponse``."""
-    if isinstance(result, list):
+    if isinstance(result, list) and all(isinstance(t, Task) for t in result):
         result = TaskPage(tasks=result, page_size=len(result), total_size=len(result))
     if not isinstance(result, TaskPage) or not all(isinstance(t, Task) for t in result.tasks):
         raise ValueError(f"ListTasks answers a TaskPage or a list of Tasks, not {result!r:.80}")

@@ -149,7 +149,7 @@ def list_params_to_v1(params: A2ABaseModel) -> dict[str, Any]:
 
 def list_params_from_v1(obj: V1Object) -> ListTasksParams:
     """A v1 ``ListTasksRequest``; ``TASK_STATE_UNSPECIFIED`` is no status filter."""
-    status = obj.enum("status", TASK_STATES)
+    status = obj.enum("status", TASK_STATES, "TaskState")
     return ListTasksParams(
         context_id=obj.text("contextId"),
         status=None if status in (None, "TASK_STATE_UNSPECIFIED") else STATE_FROM_V1[status],
