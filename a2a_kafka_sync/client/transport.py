@@ -198,7 +198,8 @@ class KafkaClientTransport(TaskCalls):
             self.agent_card
         )
         """The A2A version of this client's requests: ``config.protocol_version``, else the
-        version the agent card offers first (:func:`~a2a_kafka_sync.interfaces.protocol_version_for`)."""
+        version the agent card offers first
+        (:func:`~a2a_kafka_sync.interfaces.protocol_version_for`)."""
         self.reply_topic = self.config.reply_topic or (
             f"{self.config.reply_topic_prefix}-{uuid.uuid4().hex}"
         )
