@@ -3,6 +3,9 @@
 Both model the same A2A v0.3.0 JSON, class for class and name for name, so an
 object crosses over through its wire JSON: nothing is lost, and both sides
 validate. a2a-sdk is optional: it is imported only when an object goes *to* it.
+With a2a-sdk 1.x installed (whose ``a2a.types`` are protobuf messages), its v0.3
+models are those of ``a2a.compat.v0_3.types``; its v1.0 protobuf messages are
+the business of ``a2a_kafka_sync.contrib.a2a_sdk``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from ._base import A2ABaseModel
 __all__ = ["from_a2a_sdk", "is_a2a_sdk_object", "to_a2a_sdk"]
 
 _SDK_MODULE = "a2a.types"
+_SDK_COMPAT_MODULE = "a2a.compat.v0_3.types"  # a2a-sdk 1.x keeps its v0.3 models here
 
 
 def is_a2a_sdk_object(value: object) -> bool:
@@ -56,12 +60,22 @@ def to_a2a_sdk(value: Any) -> Any:
         return [to_a2a_sdk(item) for item in value]
     if not isinstance(value, A2ABaseModel):
         return value
-    sdk = importlib.import_module(_SDK_MODULE)
+    sdk = _sdk_models()
     name = type(value).__name__
     theirs = getattr(sdk, name, None)
     if theirs is None:
-        raise TypeError(f"{name} has no counterpart in a2a-sdk's {_SDK_MODULE}")
+        raise TypeError(f"{name} has no counterpart in a2a-sdk's {sdk.__name__}")
     return theirs.model_validate(value.to_wire())
+
+
+@functools.cache
+def _sdk_models() -> Any:
+    """a2a-sdk's module of v0.3 pydantic models: ``a2a.types`` in 0.3, the compat one in 1.x."""
+    sdk = importlib.import_module(_SDK_MODULE)
+    message = getattr(sdk, "Message", None)
+    if inspect.isclass(message) and issubclass(message, BaseModel):
+        return sdk
+    return importlib.import_module(_SDK_COMPAT_MODULE)
 
 
 @functools.cache
