@@ -173,6 +173,12 @@ class ClientConfig(_CommonConfig):
         "else 0.3, which every peer speaks (the asyncio implementation and servers older "
         "than 1.0 support included). See docs/binding.md.",
     )
+    extensions: list[str] = Field(
+        default=[],
+        description="URIs of the A2A extensions the client uses, sent with every request in "
+        "the a2a_extensions header; an agent that requires one the client does not declare "
+        "answers -32008 (ExtensionSupportRequiredError).",
+    )
     max_pending: int = Field(
         default=10_000,
         ge=1,

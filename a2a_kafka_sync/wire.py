@@ -47,6 +47,7 @@ from .types._base import A2ABaseModel
 from .v1 import V1_METHODS, reply_from_v1, reply_to_v1, request_from_v1, request_to_v1
 
 __all__ = [
+    "HEADER_A2A_EXTENSIONS",
     "HEADER_A2A_VERSION",
     "HEADER_AFTER_SEQUENCE",
     "HEADER_AGENT_ID",
@@ -93,6 +94,8 @@ HEADER_TRACEPARENT = "traceparent"
 HEADER_TRACESTATE = "tracestate"
 HEADER_A2A_VERSION = "a2a_version"
 """Request header (extension): the A2A protocol version of the request; absent means 0.3."""
+HEADER_A2A_EXTENSIONS = "a2a_extensions"
+"""Request header (extension): the A2A extension URIs the client uses, comma separated."""
 HEADER_AUTHORIZATION = "authorization"
 """Request header (extension): the caller's credentials (``Bearer <token>`` or an API key)."""
 HEADER_AFTER_SEQUENCE = "after_sequence"
@@ -183,8 +186,16 @@ class RequestHeaders:
     traceparent: str | None = None
     tracestate: str | None = None
     a2a_version: str | None = None
+    a2a_extensions: str | None = None
     authorization: str | None = field(default=None, repr=False)
     after_sequence: int | None = None
+
+    @property
+    def extensions(self) -> tuple[str, ...]:
+        """The extension URIs of the ``a2a_extensions`` header, in order, without blanks."""
+        if not self.a2a_extensions:
+            return ()
+        return tuple(uri for uri in (p.strip() for p in self.a2a_extensions.split(",")) if uri)
 
     @property
     def answerable(self) -> bool:
@@ -204,6 +215,7 @@ class RequestHeaders:
             HEADER_TRACEPARENT,
             HEADER_TRACESTATE,
             HEADER_A2A_VERSION,
+            HEADER_A2A_EXTENSIONS,
             HEADER_AUTHORIZATION,
             HEADER_AFTER_SEQUENCE,
         ):
@@ -347,6 +359,7 @@ def read_request_headers(headers: Headers | None) -> tuple[RequestHeaders, A2AEr
         HEADER_AGENT_ID,
         HEADER_TRACE_ID,
         HEADER_A2A_VERSION,
+        HEADER_A2A_EXTENSIONS,
         HEADER_AUTHORIZATION,
     ):
         try:

@@ -345,3 +345,27 @@ def test_a_client_from_a_published_card_speaks_1_0(broker_settings, serve, topic
         assert client.send_text("found") == "1.0: found"
     with client_for(card, protocol_version="0.3", **broker_settings) as client:
         assert client.send_text("found") == "0.3: found"
+
+
+def test_a_required_extension_missing_from_the_request_is_minus_32008(serve, connect) -> None:
+    from a2a_kafka_sync.errors import ExtensionSupportRequiredError
+    from a2a_kafka_sync.types import AgentExtension
+
+    uri = "https://example.com/ext/billing/v1"
+    card = CARD.model_copy(deep=True)
+    card.capabilities.extensions = [AgentExtension(uri=uri, required=True)]
+    seen: list[tuple[str, ...]] = []
+
+    def agent(message: Message, context: RequestContext) -> str:
+        seen.append(context.extensions)
+        return "ok"
+
+    serve(agent, agent_card=card)
+    for version in ("0.3", "1.0"):
+        with pytest.raises(ExtensionSupportRequiredError) as caught:
+            connect(protocol_version=version).send_text("no extension")
+        assert caught.value.code == -32008 and caught.value.data == {"requiredExtensions": [uri]}
+    assert seen == []  # the handler never ran
+    client = connect(extensions=[uri, "https://example.com/ext/other"])
+    assert client.send_text("with it") == "ok"
+    assert seen == [(uri, "https://example.com/ext/other")]

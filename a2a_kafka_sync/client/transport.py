@@ -200,6 +200,7 @@ class KafkaClientTransport(TaskCalls):
         """The A2A version of this client's requests: ``config.protocol_version``, else the
         version the agent card offers first
         (:func:`~a2a_kafka_sync.interfaces.protocol_version_for`)."""
+        self._extensions = ",".join(self.config.extensions) or None
         self.reply_topic = self.config.reply_topic or (
             f"{self.config.reply_topic_prefix}-{uuid.uuid4().hex}"
         )
@@ -443,6 +444,7 @@ class KafkaClientTransport(TaskCalls):
             reply_topic=self.reply_topic,
             agent_id=self.config.agent_id,
             deadline_ms=deadline_ms,
+            a2a_extensions=self._extensions,
         )
         value, record_headers = encode_request(
             method, params, headers, streaming=stream, version=self.protocol_version

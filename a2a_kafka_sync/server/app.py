@@ -206,7 +206,12 @@ class KafkaServerApp:
             self._executor = ThreadPoolExecutor(
                 max_workers=threads, thread_name_prefix="a2a-kafka-worker"
             )
-            self._dispatcher = Dispatcher(self.handler, producer, config, self.metrics)
+            required = frozenset(
+                extension.uri
+                for extension in self.agent_card.capabilities.extensions or []
+                if extension.required
+            )
+            self._dispatcher = Dispatcher(self.handler, producer, config, self.metrics, required)
             if config.exactly_once:
                 self._committer = TransactionalCommitter(config)
             self._thread = threading.Thread(

@@ -41,6 +41,8 @@ class RequestContext:
             ``traceparent``.
         a2a_version: the A2A protocol version the caller speaks (``"0.3"`` or
             ``"1.0"``); replies are translated to it, so handlers rarely need it.
+        extensions: the A2A extension URIs the caller declared it uses
+            (the ``a2a_extensions`` header).
     """
 
     correlation_id: str
@@ -59,6 +61,7 @@ class RequestContext:
     traceparent: str | None = None
     tracestate: str | None = None
     a2a_version: str = "0.3"
+    extensions: tuple[str, ...] = ()
 
     @classmethod
     def from_request(cls, request: Request) -> RequestContext:
@@ -78,6 +81,7 @@ class RequestContext:
             traceparent=headers.traceparent,
             tracestate=headers.tracestate,
             a2a_version=request.version,
+            extensions=headers.extensions,
         )
 
     def replace(self, **changes: Any) -> RequestContext:

@@ -17,7 +17,13 @@ from kafka.partitioner import murmur2
 from .. import tracing
 from .._kafka import build_producer, close_producer, library_error, translate_kafka_errors
 from ..config import ServerConfig
-from ..errors import A2AError, A2AKafkaError, InternalError, UnsupportedOperationError
+from ..errors import (
+    A2AError,
+    A2AKafkaError,
+    ExtensionSupportRequiredError,
+    InternalError,
+    UnsupportedOperationError,
+)
 from ..metrics import ServerMetrics
 from ..wire import (
     HEADER_AUTHORIZATION,
@@ -59,8 +65,10 @@ class Dispatcher:
         producer: KafkaProducer,
         config: ServerConfig,
         metrics: ServerMetrics | None = None,
+        required_extensions: frozenset[str] = frozenset(),
     ) -> None:
         self._handler = handler
+        self._required_extensions = required_extensions
         self._producer = producer
         self._config = config
         self._metrics = metrics if metrics is not None else ServerMetrics(enabled=False)
@@ -162,6 +170,8 @@ class Dispatcher:
                 assert headers.correlation_id is not None
                 call = self._watchdog.begin(headers.correlation_id, (headers, context, settle))
                 started = time.perf_counter()  # the wait for a free slot is not the handler's
+            if self._required_extensions:
+                self._check_extensions(context)
             if request.streaming:
                 self._stream(request, context, sent, call)
             else:
@@ -188,6 +198,16 @@ class Dispatcher:
             )
             if trace is not None:
                 self._end_trace(trace, outcome, error)
+
+    def _check_extensions(self, context: RequestContext) -> None:
+        """-32008 when the agent requires an extension the caller did not declare."""
+        missing = sorted(self._required_extensions.difference(context.extensions))
+        if missing:
+            raise ExtensionSupportRequiredError(
+                f"this agent requires the extension(s) {', '.join(missing)}: declare them "
+                "in the a2a_extensions header",
+                data={"requiredExtensions": missing},
+            )
 
     @staticmethod
     def _enter_trace(request: Request, record: Any) -> tracing.ServerTrace | None:
