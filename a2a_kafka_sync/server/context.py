@@ -39,6 +39,8 @@ class RequestContext:
             one; replies carry it back. Parsed: :attr:`trace_context`.
         tracestate: the request's W3C ``tracestate`` header, kept with a valid
             ``traceparent``.
+        after_sequence: a resubscription's ``after_sequence`` header: replay the task's
+            events after this sequence number (None: the task as it is, then live events).
     """
 
     correlation_id: str
@@ -53,9 +55,10 @@ class RequestContext:
     state: dict[str, Any] = field(default_factory=dict)
     task: Any = None
     cancelled: threading.Event = field(default_factory=threading.Event)
-    emit: Callable[[Any], None] | None = None
+    emit: Callable[..., None] | None = None
     traceparent: str | None = None
     tracestate: str | None = None
+    after_sequence: int | None = None
 
     @classmethod
     def from_request(cls, request: Request) -> RequestContext:
@@ -74,6 +77,7 @@ class RequestContext:
             caller_card=request.caller_card,
             traceparent=headers.traceparent,
             tracestate=headers.tracestate,
+            after_sequence=headers.after_sequence,
         )
 
     def replace(self, **changes: Any) -> RequestContext:

@@ -267,10 +267,11 @@ class Dispatcher:
         method = request.method.name
         metrics = self._metrics
 
-        def emit(event: Any) -> None:
-            """Send one event now; a failure is logged (the stream's end reports it)."""
+        def emit(event: Any, sequence: int | None = None) -> None:
+            """Send one event now, with its task's ``sequence`` header; a failure is logged
+            (the stream's end reports it)."""
             try:
-                self._send(headers, encode_reply(event), sent, call=call)
+                self._send(headers, encode_reply(event), sent, call=call, sequence=sequence)
                 metrics.stream_event_sent(method)
             except _Abandoned:
                 pass
@@ -375,6 +376,7 @@ class Dispatcher:
         *,
         remember: bool = True,
         call: ActiveCall | None = None,
+        sequence: int | None = None,
     ) -> None:
         """Produce one reply and add its future to ``sent``; raises _ReplyNotSent.
 
@@ -397,6 +399,7 @@ class Dispatcher:
                     headers.trace_id,
                     headers.traceparent,
                     headers.tracestate,
+                    sequence=sequence,
                 ),
                 partition=partition,
             )
