@@ -21,18 +21,16 @@ so a turn on another instance continues the numbering of the previous one.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import threading
 from typing import Any
 
-from kafka import TopicPartition
 from pydantic import Field
 
-from ..._kafka import build_consumer, build_producer, ensure_topics, translate_kafka_errors
+from ..._kafka import build_producer, ensure_topics, translate_kafka_errors
 from ...config import _CommonConfig, config_from
-from ...errors import ClientClosedError, KafkaOperationError
+from ...errors import A2AKafkaError, ClientClosedError
 from ...types import Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 from .event_log import (
     DEFAULT_MAX_EVENTS_PER_TASK,
@@ -42,13 +40,13 @@ from .event_log import (
     TaskEventSubscription,
     ends_turn,
 )
+from .topic_follower import TopicFollower
 from .updater import TaskEvent
 
 __all__ = ["KafkaTaskEventLog", "KafkaTaskEventLogConfig", "event_log_for"]
 
 logger = logging.getLogger(__name__)
 
-POLL_TIMEOUT_MS = 100
 _STRIPES = 64
 _TYPES: dict[str, type[Any]] = {
     "task": Task,
@@ -137,18 +135,11 @@ class KafkaTaskEventLog(TaskEventLog):
         self._lock = threading.Lock()  # the state below
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]  # one numbering per task
         self._owned: set[str] = set()  # tasks this instance numbers now (a turn in progress)
-        self._written: set[tuple[int, int]] = set()  # (partition, offset) of own records
-        self._positions: dict[TopicPartition, int] = {}
-        self._barriers: list[tuple[dict[TopicPartition, int], threading.Event]] = []
-        self._started = self._closed = self._reader_done = False
-        self._stop = threading.Event()
+        self._written: set[tuple[int, int]] = set()  # own records the reader has yet to see
+        self._started = self._closed = False
         self._producer: Any = None
-        self._consumer: Any = None  # the reader thread's alone once started
-        self._ends: Any = None  # asks end offsets only, under its lock
-        self._ends_lock = threading.Lock()
-        self._partitions: list[TopicPartition] = []
-        self._thread = threading.Thread(
-            target=self._run, name="a2a-kafka-task-events-reader", daemon=True
+        self._reader = TopicFollower(
+            self.config, self.config.topic_name, self._apply, name="a2a-kafka-task-events-reader"
         )
 
     def start(self) -> None:
@@ -159,35 +150,19 @@ class KafkaTaskEventLog(TaskEventLog):
                 raise self._not_open()
             if self._started:
                 return
-            with contextlib.ExitStack() as undo:
-                extra = {} if "max_block_ms" in config.kafka else {"max_block_ms": 10_000}
-                producer = build_producer(config, **extra)
-                undo.callback(producer.close, timeout=1.0)
+            extra = {} if "max_block_ms" in config.kafka else {"max_block_ms": 10_000}
+            producer = build_producer(config, **extra)
+            try:
                 if config.create_topics:
-                    retention = {
-                        "cleanup.policy": "delete",
-                        "retention.ms": str(config.retention_ms),
-                    }
-                    ensure_topics(config, {topic: (config.topic_partitions, retention)})
-                consumers = []
-                for _ in range(2):
-                    consumers.append(
-                        build_consumer(config, group_id=None, enable_auto_commit=False)
-                    )
-                    undo.callback(consumers[-1].close, autocommit=False, timeout_ms=1000)
-                with translate_kafka_errors("assigning the task-event topic", topic=topic):
-                    partitions = sorted(consumers[0].partitions_for_topic(topic) or ())
-                    if not partitions:
-                        raise KafkaOperationError("no such topic", topic=topic)
-                    self._partitions = [TopicPartition(topic, p) for p in partitions]
-                    consumers[0].assign(self._partitions)
-                    consumers[0].seek_to_beginning(*self._partitions)
-                undo.pop_all()
-            self._producer, self._consumer, self._ends = producer, consumers[0], consumers[1]
-            self._started = True
-            self._thread.start()
+                    kept = {"cleanup.policy": "delete", "retention.ms": str(config.retention_ms)}
+                    ensure_topics(config, {topic: (config.topic_partitions, kept)})
+                self._reader.start()
+            except BaseException:
+                producer.close(timeout=1.0)
+                raise
+            self._producer, self._started = producer, True
         try:
-            self._catch_up()
+            self._reader.catch_up(config.read_timeout)
         except BaseException:
             self.close()
             raise
@@ -199,14 +174,9 @@ class KafkaTaskEventLog(TaskEventLog):
             if self._closed:
                 return
             self._closed = True
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        self._reader.close(timeout)
         if self._producer is not None:
             self._producer.close(timeout=timeout)
-        if self._ends is not None:
-            with self._ends_lock:
-                self._ends.close(autocommit=False, timeout_ms=1000)
 
     def append(self, task_id: str, event: TaskEvent) -> int:
         """Number ``event``, write it and wait for the broker, then hand it to subscribers."""
@@ -215,20 +185,28 @@ class KafkaTaskEventLog(TaskEventLog):
                 self._catch_up()  # the previous turn may have run on another instance
                 self._owned.add(task_id)
             sequence = self._view.last(task_id) + 1
-            self._write(task_id, sequence, _kind(event), event)
-            self._view.add(LoggedEvent(task_id, sequence, event))
+            where = self._write(task_id, sequence, _kind(event), event)
+            if not self._view.add(LoggedEvent(task_id, sequence, event)):
+                with self._lock:  # the reader was first: it will not look for it again
+                    self._written.discard(where)
             if ends_turn(event):
                 self._owned.discard(task_id)
         return sequence
 
     def end_run(self, task_id: str) -> None:
-        """Write a ``run_ended`` record after the task's last event; wake subscribers."""
+        """Wake subscribers, and write a ``run_ended`` record after the task's last event
+        (a failed write is logged: followers on other instances then wait until their
+        timeout)."""
         with self._stripes[hash(task_id) % _STRIPES]:
             self._owned.discard(task_id)
             sequence = self._view.last(task_id)
-            if sequence:
+            if not sequence:
+                return
+            self._view.run_ended(task_id, sequence)
+            try:
                 self._write(task_id, sequence, _RUN_ENDED, None)
-                self._view.run_ended(task_id, sequence)
+            except A2AKafkaError as exc:  # advisory: other instances' followers wait on
+                logger.warning("could not write the end of a run of task %s: %s", task_id, exc)
 
     def subscribe(self, task_id: str, after: int | None = None) -> TaskEventSubscription:
         """Catch up with the topic, then replay and follow (see :class:`TaskEventLog`)."""
@@ -240,7 +218,15 @@ class KafkaTaskEventLog(TaskEventLog):
         self._catch_up()
         return super().last_sequence(task_id)
 
-    def _write(self, task_id: str, sequence: int, kind: str, event: TaskEvent | None) -> None:
+    def _catch_up(self) -> None:
+        if not self._started or self._closed:
+            raise self._not_open()
+        self._reader.catch_up(self.config.read_timeout)
+
+    def _write(
+        self, task_id: str, sequence: int, kind: str, event: TaskEvent | None
+    ) -> tuple[int, int]:
+        """Write one record and wait for the broker; its (partition, offset)."""
         if self._producer is None or self._closed:
             raise self._not_open()
         topic = self.config.topic_name
@@ -248,74 +234,18 @@ class KafkaTaskEventLog(TaskEventLog):
         with translate_kafka_errors(f"writing an event of task {task_id!r}", topic=topic):
             future = self._producer.send(topic, key=task_id.encode(), value=value)
             meta = future.get(timeout=self.config.read_timeout)
-        with self._lock:
-            self._written.add((meta.partition, meta.offset))
+        where = (meta.partition, meta.offset)
+        if kind != _RUN_ENDED:
+            with self._lock:
+                self._written.add(where)
+        return where
 
     def _not_open(self) -> ClientClosedError:
         why = "closed" if self._closed else "not started: call start() first"
         return ClientClosedError(f"the task-event log is {why}", topic=self.config.topic_name)
 
-    def _catch_up(self) -> None:
-        """Block until the reader has read every record that existed when this was called."""
-        if not self._started or self._closed:
-            raise self._not_open()
-        topic, timeout = self.config.topic_name, self.config.read_timeout
-        with self._ends_lock, translate_kafka_errors("reading end offsets", topic=topic):
-            if self._closed:
-                raise self._not_open()
-            ends = self._ends.end_offsets(self._partitions, int(timeout * 1000))
-        done = threading.Event()
-        with self._lock:
-            if self._reader_done:
-                raise self._not_open()
-            if self._reached(ends):
-                return
-            self._barriers.append((ends, done))
-        done.wait(timeout)
-        with self._lock:
-            self._barriers = [b for b in self._barriers if b[1] is not done]
-            if self._reached(ends):
-                return
-        if self._closed:
-            raise self._not_open()
-        raise KafkaOperationError(
-            f"the task-event view did not catch up within read_timeout={timeout}s", topic=topic
-        )
-
-    def _reached(self, ends: dict[TopicPartition, int]) -> bool:
-        return all(self._positions.get(tp, 0) >= end for tp, end in ends.items())
-
-    def _run(self) -> None:
-        consumer = self._consumer
-        try:
-            while not self._stop.is_set():
-                try:
-                    batches = consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
-                except Exception:
-                    logger.warning("reading the task-event topic failed; retrying", exc_info=True)
-                    self._stop.wait(0.2)
-                    continue
-                for record in (r for records in batches.values() for r in records):
-                    try:  # one record must never stop the reader
-                        self._apply(record)
-                    except Exception as exc:
-                        where = f"{record.topic}[{record.partition}]@{record.offset}"
-                        logger.warning(
-                            "skipped an undecodable task-event record at %s: %s", where, exc
-                        )
-                self._release(consumer)
-        finally:
-            with self._lock:
-                self._reader_done = True
-                waiting, self._barriers = self._barriers, []
-            for _, done in waiting:
-                done.set()
-            try:
-                consumer.close(autocommit=False, timeout_ms=1000)
-            except Exception:
-                logger.warning("closing the task-event consumer failed", exc_info=True)
-
     def _apply(self, record: Any) -> None:
+        """A record read from the topic (on the reader thread): keep its event."""
         data = json.loads(record.value.decode("utf-8"))
         task_id, sequence, kind = data["taskId"], int(data["sequence"]), data["type"]
         if record.key is not None and record.key.decode("utf-8") != task_id:
@@ -326,8 +256,10 @@ class KafkaTaskEventLog(TaskEventLog):
         event = _TYPES[kind].from_wire(data["data"])
         if self._view.add(LoggedEvent(task_id, sequence, event)):
             return
+        where = (record.partition, record.offset)
         with self._lock:
-            own = (record.partition, record.offset) in self._written
+            own = where in self._written
+            self._written.discard(where)
         if not own:  # two writers numbered one task at once (a cancel on another instance)
             logger.warning(
                 "task %s: a second event numbered %d at %s[%d]@%d was not kept",
@@ -337,25 +269,6 @@ class KafkaTaskEventLog(TaskEventLog):
                 record.partition,
                 record.offset,
             )
-
-    def _release(self, consumer: Any) -> None:
-        """Publish how far the reader is, and release the barriers it has reached."""
-        try:
-            positions = {tp: consumer.position(tp, timeout_ms=100) for tp in self._partitions}
-        except Exception:
-            logger.warning("reading the task-event topic positions failed", exc_info=True)
-            return
-        with self._lock:
-            self._positions = {tp: p for tp, p in positions.items() if p is not None}
-            self._written = {
-                (p, o)
-                for p, o in self._written
-                if o >= self._positions.get(TopicPartition(self.config.topic_name, p), 0)
-            }
-            reached = [b for b in self._barriers if self._reached(b[0])]
-            self._barriers = [b for b in self._barriers if b not in reached]
-        for _, done in reached:
-            done.set()
 
 
 def event_log_for(choice: TaskEventLog | str | None, server: _CommonConfig) -> TaskEventLog | None:
