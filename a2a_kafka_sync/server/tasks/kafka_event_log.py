@@ -187,7 +187,7 @@ class KafkaTaskEventLog(TaskEventLog):
             sequence = self._view.last(task_id) + 1
             where = self._write(task_id, sequence, _kind(event), event)
             if not self._view.add(LoggedEvent(task_id, sequence, event)):
-                with self._lock:  # the reader was first: it will not look for it again
+                with self._lock:  # the reader kept it first: it will not look for it again
                     self._written.discard(where)
             if ends_turn(event):
                 self._owned.discard(task_id)
@@ -246,6 +246,11 @@ class KafkaTaskEventLog(TaskEventLog):
 
     def _apply(self, record: Any) -> None:
         """A record read from the topic (on the reader thread): keep its event."""
+        where = (record.partition, record.offset)
+        with self._lock:
+            if where in self._written:  # this instance's own: append() keeps it
+                self._written.discard(where)
+                return
         data = json.loads(record.value.decode("utf-8"))
         task_id, sequence, kind = data["taskId"], int(data["sequence"]), data["type"]
         if record.key is not None and record.key.decode("utf-8") != task_id:
@@ -254,13 +259,8 @@ class KafkaTaskEventLog(TaskEventLog):
             self._view.run_ended(task_id, sequence)
             return
         event = _TYPES[kind].from_wire(data["data"])
-        if self._view.add(LoggedEvent(task_id, sequence, event)):
-            return
-        where = (record.partition, record.offset)
-        with self._lock:
-            own = where in self._written
-            self._written.discard(where)
-        if not own:  # two writers numbered one task at once (a cancel on another instance)
+        if not self._view.add(LoggedEvent(task_id, sequence, event)):
+            # two writers numbered one task at once (a cancel on another instance)
             logger.warning(
                 "task %s: a second event numbered %d at %s[%d]@%d was not kept",
                 task_id,
