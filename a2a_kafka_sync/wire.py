@@ -659,6 +659,8 @@ class Reply:
 
     type: str
     data: Any
+    sequence: int | None = None
+    """The ``sequence`` header of a stream record carrying a task event, when it had one."""
 
     @property
     def is_final(self) -> bool:

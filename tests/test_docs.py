@@ -16,7 +16,7 @@ import pytest
 import a2a_kafka_sync
 from a2a_kafka_sync.config import ClientConfig, ServerConfig, _CommonConfig
 from a2a_kafka_sync.discovery import AgentDirectoryConfig
-from a2a_kafka_sync.server.tasks import KafkaTaskStoreConfig
+from a2a_kafka_sync.server.tasks import KafkaTaskEventLogConfig, KafkaTaskStoreConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -34,7 +34,13 @@ def _table_names(text: str) -> set[str]:
 
 # -- (a) configuration.md lists every setting ---------------------------------------------------
 
-CONFIG_CLASSES = [ClientConfig, ServerConfig, KafkaTaskStoreConfig, AgentDirectoryConfig]
+CONFIG_CLASSES = [
+    ClientConfig,
+    ServerConfig,
+    KafkaTaskStoreConfig,
+    KafkaTaskEventLogConfig,
+    AgentDirectoryConfig,
+]
 COMMON_SECTION = "Common fields"
 
 

@@ -12,7 +12,13 @@ from kafka import KafkaConsumer, TopicPartition
 
 from ..errors import ProtocolError
 from ..metrics import ClientMetrics
-from ..wire import HEADER_CORRELATION_ID, HEADER_NOTIFICATION_TYPE, Reply, decode_reply
+from ..wire import (
+    HEADER_CORRELATION_ID,
+    HEADER_NOTIFICATION_TYPE,
+    HEADER_SEQUENCE,
+    Reply,
+    decode_reply,
+)
 from .correlation import CorrelationManager
 
 __all__ = ["ReplyReader"]
@@ -206,7 +212,7 @@ class ReplyReader:
 
     def _handle(self, record: Any) -> None:
         correlation_id: str | None = None
-        notification = None
+        notification = sequence = None
         for name, value in record.headers or ():
             if value is None:  # Kafka allows null header values
                 continue
@@ -214,6 +220,8 @@ class ReplyReader:
                 correlation_id = value.decode("utf-8", "replace")
             elif name == HEADER_NOTIFICATION_TYPE:
                 notification = value
+            elif name == HEADER_SEQUENCE and value.isdigit():
+                sequence = int(value)
         if correlation_id is None:
             self._handle_uncorrelated(record, notification)
             return
@@ -230,6 +238,8 @@ class ReplyReader:
                     exc,
                 )
             return
+        if sequence is not None:
+            reply = Reply(reply.type, reply.data, sequence)
         if not self._registry.resolve(correlation_id, reply):
             self._metrics.reply_dropped("unknown_correlation_id")
             logger.debug(

@@ -5,17 +5,22 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from ..errors import ClientClosedError
 from ..types import Message, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 from ..wire import STREAM_COMPLETE
 from .correlation import CorrelationManager, StreamWaiter
 
+if TYPE_CHECKING:
+    from .resume import Resumer
+
 __all__ = ["ReplyStream", "StreamEvent"]
 
 StreamEvent = Union[Message, Task, TaskStatusUpdateEvent, TaskArtifactUpdateEvent]
 """What a stream yields: the agent's Message, or its Task and the Task's update events."""
+
+_END = object()
 
 
 class ReplyStream(Iterator[StreamEvent]):
@@ -26,15 +31,38 @@ class ReplyStream(Iterator[StreamEvent]):
     the timeout for the next event raises RequestTimeoutError. Leaving a ``with``
     block, calling :meth:`close`, or dropping the last reference frees the
     waiter, so a caller may stop iterating at any point.
+
+    :attr:`last_sequence` and :attr:`task_id` say where a task's stream stands: a
+    later ``client.resubscribe(task_id, after_sequence=last_sequence)`` (from any
+    client) continues it. With a ``resumer`` (``resume=True`` on the call) the stream
+    does that itself after a break (see :mod:`a2a_kafka_sync.client.resume`).
     """
 
     def __init__(
-        self, registry: CorrelationManager, waiter: StreamWaiter, timeout: float | None
+        self,
+        registry: CorrelationManager,
+        waiter: StreamWaiter,
+        timeout: float | None,
+        resumer: Resumer | None = None,
     ) -> None:
         self._registry = registry
         self._waiter = waiter
         self._timeout = timeout
         self._closed = False
+        self._resumer = resumer
+        self._last_sequence: int | None = None
+        self._task_id: str | None = None
+        self._floor: int | None = None  # after a resume: sequences up to it were seen
+
+    @property
+    def last_sequence(self) -> int | None:
+        """The sequence number of the last task event this stream yielded (None before one)."""
+        return self._last_sequence
+
+    @property
+    def task_id(self) -> str | None:
+        """The id of the task whose events this stream yields, once one was seen."""
+        return self._task_id
 
     @property
     def correlation_id(self) -> str:
@@ -45,21 +73,43 @@ class ReplyStream(Iterator[StreamEvent]):
         return self
 
     def __next__(self) -> StreamEvent:
-        if self._closed:
+        item = self._read() if self._resumer is None else self._resumer.next(self, self._read)
+        if item is _END:
             raise StopIteration
-        try:
-            reply = self._waiter.next(self._timeout)
-        except BaseException as exc:
-            self._end(exc)
-            raise
-        if reply.type == STREAM_COMPLETE:
-            self.close()
-            raise StopIteration
-        if reply.type == "error":
-            self.close()
-            raise reply.data
-        data: StreamEvent = reply.data
+        data: StreamEvent = item
         return data
+
+    def _read(self) -> Any:
+        """The next event, or _END; raises what ended the stream."""
+        while not self._closed:
+            try:
+                reply = self._waiter.next(self._timeout)
+            except BaseException as exc:
+                self._end(exc)
+                raise
+            if reply.type == STREAM_COMPLETE:
+                self.close()
+                return _END
+            if reply.type == "error":
+                self.close()
+                raise reply.data
+            if reply.sequence is not None:
+                if self._floor is not None and reply.sequence <= self._floor:
+                    continue  # seen before the resume
+                self._last_sequence = reply.sequence
+            data = reply.data
+            task_id = data.id if isinstance(data, Task) else getattr(data, "task_id", None)
+            if task_id:
+                self._task_id = task_id
+            return data
+        return _END
+
+    def _take_over(self, other: ReplyStream) -> None:
+        """Go on with ``other``'s call (the resubscription after a break) as this stream."""
+        self._registry, self._waiter = other._registry, other._waiter
+        other._closed = True  # its waiter is this stream's now
+        self._closed = False
+        self._floor = self._last_sequence
 
     def close(self) -> None:
         """Stop listening: later events of this stream are dropped when they arrive.

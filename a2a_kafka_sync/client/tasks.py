@@ -56,7 +56,15 @@ class TaskCalls:
     def _call(self, method: str, params: A2ABaseModel, timeout: Timeout) -> Reply:
         raise NotImplementedError  # pragma: no cover - provided by the transport
 
-    def _stream(self, method: str, params: A2ABaseModel, timeout: Timeout) -> ReplyStream:
+    def _stream(
+        self,
+        method: str,
+        params: A2ABaseModel,
+        timeout: Timeout,
+        *,
+        after_sequence: int | None = None,
+        resume: bool | int = False,
+    ) -> ReplyStream:
         raise NotImplementedError  # pragma: no cover - provided by the transport
 
     def get_task(
@@ -84,15 +92,26 @@ class TaskCalls:
         return _expect(self._call("task_cancel", params, timeout), Task, "task_cancel")  # type: ignore[no-any-return]
 
     def resubscribe(
-        self, task: str | TaskIdParams, *, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        task: str | TaskIdParams,
+        *,
+        after_sequence: int | None = None,
+        resume: bool | int = False,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
     ) -> ReplyStream:
         """Follow a running task: its current state, then its events until its turn ends.
 
         Works from any client, e.g. after the one that started the task is gone.
+        With ``after_sequence=N`` (a stream's ``last_sequence``) the stream is exactly
+        the task's events after N, each once, in order, then its live ones until the
+        turn ends, and no task snapshot; InvalidParamsError (-32602) when the agent
+        no longer keeps them. ``resume`` as for ``send_message_streaming``.
         """
         task = from_a2a_sdk(task)
         params = task if isinstance(task, TaskIdParams) else TaskIdParams(id=task)
-        return self._stream("task_resubscribe", params, timeout)
+        return self._stream(
+            "task_resubscribe", params, timeout, after_sequence=after_sequence, resume=resume
+        )
 
     def list_tasks(
         self,

@@ -37,7 +37,7 @@ from ..errors import (
 )
 from ..interfaces import protocol_version_for
 from ..metrics import ClientMetrics
-from ..types import AgentCard, Message, MessageSendParams, Task
+from ..types import AgentCard, Message, MessageSendParams, Task, TaskIdParams
 from ..types._base import A2ABaseModel, new_id
 from ..types.sdk import from_a2a_sdk
 from ..wire import Reply, RequestHeaders, encode_request
@@ -45,6 +45,7 @@ from .correlation import CorrelationManager, StreamWaiter, Waiter
 from .pending import PendingCall
 from .push import PushDispatcher
 from .reader import GAP_GRACE, ReplyReader
+from .resume import DEFAULT_RESUME_ATTEMPTS, Resumer
 from .sdk_view import A2ASdkClient
 from .stream import ReplyStream
 from .tasks import TaskCalls
@@ -413,7 +414,11 @@ class KafkaClientTransport(TaskCalls):
         return result.text if isinstance(result, Message) else result
 
     def send_message_streaming(
-        self, message: MessageSendParams | Message | str, *, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        message: MessageSendParams | Message | str,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        resume: bool | int = False,
     ) -> ReplyStream:
         """Send a message and return an iterator over the agent's events as they arrive.
 
@@ -421,8 +426,11 @@ class KafkaClientTransport(TaskCalls):
         block, or call ``close()`` when stopping early): it yields Message, Task,
         TaskStatusUpdateEvent and TaskArtifactUpdateEvent objects in order and ends
         with the stream. ``timeout`` bounds the wait for each next event.
+        ``resume=True`` (or a number of attempts, default 3) resubscribes after the
+        last sequence seen when the stream breaks (:mod:`a2a_kafka_sync.client.resume`),
+        so every task event is still yielded once, in order.
         """
-        return self._stream("message_send", _as_send_params(message), timeout)
+        return self._stream("message_send", _as_send_params(message), timeout, resume=resume)
 
     # -- one path for every method -------------------------------------------------------------
 
@@ -430,7 +438,13 @@ class KafkaClientTransport(TaskCalls):
         return self.config.timeout if timeout is USE_CLIENT_DEFAULT else timeout
 
     def _send(
-        self, method: str, params: A2ABaseModel, *, stream: bool, timeout: float | None
+        self,
+        method: str,
+        params: A2ABaseModel,
+        *,
+        stream: bool,
+        timeout: float | None,
+        after_sequence: int | None = None,
     ) -> Waiter | StreamWaiter:
         if self._state is not _State.OPENED:
             self.open()
@@ -445,6 +459,7 @@ class KafkaClientTransport(TaskCalls):
             agent_id=self.config.agent_id,
             deadline_ms=deadline_ms,
             a2a_extensions=self._extensions,
+            after_sequence=after_sequence,
         )
         value, record_headers = encode_request(
             method, params, headers, streaming=stream, version=self.protocol_version
@@ -557,8 +572,27 @@ class KafkaClientTransport(TaskCalls):
             return reply.data
         raise ProtocolError(f"message_send answered with a {reply.type!r} reply")
 
-    def _stream(self, method: str, params: A2ABaseModel, timeout: Timeout) -> ReplyStream:
+    def _stream(
+        self,
+        method: str,
+        params: A2ABaseModel,
+        timeout: Timeout,
+        *,
+        after_sequence: int | None = None,
+        resume: bool | int = False,
+    ) -> ReplyStream:
         seconds = self._timeout(timeout)
-        waiter = self._send(method, params, stream=True, timeout=seconds)
+        waiter = self._send(
+            method, params, stream=True, timeout=seconds, after_sequence=after_sequence
+        )
         assert isinstance(waiter, StreamWaiter)
-        return ReplyStream(self._registry, waiter, seconds)
+        resumer = None
+        if resume:
+            attempts = DEFAULT_RESUME_ATTEMPTS if resume is True else int(resume)
+
+            def reopen(task_id: str, after: int) -> ReplyStream:
+                params = TaskIdParams(id=task_id)
+                return self._stream("task_resubscribe", params, timeout, after_sequence=after)
+
+            resumer = Resumer(reopen, attempts)
+        return ReplyStream(self._registry, waiter, seconds, resumer)

@@ -30,6 +30,8 @@ from .default_handler import DefaultRequestHandler, default_card
 from .dispatcher import Dispatcher
 from .offsets import OffsetTracker
 from .tasks import TaskStore
+from .tasks.event_log import TaskEventLog
+from .tasks.kafka_event_log import event_log_for
 from .transactions import TransactionalCommitter
 
 __all__ = ["KafkaServerApp"]
@@ -110,6 +112,11 @@ class KafkaServerApp:
         task_store: where a function handler's tasks live (default in memory); see
             :class:`~a2a_kafka_sync.server.DefaultRequestHandler`.
         extended_agent_card: the card ``agent_card_get`` answers with (-32007 when None).
+        event_log: where a function handler's task events are numbered and kept, so
+            streams can resume (``after_sequence``): a
+            :class:`~a2a_kafka_sync.server.tasks.TaskEventLog`, ``"memory"`` (the
+            default: resumes on this instance) or ``"kafka"`` (the topic
+            ``<request_topic>.task-events``: resumes on any instance).
         config: a complete :class:`~a2a_kafka_sync.config.ServerConfig` instead of
             the arguments above and ``settings``.
         **settings: any other ServerConfig field (``max_workers``, ``profile``,
@@ -126,6 +133,7 @@ class KafkaServerApp:
         agent_card: AgentCard | None = None,
         task_store: TaskStore | None = None,
         extended_agent_card: AgentCard | None = None,
+        event_log: TaskEventLog | str | None = None,
         config: ServerConfig | None = None,
         **settings: Any,
     ) -> None:
@@ -137,9 +145,10 @@ class KafkaServerApp:
         self.config: ServerConfig = config_from(ServerConfig, config, explicit, settings)
         self.agent_card = agent_card or default_card(self.config.request_topic)
         if hasattr(handler, "on_message_send") or hasattr(handler, "on_message_send_stream"):
-            if task_store is not None or extended_agent_card is not None:
+            if task_store is not None or extended_agent_card is not None or event_log is not None:
                 raise TypeError(
-                    "task_store and extended_agent_card configure the DefaultRequestHandler "
+                    "task_store, event_log and extended_agent_card configure the "
+                    "DefaultRequestHandler "
                     "built for a function; pass them to your handler object instead"
                 )
             self.handler = handler
@@ -149,6 +158,7 @@ class KafkaServerApp:
                 task_store=task_store,
                 agent_card=self.agent_card,
                 extended_agent_card=extended_agent_card,
+                event_log=event_log_for(event_log, self.config),
             )
         self._tracker = OffsetTracker()
         tracker = self._tracker

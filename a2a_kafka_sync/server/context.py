@@ -43,6 +43,8 @@ class RequestContext:
             ``"1.0"``); replies are translated to it, so handlers rarely need it.
         extensions: the A2A extension URIs the caller declared it uses
             (the ``a2a_extensions`` header).
+        after_sequence: a resubscription's ``after_sequence`` header: replay the task's
+            events after this sequence number (None: the task as it is, then live events).
     """
 
     correlation_id: str
@@ -57,11 +59,12 @@ class RequestContext:
     state: dict[str, Any] = field(default_factory=dict)
     task: Any = None
     cancelled: threading.Event = field(default_factory=threading.Event)
-    emit: Callable[[Any], None] | None = None
+    emit: Callable[..., None] | None = None
     traceparent: str | None = None
     tracestate: str | None = None
     a2a_version: str = "0.3"
     extensions: tuple[str, ...] = ()
+    after_sequence: int | None = None
 
     @classmethod
     def from_request(cls, request: Request) -> RequestContext:
@@ -82,6 +85,7 @@ class RequestContext:
             tracestate=headers.tracestate,
             a2a_version=request.version,
             extensions=headers.extensions,
+            after_sequence=headers.after_sequence,
         )
 
     def replace(self, **changes: Any) -> RequestContext:

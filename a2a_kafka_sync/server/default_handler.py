@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,7 +11,6 @@ from typing import Any
 
 from ..errors import (
     AuthenticatedExtendedCardNotConfiguredError,
-    InternalError,
     InvalidAgentResponseError,
     InvalidParamsError,
     PushNotificationNotSupportedError,
@@ -29,15 +27,15 @@ from ..types import (
     TaskArtifactUpdateEvent,
     TaskPage,
     TaskPushNotificationConfig,
-    TaskState,
     TaskStatusUpdateEvent,
 )
 from ..wire import SUCCESS
 from .context import RequestContext
 from .handlers import RequestHandler, _positional_arity
+from .resume import follow_task
 from .tasks import InMemoryTaskStore, TaskStore
+from .tasks.event_log import InMemoryTaskEventLog, TaskEventLog
 from .tasks.listing import DEFAULT_PAGE_SIZE, page_of
-from .tasks.subscriptions import CLOSED, RUN_ENDED, TaskSubscriptions
 from .tasks.updater import TaskEvent, TaskUpdater
 
 __all__ = ["DefaultRequestHandler"]
@@ -45,8 +43,6 @@ __all__ = ["DefaultRequestHandler"]
 logger = logging.getLogger(__name__)
 
 _TASK_EVENTS = (Task, TaskStatusUpdateEvent, TaskArtifactUpdateEvent)
-_TURN_OVER = frozenset({TaskState.input_required, TaskState.auth_required})
-_WAIT_SLICE = 1.0
 _CANCEL_CHECKS = 5
 _CANCEL_CHECK_INTERVAL = 0.1
 
@@ -78,6 +74,8 @@ class DefaultRequestHandler(RequestHandler):
         agent_card: this agent's card; its ``capabilities.push_notifications`` gates
             the push-config methods (-32003 when false).
         extended_agent_card: the card ``agent_card_get`` returns; -32007 when None.
+        event_log: where task events are numbered and kept for resubscriptions
+            (``after_sequence``); default an :class:`InMemoryTaskEventLog`.
     """
 
     def __init__(
@@ -87,6 +85,7 @@ class DefaultRequestHandler(RequestHandler):
         task_store: TaskStore | None = None,
         agent_card: AgentCard | None = None,
         extended_agent_card: AgentCard | None = None,
+        event_log: TaskEventLog | None = None,
     ) -> None:
         if not callable(agent):
             raise TypeError(f"an agent must be callable, not {type(agent).__name__}")
@@ -96,7 +95,7 @@ class DefaultRequestHandler(RequestHandler):
         self.extended_agent_card = extended_agent_card
         self._generator = inspect.isgeneratorfunction(agent)
         self._with_context = _positional_arity(agent) >= 2
-        self._subscriptions = TaskSubscriptions()
+        self.event_log = event_log or InMemoryTaskEventLog()
         self._running: dict[str, tuple[threading.Event, TaskUpdater]] = {}
         self._running_lock = threading.Lock()
         self._notifier: Any = None
@@ -107,8 +106,9 @@ class DefaultRequestHandler(RequestHandler):
     # -- lifecycle, driven by the server ---------------------------------------------------------
 
     def start(self, producer: Any = None) -> None:
-        """Start the task store, and push delivery through ``producer`` when given."""
+        """Start the task store and event log, and push delivery through ``producer``."""
         self.task_store.start()
+        self.event_log.start()
         if producer is not None:
             from .push import PushNotifier
 
@@ -116,13 +116,14 @@ class DefaultRequestHandler(RequestHandler):
 
     def stopping(self) -> None:
         """The server stops taking requests: end open resubscriptions now, not after the drain."""
-        self._subscriptions.close()
+        self.event_log.close_subscriptions()
 
     def close(self) -> None:
-        """Wake resubscribers, stop push delivery and close the task store."""
-        self._subscriptions.close()
+        """Wake resubscribers, stop push delivery, close the event log and the task store."""
+        self.event_log.close_subscriptions()
         if self._notifier is not None:
             self._notifier.close(5.0)
+        self.event_log.close()
         self.task_store.close()
 
     # -- message_send ----------------------------------------------------------------------------
@@ -162,8 +163,10 @@ class DefaultRequestHandler(RequestHandler):
         )
         if existing is not None:
             updater.touched = True
+            task = updater.task  # a turn's first event: the task with the new message
+            sequence = self.event_log.append(task.id, task)
             if context.emit is not None:
-                context.emit(updater.task)
+                context.emit(task, sequence)
         context.state["updater"] = updater
         cancelled = context.cancelled  # one event: task_cancel and the watchdog both set it
         agent_context = context.replace(task=updater)
@@ -181,7 +184,7 @@ class DefaultRequestHandler(RequestHandler):
                 self._running.pop(updater.task_id, None)
             if updater.touched and not updater.turn_ended:
                 # The agent returned with its turn still open: resubscribers stop waiting.
-                self._subscriptions.publish(updater.task_id, RUN_ENDED)
+                self.event_log.end_run(updater.task_id)
 
     def _continued_task(self, message: Message) -> Task | None:
         if not message.task_id:
@@ -221,12 +224,12 @@ class DefaultRequestHandler(RequestHandler):
                 "TaskStatusUpdateEvent, TaskArtifactUpdateEvent, str or None"
             )
 
-    def _publisher(self, emit: Callable[[Any], None] | None) -> Callable[[Task, TaskEvent], None]:
+    def _publisher(self, emit: Callable[..., None] | None) -> Callable[[Task, TaskEvent], None]:
         def publish(task: Task, event: TaskEvent) -> None:
             self.task_store.save(task)
-            self._subscriptions.publish(task.id, event)
+            sequence = self.event_log.append(task.id, event)  # resubscribers get it here
             if emit is not None:
-                emit(event)
+                emit(event, sequence)
             if isinstance(event, (Task, TaskStatusUpdateEvent)) and self._notifier is not None:
                 configs = self.task_store.get_push_configs(task.id)
                 if configs:
@@ -303,31 +306,9 @@ class DefaultRequestHandler(RequestHandler):
         return self._task(task_id)
 
     def on_resubscribe_to_task(self, params: Any, context: RequestContext) -> Iterator[Any]:
-        """The task as it is, then its live events until its turn ends."""
-        self._task(params.id)
-        events = self._subscriptions.subscribe(params.id)
-        try:
-            task = self._task(params.id)  # read after subscribing: no event falls between
-            yield task
-            if task.status.state.is_terminal or task.status.state in _TURN_OVER:
-                return
-            while True:
-                try:
-                    event = events.get(timeout=_WAIT_SLICE)
-                except queue.Empty:  # wait on: the server's stop (CLOSED) wakes us
-                    continue
-                if event is RUN_ENDED:
-                    yield self._task(params.id)  # as the agent left it
-                    return
-                if event is CLOSED:
-                    raise InternalError(
-                        "the server is stopping; resubscribe to follow the task elsewhere"
-                    )
-                yield event
-                if isinstance(event, TaskStatusUpdateEvent) and event.final:
-                    return
-        finally:
-            self._subscriptions.unsubscribe(params.id, events)
+        """The task as it is, then its live events until its turn ends; with the request's
+        ``after_sequence``, exactly the task's events after it instead of the task."""
+        return follow_task(self.event_log, self._task, params.id, context)
 
     # -- push notification configs ---------------------------------------------------------------
 

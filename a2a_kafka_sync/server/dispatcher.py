@@ -290,11 +290,12 @@ class Dispatcher:
         metrics = self._metrics
         version = request.version
 
-        def emit(event: Any) -> None:
-            """Send one event now; a failure is logged (the stream's end reports it)."""
+        def emit(event: Any, sequence: int | None = None) -> None:
+            """Send one event now, with its task's ``sequence`` header; a failure is logged
+            (the stream's end reports it)."""
             try:
                 reply = encode_reply(event, method=method, version=version, streaming=True)
-                self._send(headers, reply, sent, call=call)
+                self._send(headers, reply, sent, call=call, sequence=sequence)
                 metrics.stream_event_sent(method)
             except _Abandoned:
                 pass
@@ -303,8 +304,8 @@ class Dispatcher:
 
         context = context.replace(emit=emit)
         for event in self._events(request, context):
-            reply = encode_reply(event, method=method, version=version, streaming=True)
-            self._send(headers, reply, sent, call=call)
+            emitted = encode_reply(event, method=method, version=version, streaming=True)
+            self._send(headers, emitted, sent, call=call)
             metrics.stream_event_sent(method)
         if self._config.stream_complete_delay and sent:
             time.sleep(self._config.stream_complete_delay)
@@ -404,6 +405,7 @@ class Dispatcher:
         *,
         remember: bool = True,
         call: ActiveCall | None = None,
+        sequence: int | None = None,
     ) -> None:
         """Produce one reply and add its future to ``sent``; raises _ReplyNotSent.
 
@@ -426,6 +428,7 @@ class Dispatcher:
                     headers.trace_id,
                     headers.traceparent,
                     headers.tracestate,
+                    sequence=sequence,
                 ),
                 partition=partition,
             )

@@ -1,0 +1,171 @@
+"""``TopicFollower``: one thread that reads a topic from its start, and a catch-up barrier.
+
+The pattern of :class:`~a2a_kafka_sync.server.tasks.KafkaTaskStore`'s reader, made
+reusable: the thread hands every record to a callback; :meth:`TopicFollower.catch_up`
+takes the topic's end offsets (on a second consumer that never fetches: asked on the
+reader's own connection, ListOffsets would wait behind its pending fetch) and blocks
+until the reader has read that far, so the caller sees every record acknowledged
+before it asked, whoever wrote it. The task-event log stands on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kafka import TopicPartition
+
+from ..._kafka import build_consumer, translate_kafka_errors
+from ...config import _CommonConfig
+from ...errors import ClientClosedError, KafkaOperationError
+
+__all__ = ["TopicFollower"]
+
+logger = logging.getLogger(__name__)
+
+POLL_TIMEOUT_MS = 100
+"""How long one poll of the reader waits; also the longest close() waits for it to notice."""
+
+
+class TopicFollower:
+    """Reads ``topic`` from its start on a thread named ``name``, calling ``apply(record)``.
+
+    ``apply`` runs on the reader thread; an exception it raises is logged with the
+    record's place and the record skipped. :meth:`start` connects and starts the
+    thread, :meth:`close` stops it; the owner calls both.
+    """
+
+    def __init__(
+        self, config: _CommonConfig, topic: str, apply: Callable[[Any], None], *, name: str
+    ) -> None:
+        self._config = config
+        self.topic = topic
+        self._apply = apply
+        self._lock = threading.Lock()
+        self._positions: dict[TopicPartition, int] = {}
+        self._barriers: list[tuple[dict[TopicPartition, int], threading.Event]] = []
+        self._started = self._closed = self._done = False
+        self._stop = threading.Event()
+        self._consumer: Any = None  # the reader thread's alone once started
+        self._ends: Any = None  # asks end offsets only, under its lock
+        self._ends_lock = threading.Lock()
+        self._partitions: list[TopicPartition] = []
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        """Build the two consumers, assign every partition from its start, start the reader."""
+        config, topic = self._config, self.topic
+        with contextlib.ExitStack() as undo:
+            consumers = []
+            for _ in range(2):
+                consumer = build_consumer(config, group_id=None, enable_auto_commit=False)
+                undo.callback(consumer.close, autocommit=False, timeout_ms=1000)
+                consumers.append(consumer)
+            with translate_kafka_errors("assigning a topic to follow", topic=topic):
+                partitions = sorted(consumers[0].partitions_for_topic(topic) or ())
+                if not partitions:
+                    raise KafkaOperationError("no such topic", topic=topic)
+                self._partitions = [TopicPartition(topic, p) for p in partitions]
+                consumers[0].assign(self._partitions)
+                consumers[0].seek_to_beginning(*self._partitions)
+            undo.pop_all()
+        self._consumer, self._ends = consumers
+        self._started = True
+        self._thread.start()
+
+    def close(self, timeout: float) -> None:
+        """Stop the reader (joining up to ``timeout`` s) and close the end-offsets consumer."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.warning("the reader of %s did not stop within %ss", self.topic, timeout)
+        if self._ends is not None:
+            with self._ends_lock:
+                self._ends.close(autocommit=False, timeout_ms=1000)
+
+    def _not_open(self) -> ClientClosedError:
+        why = "closed" if self._closed else "not started"
+        return ClientClosedError(f"the reader of {self.topic} is {why}", topic=self.topic)
+
+    def catch_up(self, timeout: float) -> None:
+        """Block until the reader has read every record that existed when this was called.
+
+        Raises KafkaOperationError when it cannot within ``timeout`` s (or the brokers
+        are unreachable), ClientClosedError once closed.
+        """
+        if not self._started or self._closed:
+            raise self._not_open()
+        with self._ends_lock, translate_kafka_errors("reading end offsets", topic=self.topic):
+            if self._closed:
+                raise self._not_open()
+            ends = self._ends.end_offsets(self._partitions, int(timeout * 1000))
+        done = threading.Event()
+        with self._lock:
+            if self._done:
+                raise self._not_open()
+            if self._reached(ends):
+                return
+            self._barriers.append((ends, done))
+        done.wait(timeout)
+        with self._lock:
+            self._barriers = [b for b in self._barriers if b[1] is not done]
+            if self._reached(ends):
+                return
+        if self._closed:
+            raise self._not_open()
+        raise KafkaOperationError(
+            f"the reader did not catch up within {timeout}s", topic=self.topic
+        )
+
+    def _reached(self, ends: dict[TopicPartition, int]) -> bool:
+        return all(self._positions.get(tp, 0) >= end for tp, end in ends.items())
+
+    def _run(self) -> None:
+        consumer = self._consumer
+        try:
+            while not self._stop.is_set():
+                try:
+                    batches = consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
+                except Exception:
+                    logger.warning("reading %s failed; retrying", self.topic, exc_info=True)
+                    self._stop.wait(0.2)
+                    continue
+                for record in (r for records in batches.values() for r in records):
+                    try:  # one record must never stop the reader
+                        self._apply(record)
+                    except Exception as exc:
+                        where = f"{record.topic}[{record.partition}]@{record.offset}"
+                        logger.warning("skipped an undecodable record at %s: %s", where, exc)
+                self._release(consumer)
+        finally:
+            with self._lock:  # wake the waiting callers: they fail, as no one will catch up
+                self._done = True
+                waiting, self._barriers = self._barriers, []
+            for _, done in waiting:
+                done.set()
+            try:
+                consumer.close(autocommit=False, timeout_ms=1000)
+            except Exception:
+                logger.warning("closing the consumer of %s failed", self.topic, exc_info=True)
+
+    def _release(self, consumer: Any) -> None:
+        """Publish how far the reader is, and release the barriers it has reached."""
+        try:
+            positions = {tp: consumer.position(tp, timeout_ms=100) for tp in self._partitions}
+        except Exception:
+            logger.warning("reading the positions on %s failed", self.topic, exc_info=True)
+            return
+        with self._lock:
+            self._positions = {tp: p for tp, p in positions.items() if p is not None}
+            reached = [b for b in self._barriers if self._reached(b[0])]
+            self._barriers = [b for b in self._barriers if b not in reached]
+        for _, done in reached:
+            done.set()
