@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ._kafka import check_kafka_settings
+from .auth import ClientAuthSettings, ServerAuthSettings
 from .errors import ConfigurationError
 
 __all__ = [
@@ -127,7 +128,7 @@ class _CommonConfig(BaseModel):
 _C = TypeVar("_C", bound=_CommonConfig)
 
 
-class ClientConfig(_CommonConfig):
+class ClientConfig(_CommonConfig, ClientAuthSettings):
     """Settings of a :class:`~a2a_kafka_sync.KafkaClientTransport`."""
 
     reply_topic_prefix: str = Field(
@@ -188,7 +189,7 @@ class ClientConfig(_CommonConfig):
         return value
 
 
-class ServerConfig(_CommonConfig):
+class ServerConfig(_CommonConfig, ServerAuthSettings):
     """Settings of a :class:`~a2a_kafka_sync.KafkaServerApp`."""
 
     consumer_group_id: str | None = Field(

@@ -18,6 +18,7 @@ from ..types import (
 )
 from ..types._base import A2ABaseModel
 from ..types.sdk import from_a2a_sdk
+from .credentials import CallCredentials
 from .timeouts import USE_CLIENT_DEFAULT, Timeout
 
 if TYPE_CHECKING:
@@ -42,18 +43,30 @@ class TaskCalls:
 
     Names follow a2a-python's client transport (``get_task``, ``cancel_task``,
     ``resubscribe``, ``set_task_callback`` ...), made blocking; its (a2a-sdk v0.3)
-    param objects are accepted as well as this library's. Each takes
-    ``timeout`` like ``send_message``, raises the agent's A2AError (TaskNotFoundError
+    param objects are accepted as well as this library's. Each takes ``timeout``
+    and ``credentials`` like ``send_message``, raises the agent's A2AError (TaskNotFoundError
     -32001, TaskNotCancelableError -32002, PushNotificationNotSupportedError -32003 ...)
     and RequestTimeoutError.
     """
 
     agent_card: AgentCard
 
-    def _call(self, method: str, params: A2ABaseModel, timeout: Timeout) -> Reply:
+    def _call(
+        self,
+        method: str,
+        params: A2ABaseModel,
+        timeout: Timeout,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
+    ) -> Reply:
         raise NotImplementedError  # pragma: no cover - provided by the transport
 
-    def _stream(self, method: str, params: A2ABaseModel, timeout: Timeout) -> ReplyStream:
+    def _stream(
+        self,
+        method: str,
+        params: A2ABaseModel,
+        timeout: Timeout,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
+    ) -> ReplyStream:
         raise NotImplementedError  # pragma: no cover - provided by the transport
 
     def get_task(
@@ -62,6 +75,7 @@ class TaskCalls:
         *,
         history_length: int | None = None,
         timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> Task:
         """The task with this id, with at most ``history_length`` of its latest messages."""
         task = from_a2a_sdk(task)
@@ -70,18 +84,26 @@ class TaskCalls:
             if isinstance(task, TaskQueryParams)
             else TaskQueryParams(id=task, history_length=history_length)
         )
-        return _expect(self._call("task_get", params, timeout), Task, "task_get")  # type: ignore[no-any-return]
+        return _expect(self._call("task_get", params, timeout, credentials), Task, "task_get")  # type: ignore[no-any-return]
 
     def cancel_task(
-        self, task: str | TaskIdParams, *, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        task: str | TaskIdParams,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> Task:
         """Ask the agent to cancel the task; returns it as it is after the cancel."""
         task = from_a2a_sdk(task)
         params = task if isinstance(task, TaskIdParams) else TaskIdParams(id=task)
-        return _expect(self._call("task_cancel", params, timeout), Task, "task_cancel")  # type: ignore[no-any-return]
+        return _expect(self._call("task_cancel", params, timeout, credentials), Task, "task_cancel")  # type: ignore[no-any-return]
 
     def resubscribe(
-        self, task: str | TaskIdParams, *, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        task: str | TaskIdParams,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> ReplyStream:
         """Follow a running task: its current state, then its events until its turn ends.
 
@@ -89,64 +111,91 @@ class TaskCalls:
         """
         task = from_a2a_sdk(task)
         params = task if isinstance(task, TaskIdParams) else TaskIdParams(id=task)
-        return self._stream("task_resubscribe", params, timeout)
+        return self._stream("task_resubscribe", params, timeout, credentials)
 
     def list_tasks(
-        self, *, context_id: str | None = None, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        *,
+        context_id: str | None = None,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> list[Task]:
-        """The agent's tasks, or those of one context (an extension of A2A v0.3)."""
+        """The agent's tasks, or those of one context (an extension of A2A v0.3).
+
+        With authentication, only the caller's tasks (and those created anonymously).
+        """
         params = A2ABaseModel.model_validate({"contextId": context_id} if context_id else {})
-        return _expect(self._call("task_list", params, timeout), Task, "task_list")  # type: ignore[no-any-return]
+        return _expect(self._call("task_list", params, timeout, credentials), Task, "task_list")  # type: ignore[no-any-return]
 
     def set_task_callback(
         self,
         config: TaskPushNotificationConfig,
         *,
         timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> TaskPushNotificationConfig:
         """Register a push notification config for a task; returns it as stored (with its id)."""
-        reply = self._call("task_push_notification_config_set", from_a2a_sdk(config), timeout)
+        params = from_a2a_sdk(config)
+        reply = self._call("task_push_notification_config_set", params, timeout, credentials)
         return _expect(reply, TaskPushNotificationConfig, "task_push_notification_config_set")  # type: ignore[no-any-return]
 
     def get_task_callback(
-        self, task_id: str, config_id: str | None = None, *, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        task_id: str,
+        config_id: str | None = None,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> TaskPushNotificationConfig:
         """One push notification config of a task (the first, when ``config_id`` is None)."""
         params = GetTaskPushNotificationConfigParams(
             id=task_id, push_notification_config_id=config_id
         )
-        reply = self._call("task_push_notification_config_get", params, timeout)
+        reply = self._call("task_push_notification_config_get", params, timeout, credentials)
         return _expect(reply, TaskPushNotificationConfig, "task_push_notification_config_get")  # type: ignore[no-any-return]
 
     def list_task_callbacks(
-        self, task_id: str, *, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        task_id: str,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> list[TaskPushNotificationConfig]:
         """Every push notification config of a task."""
         params = ListTaskPushNotificationConfigParams(id=task_id)
-        reply = self._call("task_push_notification_config_list", params, timeout)
+        reply = self._call("task_push_notification_config_list", params, timeout, credentials)
         return _expect(  # type: ignore[no-any-return]
             reply, TaskPushNotificationConfig, "task_push_notification_config_list"
         )
 
     def delete_task_callback(
-        self, task_id: str, config_id: str, *, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        task_id: str,
+        config_id: str,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> None:
         """Remove one push notification config of a task."""
         params = DeleteTaskPushNotificationConfigParams(
             id=task_id, push_notification_config_id=config_id
         )
-        reply = self._call("task_push_notification_config_delete", params, timeout)
+        reply = self._call("task_push_notification_config_delete", params, timeout, credentials)
         if reply.type != "success":
             raise ProtocolError(f"task_push_notification_config_delete answered {reply.type!r}")
 
     def get_card(
-        self, *, extended: bool = False, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        *,
+        extended: bool = False,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> AgentCard:
         """The agent's card: the one this client was given, or with ``extended`` the
         authenticated extended card, asked of the agent (-32007 when it has none)."""
         if not extended:
             return self.agent_card
-        reply = self._call("agent_card_get", A2ABaseModel(), timeout)
+        reply = self._call("agent_card_get", A2ABaseModel(), timeout, credentials)
         return _expect(reply, AgentCard, "agent_card_get")  # type: ignore[no-any-return]
 
 

@@ -22,12 +22,14 @@ from kafka import (
 )
 
 from .._kafka import build_consumer, build_producer, close_producer, ensure_topics
+from ..auth import Authenticator
 from ..config import ServerConfig, config_from
-from ..errors import A2AKafkaError
+from ..errors import A2AKafkaError, ConfigurationError
 from ..metrics import ServerMetrics
 from ..types import AgentCard
 from .default_handler import DefaultRequestHandler, default_card
 from .dispatcher import Dispatcher
+from .guard import RequestGuard
 from .offsets import OffsetTracker
 from .tasks import TaskStore
 from .transactions import TransactionalCommitter
@@ -110,6 +112,11 @@ class KafkaServerApp:
         task_store: where a function handler's tasks live (default in memory); see
             :class:`~a2a_kafka_sync.server.DefaultRequestHandler`.
         extended_agent_card: the card ``agent_card_get`` answers with (-32007 when None).
+        authenticator: ``authenticator(credentials, headers) -> Principal | None``
+            (:mod:`a2a_kafka_sync.auth`): every request must authenticate (or be
+            anonymous, with ``allow_anonymous``) before its handler runs, which sees
+            ``context.principal``; the default handler then keeps each task for its
+            creator. None: no authentication.
         config: a complete :class:`~a2a_kafka_sync.config.ServerConfig` instead of
             the arguments above and ``settings``.
         **settings: any other ServerConfig field (``max_workers``, ``profile``,
@@ -126,6 +133,7 @@ class KafkaServerApp:
         agent_card: AgentCard | None = None,
         task_store: TaskStore | None = None,
         extended_agent_card: AgentCard | None = None,
+        authenticator: Authenticator | None = None,
         config: ServerConfig | None = None,
         **settings: Any,
     ) -> None:
@@ -150,6 +158,7 @@ class KafkaServerApp:
                 agent_card=self.agent_card,
                 extended_agent_card=extended_agent_card,
             )
+        self._guard = _guard(self.config, self.handler, authenticator)
         self._tracker = OffsetTracker()
         tracker = self._tracker
         self.metrics = ServerMetrics(
@@ -206,7 +215,7 @@ class KafkaServerApp:
             self._executor = ThreadPoolExecutor(
                 max_workers=threads, thread_name_prefix="a2a-kafka-worker"
             )
-            self._dispatcher = Dispatcher(self.handler, producer, config, self.metrics)
+            self._dispatcher = Dispatcher(self.handler, producer, config, self.metrics, self._guard)
             if config.exactly_once:
                 self._committer = TransactionalCommitter(config)
             self._thread = threading.Thread(
@@ -627,3 +636,17 @@ def _when_settled(
 def _log_commit_failure(offsets: Any, response: Any) -> None:
     if isinstance(response, BaseException):
         logger.warning("committing offsets failed: %s", response)
+
+
+def _guard(config: ServerConfig, handler: Any, authenticator: Authenticator | None) -> RequestGuard:
+    """The request guard of an app; refuses a task store that cannot keep task owners when
+    requests are authenticated (tasks would be everybody's)."""
+    store = getattr(handler, "task_store", None)
+    if authenticator is not None and isinstance(store, TaskStore) and not store.records_owners:
+        raise ConfigurationError(
+            f"{type(store).__name__} does not record task owners (set_owner), so it cannot "
+            "keep the tasks of authenticated callers apart; use one that does"
+        )
+    store_topic = getattr(getattr(store, "config", None), "topic", None)
+    own = [store_topic] if isinstance(store_topic, str) else []
+    return RequestGuard(config, authenticator, own)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..auth import Principal
 from ..tracing import TraceContext
 from ..wire import Request
 
@@ -39,6 +40,9 @@ class RequestContext:
             one; replies carry it back. Parsed: :attr:`trace_context`.
         tracestate: the request's W3C ``tracestate`` header, kept with a valid
             ``traceparent``.
+        principal: the caller, as the server's authenticator found it
+            (:class:`~a2a_kafka_sync.auth.Principal`); None without an authenticator,
+            or for an anonymous caller (``allow_anonymous``).
     """
 
     correlation_id: str
@@ -56,10 +60,11 @@ class RequestContext:
     emit: Callable[[Any], None] | None = None
     traceparent: str | None = None
     tracestate: str | None = None
+    principal: Principal | None = None
 
     @classmethod
-    def from_request(cls, request: Request) -> RequestContext:
-        """The context of a decoded request."""
+    def from_request(cls, request: Request, principal: Principal | None = None) -> RequestContext:
+        """The context of a decoded request, made by ``principal`` (None: anonymous)."""
         headers = request.headers
         assert headers.correlation_id is not None and headers.reply_topic is not None
         return cls(
@@ -74,6 +79,7 @@ class RequestContext:
             caller_card=request.caller_card,
             traceparent=headers.traceparent,
             tracestate=headers.tracestate,
+            principal=principal,
         )
 
     def replace(self, **changes: Any) -> RequestContext:

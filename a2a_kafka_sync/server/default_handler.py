@@ -69,6 +69,11 @@ class DefaultRequestHandler(RequestHandler):
     stored, streamed live to a streaming caller, published to resubscribers, and
     pushed to the task's push notification configs.
 
+    A task created by an authenticated caller (``context.principal``) belongs to
+    it: for anyone else every task method (get, cancel, resubscribe, the push
+    configs, a message to it) answers TaskNotFoundError, and ``list_tasks`` leaves
+    it out. A task created anonymously is everybody's.
+
     Args:
         agent: the function that does the work.
         task_store: where tasks live; default an :class:`InMemoryTaskStore`.
@@ -146,13 +151,13 @@ class DefaultRequestHandler(RequestHandler):
     def _run(self, params: MessageSendParams, context: RequestContext) -> Iterator[Message]:
         """Run the agent once; task events are published as they happen, Messages yielded."""
         message = params.message
-        existing = self._continued_task(message)
+        existing = self._continued_task(message, context)
         shared = self.task_store.shared
         updater = TaskUpdater(
             task_id=message.task_id,
             context_id=message.context_id or (existing.context_id if existing else None),
             load=lambda: self.task_store.get(updater.task_id),
-            publish=self._publisher(context.emit),
+            publish=self._publisher(context.emit, None if existing else _owner(context)),
             request=message,
             refresh=(lambda: self.task_store.get(updater.task_id)) if shared else None,
             on_ended_elsewhere=context.cancelled.set,
@@ -180,12 +185,10 @@ class DefaultRequestHandler(RequestHandler):
                 # The agent returned with its turn still open: resubscribers stop waiting.
                 self._subscriptions.publish(updater.task_id, RUN_ENDED)
 
-    def _continued_task(self, message: Message) -> Task | None:
+    def _continued_task(self, message: Message, context: RequestContext) -> Task | None:
         if not message.task_id:
             return None
-        task = self.task_store.get(message.task_id)
-        if task is None:
-            raise TaskNotFoundError(f"task {message.task_id} not found")
+        task = self._task(message.task_id, context)
         if task.status.state.is_terminal:
             raise InvalidParamsError(
                 f"task {task.id} is {task.status.state.value}: it takes no more messages"
@@ -218,8 +221,14 @@ class DefaultRequestHandler(RequestHandler):
                 "TaskStatusUpdateEvent, TaskArtifactUpdateEvent, str or None"
             )
 
-    def _publisher(self, emit: Callable[[Any], None] | None) -> Callable[[Task, TaskEvent], None]:
+    def _publisher(
+        self, emit: Callable[[Any], None] | None, owner: str | None = None
+    ) -> Callable[[Task, TaskEvent], None]:
+        unowned = [owner] if owner is not None else []  # recorded before the first save
+
         def publish(task: Task, event: TaskEvent) -> None:
+            if unowned:
+                self.task_store.set_owner(task.id, unowned.pop())
             self.task_store.save(task)
             self._subscriptions.publish(task.id, event)
             if emit is not None:
@@ -233,30 +242,35 @@ class DefaultRequestHandler(RequestHandler):
 
     # -- tasks ------------------------------------------------------------------------------------
 
-    def _task(self, task_id: str) -> Task:
+    def _task(self, task_id: str, context: RequestContext | None = None) -> Task:
+        """The stored task; TaskNotFoundError when absent or, with ``context``, when it
+        belongs to another principal than the caller's (its existence is not told)."""
         task = self.task_store.get(task_id)
-        if task is None:
+        if task is None or (
+            context is not None
+            and self.task_store.get_owner(task_id) not in (None, _owner(context))
+        ):
             raise TaskNotFoundError(f"task {task_id} not found")
         return task
 
     def on_get_task(self, params: Any, context: RequestContext) -> Task:
         """The task, with at most ``historyLength`` of its latest messages."""
-        task = self._task(params.id)
+        task = self._task(params.id, context)
         if params.history_length is not None and task.history:
             keep = max(0, params.history_length)
             task.history = task.history[len(task.history) - keep :] if keep else []
         return task
 
     def on_list_tasks(self, params: Any, context: RequestContext) -> list[Task]:
-        """Every stored task, or those of ``contextId``."""
+        """The stored tasks the caller may see (its own, nobody's), or those of ``contextId``."""
         context_id = getattr(params, "context_id", None) or (params.model_extra or {}).get(
             "contextId"
         )
-        return self.task_store.list_tasks(context_id)
+        return self.task_store.list_visible(_owner(context), context_id)
 
     def on_cancel_task(self, params: Any, context: RequestContext) -> Task:
         """Cancel a task: a running handler sees ``context.cancelled``; its stream ends canceled."""
-        task = self._task(params.id)
+        task = self._task(params.id, context)
         if task.status.state.is_terminal:
             raise TaskNotCancelableError(f"task {task.id} is {task.status.state.value}")
         with self._running_lock:
@@ -301,7 +315,7 @@ class DefaultRequestHandler(RequestHandler):
 
     def on_resubscribe_to_task(self, params: Any, context: RequestContext) -> Iterator[Any]:
         """The task as it is, then its live events until its turn ends."""
-        self._task(params.id)
+        self._task(params.id, context)
         events = self._subscriptions.subscribe(params.id)
         try:
             task = self._task(params.id)  # read after subscribing: no event falls between
@@ -339,7 +353,7 @@ class DefaultRequestHandler(RequestHandler):
     ) -> TaskPushNotificationConfig:
         """Store a push config for an existing task."""
         self._check_push()
-        self._task(params.task_id)
+        self._task(params.task_id, context)
         stored = self.task_store.set_push_config(params.task_id, params.push_notification_config)
         return TaskPushNotificationConfig(task_id=params.task_id, push_notification_config=stored)
 
@@ -348,7 +362,7 @@ class DefaultRequestHandler(RequestHandler):
     ) -> TaskPushNotificationConfig:
         """One push config of a task (by id; the first when no id is given)."""
         self._check_push()
-        self._task(params.id)
+        self._task(params.id, context)
         configs = self.task_store.get_push_configs(params.id)
         wanted = params.push_notification_config_id
         for config in configs:
@@ -363,7 +377,7 @@ class DefaultRequestHandler(RequestHandler):
     ) -> list[TaskPushNotificationConfig]:
         """Every push config of a task."""
         self._check_push()
-        self._task(params.id)
+        self._task(params.id, context)
         return [
             TaskPushNotificationConfig(task_id=params.id, push_notification_config=config)
             for config in self.task_store.get_push_configs(params.id)
@@ -372,7 +386,7 @@ class DefaultRequestHandler(RequestHandler):
     def on_delete_task_push_notification_config(self, params: Any, context: RequestContext) -> str:
         """Remove one push config of a task."""
         self._check_push()
-        self._task(params.id)
+        self._task(params.id, context)
         if not self.task_store.delete_push_config(params.id, params.push_notification_config_id):
             raise InvalidParamsError(
                 f"task {params.id} has no push notification config "
@@ -387,3 +401,9 @@ class DefaultRequestHandler(RequestHandler):
                 f"agent {self.agent_card.name} has no extended card"
             )
         return self.extended_agent_card
+
+
+def _owner(context: RequestContext) -> str | None:
+    """The owner name of the caller's tasks: its principal's name, or None (anonymous)."""
+    principal = getattr(context, "principal", None)
+    return principal.name if principal is not None else None
