@@ -336,3 +336,18 @@ def test_an_oversized_request_is_refused_by_the_client_before_it_is_sent(connect
     assert "max_request_size" in caught.value.message and SECRET_A not in str(caught.value)
     assert caught.value.correlation_id and client.pending == 0
     assert client.metrics.value("requests_sent") == 0
+
+
+def test_a_card_that_asks_for_security_without_an_authenticator_is_warned_about(caplog) -> None:
+    from a2a_kafka_sync.types import AgentCard
+
+    caplog.set_level(logging.WARNING, logger="a2a_kafka_sync")
+    card = AgentCard(
+        name="vault",
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        security=[{"bearer": []}],
+    )
+    KafkaServerApp(lambda m: "x", agent_card=card, authenticator=KEYS)
+    assert "no authenticator" not in caplog.text
+    KafkaServerApp(lambda m: "x", agent_card=card)
+    assert "'vault' declares security requirements" in caplog.text

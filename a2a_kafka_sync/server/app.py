@@ -159,6 +159,12 @@ class KafkaServerApp:
                 extended_agent_card=extended_agent_card,
             )
         self._guard = _guard(self.config, self.handler, authenticator)
+        if authenticator is None and self.agent_card.security:
+            logger.warning(
+                "agent card %r declares security requirements, but the app has no "
+                "authenticator: requests are not authenticated",
+                self.agent_card.name,
+            )
         self._tracker = OffsetTracker()
         tracker = self._tracker
         self.metrics = ServerMetrics(
