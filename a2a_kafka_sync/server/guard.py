@@ -72,9 +72,13 @@ class RequestGuard:
         return self._pattern is None or self._pattern.fullmatch(topic) is not None
 
     def route_error(self, headers: RequestHeaders) -> A2AError | None:
-        """The error of a request whose reply topic is refused (it gets no reply), or None."""
+        """The error of a request whose reply topic is refused (it gets no reply), or None.
+
+        Only a request that could be answered is checked: one without a correlation id
+        or reply topic is dead-lettered for that already (-32600).
+        """
         topic = headers.reply_topic
-        if topic is None or self.topic_allowed(topic):
+        if topic is None or not headers.answerable or self.topic_allowed(topic):
             return None
         return ForbiddenError(f"reply topic {topic[:100]!r} is not allowed on this server")
 
