@@ -9,6 +9,7 @@ model lives in :mod:`a2a_kafka_sync.types`, the errors in
 
 import logging
 
+from .auth import Principal
 from .client import (
     USE_CLIENT_DEFAULT,
     CorrelationManager,
@@ -25,10 +26,13 @@ from .errors import (
     CardSignatureError,
     ClientClosedError,
     ConfigurationError,
+    ForbiddenError,
     KafkaOperationError,
     PendingLimitError,
     ProtocolError,
     RequestTimeoutError,
+    RequestTooLargeError,
+    UnauthenticatedError,
 )
 from .server import (
     DefaultRequestHandler,
@@ -40,6 +44,7 @@ from .server import (
     TaskStore,
     TaskUpdater,
 )
+from .server.tasks import InMemoryTaskEventLog, TaskEventLog
 from .types import (
     AgentCard,
     Message,
@@ -71,7 +76,9 @@ __all__ = [
     "ConfigurationError",
     "CorrelationManager",
     "DefaultRequestHandler",
+    "ForbiddenError",
     "FunctionHandler",
+    "InMemoryTaskEventLog",
     "InMemoryTaskStore",
     "KafkaClientTransport",
     "KafkaOperationError",
@@ -80,20 +87,24 @@ __all__ = [
     "MessageSendParams",
     "PendingCall",
     "PendingLimitError",
+    "Principal",
     "ProtocolError",
     "ReplyStream",
     "RequestContext",
     "RequestHandler",
     "RequestTimeoutError",
+    "RequestTooLargeError",
     "ServerConfig",
     "Task",
     "TaskArtifactUpdateEvent",
+    "TaskEventLog",
     "TaskState",
     "TaskStatus",
     "TaskStatusUpdateEvent",
     "TaskStore",
     "TaskUpdater",
     "TextPart",
+    "UnauthenticatedError",
     "__version__",
     "client_for",
 ]

@@ -32,6 +32,7 @@ __all__ = [
     "close_producer",
     "ensure_topics",
     "library_error",
+    "record_size",
     "translate_kafka_errors",
 ]
 
@@ -69,6 +70,17 @@ def check_kafka_settings(settings: dict[str, Any]) -> None:
     unknown = set(settings) - _PRODUCER_KEYS - _CONSUMER_KEYS - _ADMIN_KEYS
     if unknown:
         raise ValueError(f"unknown kafka-python settings: {sorted(unknown)}")
+
+
+def record_size(
+    key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+) -> int:
+    """The size kafka-python gives a record (a v2 batch of one), to check against
+    ``max_request_size`` before it is sent."""
+    from kafka.record.default_records import DefaultRecordBatchBuilder
+
+    size: int = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
+    return size
 
 
 def _settings_for(keys: frozenset[str], config: _CommonConfig) -> dict[str, Any]:

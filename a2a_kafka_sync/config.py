@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ._kafka import check_kafka_settings
 from ._redact import redact
+from .auth import ClientAuthSettings, ServerAuthSettings
 from .errors import ConfigurationError
 from .types import AgentCard
 
@@ -136,7 +137,7 @@ class _CommonConfig(BaseModel):
 _C = TypeVar("_C", bound=_CommonConfig)
 
 
-class ClientConfig(_CommonConfig):
+class ClientConfig(_CommonConfig, ClientAuthSettings):
     """Settings of a :class:`~a2a_kafka_sync.KafkaClientTransport`."""
 
     reply_topic_prefix: str = Field(
@@ -210,7 +211,7 @@ class ClientConfig(_CommonConfig):
         return value
 
 
-class ServerConfig(_CommonConfig):
+class ServerConfig(_CommonConfig, ServerAuthSettings):
     """Settings of a :class:`~a2a_kafka_sync.KafkaServerApp`."""
 
     consumer_group_id: str | None = Field(

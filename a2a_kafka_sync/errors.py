@@ -18,6 +18,7 @@ Every error the library raises is an :class:`A2AKafkaError`::
         │                               answered with an ``error`` reply
         ├── JSONParseError              -32700
         ├── InvalidRequestError         -32600
+    │   └── RequestTooLargeError    -32042 (extension): a request over a size limit
         ├── MethodNotFoundError         -32601
         ├── InvalidParamsError          -32602
         ├── InternalError               -32603
@@ -29,7 +30,9 @@ Every error the library raises is an :class:`A2AKafkaError`::
         ├── InvalidAgentResponseError   -32006
         ├── AuthenticatedExtendedCardNotConfiguredError   -32007
         ├── ExtensionSupportRequiredError       -32008 (A2A v1.0)
-        └── VersionNotSupportedError    -32009 (A2A v1.0)
+        ├── VersionNotSupportedError    -32009 (A2A v1.0)
+        ├── UnauthenticatedError        -32040 (extension): no or invalid credentials
+        └── ForbiddenError              -32041 (extension): authenticated, but not allowed
 
 :meth:`A2AError.for_code` maps a code to its class (unknown codes give a plain
 :class:`A2AError` that keeps the code), so a remote error is re-raised on the
@@ -50,6 +53,7 @@ __all__ = [
     "ConfigurationError",
     "ContentTypeNotSupportedError",
     "ExtensionSupportRequiredError",
+    "ForbiddenError",
     "InternalError",
     "InvalidAgentResponseError",
     "InvalidParamsError",
@@ -61,8 +65,10 @@ __all__ = [
     "ProtocolError",
     "PushNotificationNotSupportedError",
     "RequestTimeoutError",
+    "RequestTooLargeError",
     "TaskNotCancelableError",
     "TaskNotFoundError",
+    "UnauthenticatedError",
     "UnsupportedOperationError",
     "VersionNotSupportedError",
 ]
@@ -282,3 +288,30 @@ class VersionNotSupportedError(A2AError):
     """The A2A protocol version of the request is not supported by the agent (A2A v1.0)."""
 
     code = -32009
+
+
+# -- extensions: codes in JSON-RPC's implementation-defined server-error range (-32000..-32099),
+# clear of A2A's -32001..-32009 (A2A leaves authentication to its HTTP bindings: 401 / 403).
+
+
+class RequestTooLargeError(InvalidRequestError):
+    """The request is larger than a size limit.
+
+    Raised by the client before anything is sent (the record would exceed the
+    producer's ``max_request_size``), or answered by a server whose
+    ``max_request_bytes`` / ``max_header_bytes`` the record exceeds (it is not decoded).
+    """
+
+    code = -32042
+
+
+class UnauthenticatedError(A2AError):
+    """Authentication required: the request carried no valid credentials."""
+
+    code = -32040
+
+
+class ForbiddenError(A2AError):
+    """Not allowed: the caller may not do this (or name this topic)."""
+
+    code = -32041

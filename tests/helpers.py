@@ -51,7 +51,7 @@ class RawKafka:
 
     def reply_topic(self) -> RawReplies:
         """A fresh topic, read from its start, to collect the replies sent to it."""
-        name = f"raw-replies-{uuid.uuid4().hex[:12]}"
+        name = f"a2a-reply-raw-{uuid.uuid4().hex[:12]}"  # the servers' reply_topic_pattern
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
         try:
             admin.create_topics(

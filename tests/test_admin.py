@@ -13,7 +13,7 @@ def test_stale_reply_topics_are_found_and_deleted_and_live_ones_kept(
     serve, connect, broker_settings: dict[str, Any]
 ) -> None:
     serve(lambda message: "ok")
-    prefix = f"stale-test-{uuid.uuid4().hex[:6]}"
+    prefix = f"a2a-reply-stale-test-{uuid.uuid4().hex[:6]}"
     old, idle, live = (connect(reply_topic_prefix=prefix) for _ in range(3))
     assert old.send_text("x") == "ok"  # old has a reply on its topic
     old.close()

@@ -140,6 +140,7 @@ API_MODULES = {
     "a2a_kafka_sync.discovery",
     "a2a_kafka_sync.interfaces",
     "a2a_kafka_sync.signing",
+    "a2a_kafka_sync.auth",
     "a2a_kafka_sync.admin",
     "a2a_kafka_sync.errors",
     "a2a_kafka_sync.config",

@@ -299,7 +299,7 @@ def test_unique_reply_topics_per_client(connect) -> None:
 
 def test_a_fixed_reply_topic_is_used_as_given(serve, connect) -> None:
     serve(echo)
-    name = f"fixed-replies-{uuid.uuid4().hex[:8]}"
+    name = f"a2a-reply-fixed-{uuid.uuid4().hex[:8]}"
     client = connect(reply_topic=name)
     assert client.reply_topic == name
     assert client.send_text("x") == "echo: x"

@@ -1005,7 +1005,9 @@ def _server_process(settings: dict[str, Any], topic: str, conn: Any) -> None:
     the test's generator and bookkeeping (and so it has a core of its own).
     """
     with counted_library_logs() as tally:
-        app = KafkaServerApp(echo, request_topic=topic, card_topic=None, **settings).start()
+        app = KafkaServerApp(  # no value limit: the multi-megabyte records are to be decoded
+            echo, request_topic=topic, card_topic=None, max_request_bytes=None, **settings
+        ).start()
         try:
             conn.send(app.wait_until_assigned(30))
             while conn.recv() == "measure":

@@ -305,8 +305,8 @@ def test_a_late_local_update_never_overwrites_a_newer_record(
     store = open_kafka_store()
     store.save(make_task("t-1", state="working"))
     newer, older = make_task("t-1", state="completed"), make_task("t-1", state="failed")
-    store._apply("t-1", (newer, [push("http://new")], True), 0, 1001, 0)
-    store._apply("t-1", (older, [], True), 0, 1000, 0)
+    store._apply("t-1", (newer, [push("http://new")], True, None), 0, 1001, 0)
+    store._apply("t-1", (older, [], True, None), 0, 1000, 0)
     store._apply("t-1", None, 0, 999, 0)
 
     got = store._tasks["t-1"]
@@ -452,3 +452,32 @@ def test_a_read_without_a_broker_raises_kafka_operation_error(collect_garbage: N
             store.close(timeout=5)
     left = [t for t in threading.enumerate() if t not in before and t.name == READER]
     assert wait_for(lambda: not any(t.is_alive() for t in left)), left
+
+
+def test_owners_are_kept_beside_the_task_and_go_with_delete(store: TaskStore) -> None:
+    store.set_owner("t-1", "alice")
+    store.save(make_task("t-1"))
+    store.save(make_task("t-2"))
+    store.set_push_config("t-1", push("http://hook"))  # a config change keeps the owner
+    assert store.records_owners
+    assert (store.get("t-1") is not None, store.get_owner("t-1")) == (True, "alice")
+    assert store.get_owner("t-2") is None
+    assert "alice" not in store.get("t-1").to_json().decode()  # not inside the A2A task
+    assert [t.id for t in store.list_visible("alice")] == ["t-1", "t-2"]
+    assert [t.id for t in store.list_visible("bob")] == ["t-2"]
+    assert [t.id for t in store.list_visible(None)] == ["t-2"]
+    store.delete("t-1")
+    assert store.get("t-1") is None and store.get_owner("t-1") is None
+
+
+def test_a_kafka_store_reads_the_owners_back_after_a_restart(
+    open_kafka_store: Callable[..., KafkaTaskStore],
+) -> None:
+    first = open_kafka_store()
+    first.set_owner("t-1", "alice")
+    first.save(make_task("t-1"))
+    first.set_push_config("t-1", push("http://hook"))
+    first.close()
+    again = open_kafka_store()
+    assert again.get("t-1") is not None and again.get_owner("t-1") == "alice"
+    assert [t.id for t in again.list_visible("bob")] == []

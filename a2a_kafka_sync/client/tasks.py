@@ -21,6 +21,7 @@ from ..types import (
 )
 from ..types._base import A2ABaseModel
 from ..types.sdk import from_a2a_sdk
+from .credentials import CallCredentials
 from .timeouts import USE_CLIENT_DEFAULT, Timeout
 
 if TYPE_CHECKING:
@@ -45,15 +46,21 @@ class TaskCalls:
 
     Names follow a2a-python's client transport (``get_task``, ``cancel_task``,
     ``resubscribe``, ``set_task_callback`` ...), made blocking; its (a2a-sdk v0.3)
-    param objects are accepted as well as this library's. Each takes
-    ``timeout`` like ``send_message``, raises the agent's A2AError (TaskNotFoundError
+    param objects are accepted as well as this library's. Each takes ``timeout``
+    and ``credentials`` like ``send_message``, raises the agent's A2AError (TaskNotFoundError
     -32001, TaskNotCancelableError -32002, PushNotificationNotSupportedError -32003 ...)
     and RequestTimeoutError.
     """
 
     agent_card: AgentCard
 
-    def _call(self, method: str, params: A2ABaseModel, timeout: Timeout) -> Reply:
+    def _call(
+        self,
+        method: str,
+        params: A2ABaseModel,
+        timeout: Timeout,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
+    ) -> Reply:
         raise NotImplementedError  # pragma: no cover - provided by the transport
 
     def _stream(
@@ -61,6 +68,7 @@ class TaskCalls:
         method: str,
         params: A2ABaseModel,
         timeout: Timeout,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
         *,
         after_sequence: int | None = None,
         resume: bool | int = False,
@@ -73,6 +81,7 @@ class TaskCalls:
         *,
         history_length: int | None = None,
         timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> Task:
         """The task with this id, with at most ``history_length`` of its latest messages."""
         task = from_a2a_sdk(task)
@@ -81,15 +90,19 @@ class TaskCalls:
             if isinstance(task, TaskQueryParams)
             else TaskQueryParams(id=task, history_length=history_length)
         )
-        return _expect(self._call("task_get", params, timeout), Task, "task_get")  # type: ignore[no-any-return]
+        return _expect(self._call("task_get", params, timeout, credentials), Task, "task_get")  # type: ignore[no-any-return]
 
     def cancel_task(
-        self, task: str | TaskIdParams, *, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        task: str | TaskIdParams,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> Task:
         """Ask the agent to cancel the task; returns it as it is after the cancel."""
         task = from_a2a_sdk(task)
         params = task if isinstance(task, TaskIdParams) else TaskIdParams(id=task)
-        return _expect(self._call("task_cancel", params, timeout), Task, "task_cancel")  # type: ignore[no-any-return]
+        return _expect(self._call("task_cancel", params, timeout, credentials), Task, "task_cancel")  # type: ignore[no-any-return]
 
     def resubscribe(
         self,
@@ -98,6 +111,7 @@ class TaskCalls:
         after_sequence: int | None = None,
         resume: bool | int = False,
         timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> ReplyStream:
         """Follow a running task: its current state, then its events until its turn ends.
 
@@ -110,7 +124,12 @@ class TaskCalls:
         task = from_a2a_sdk(task)
         params = task if isinstance(task, TaskIdParams) else TaskIdParams(id=task)
         return self._stream(
-            "task_resubscribe", params, timeout, after_sequence=after_sequence, resume=resume
+            "task_resubscribe",
+            params,
+            timeout,
+            credentials,
+            after_sequence=after_sequence,
+            resume=resume,
         )
 
     def list_tasks(
@@ -119,14 +138,22 @@ class TaskCalls:
         context_id: str | None = None,
         status: TaskState | str | None = None,
         timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> list[Task]:
         """Every task of the agent the caller may see, or those of one context or state,
-        most recently updated first (following every page, see :meth:`list_task_page`)."""
+        most recently updated first (following every page, see :meth:`list_task_page`).
+
+        With authentication, only the caller's tasks (and those created anonymously).
+        """
         tasks: list[Task] = []
         token: str | None = None
         while True:
             page = self.list_task_page(
-                context_id=context_id, status=status, page_token=token, timeout=timeout
+                context_id=context_id,
+                status=status,
+                page_token=token,
+                timeout=timeout,
+                credentials=credentials,
             )
             tasks += page.tasks
             token = page.next_page_token
@@ -144,6 +171,7 @@ class TaskCalls:
         include_artifacts: bool | None = None,
         status_timestamp_after: str | None = None,
         timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> TaskPage:
         """One page of the agent's tasks (A2A 1.0 ``ListTasks``; ``task_list`` in 0.3).
 
@@ -160,7 +188,7 @@ class TaskCalls:
             include_artifacts=include_artifacts,
             status_timestamp_after=status_timestamp_after,
         )
-        reply = self._call("task_list", params, timeout)
+        reply = self._call("task_list", params, timeout, credentials)
         if isinstance(reply.data, TaskPage):
             return reply.data
         tasks = _expect(reply, Task, "task_list")
@@ -172,50 +200,70 @@ class TaskCalls:
         config: TaskPushNotificationConfig,
         *,
         timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> TaskPushNotificationConfig:
         """Register a push notification config for a task; returns it as stored (with its id)."""
-        reply = self._call("task_push_notification_config_set", from_a2a_sdk(config), timeout)
+        params = from_a2a_sdk(config)
+        reply = self._call("task_push_notification_config_set", params, timeout, credentials)
         return _expect(reply, TaskPushNotificationConfig, "task_push_notification_config_set")  # type: ignore[no-any-return]
 
     def get_task_callback(
-        self, task_id: str, config_id: str | None = None, *, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        task_id: str,
+        config_id: str | None = None,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> TaskPushNotificationConfig:
         """One push notification config of a task (the first, when ``config_id`` is None)."""
         params = GetTaskPushNotificationConfigParams(
             id=task_id, push_notification_config_id=config_id
         )
-        reply = self._call("task_push_notification_config_get", params, timeout)
+        reply = self._call("task_push_notification_config_get", params, timeout, credentials)
         return _expect(reply, TaskPushNotificationConfig, "task_push_notification_config_get")  # type: ignore[no-any-return]
 
     def list_task_callbacks(
-        self, task_id: str, *, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        task_id: str,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> list[TaskPushNotificationConfig]:
         """Every push notification config of a task."""
         params = ListTaskPushNotificationConfigParams(id=task_id)
-        reply = self._call("task_push_notification_config_list", params, timeout)
+        reply = self._call("task_push_notification_config_list", params, timeout, credentials)
         return _expect(  # type: ignore[no-any-return]
             reply, TaskPushNotificationConfig, "task_push_notification_config_list"
         )
 
     def delete_task_callback(
-        self, task_id: str, config_id: str, *, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        task_id: str,
+        config_id: str,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> None:
         """Remove one push notification config of a task."""
         params = DeleteTaskPushNotificationConfigParams(
             id=task_id, push_notification_config_id=config_id
         )
-        reply = self._call("task_push_notification_config_delete", params, timeout)
+        reply = self._call("task_push_notification_config_delete", params, timeout, credentials)
         if reply.type != "success":
             raise ProtocolError(f"task_push_notification_config_delete answered {reply.type!r}")
 
     def get_card(
-        self, *, extended: bool = False, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        *,
+        extended: bool = False,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> AgentCard:
         """The agent's card: the one this client was given, or with ``extended`` the
         authenticated extended card, asked of the agent (-32007 when it has none)."""
         if not extended:
             return self.agent_card
-        reply = self._call("agent_card_get", A2ABaseModel(), timeout)
+        reply = self._call("agent_card_get", A2ABaseModel(), timeout, credentials)
         return _expect(reply, AgentCard, "agent_card_get")  # type: ignore[no-any-return]
 
 

@@ -23,6 +23,7 @@ from .._kafka import (
     build_producer,
     close_producer,
     ensure_topics,
+    record_size,
     translate_kafka_errors,
 )
 from ..config import LOW_LATENCY, ClientConfig, config_from
@@ -34,6 +35,7 @@ from ..errors import (
     PendingLimitError,
     ProtocolError,
     RequestTimeoutError,
+    RequestTooLargeError,
 )
 from ..interfaces import protocol_version_for
 from ..metrics import ClientMetrics
@@ -42,6 +44,7 @@ from ..types._base import A2ABaseModel, new_id
 from ..types.sdk import from_a2a_sdk
 from ..wire import Reply, RequestHeaders, encode_request
 from .correlation import CorrelationManager, StreamWaiter, Waiter
+from .credentials import CallCredentials, credentials_for
 from .pending import PendingCall
 from .push import PushDispatcher
 from .reader import GAP_GRACE, ReplyReader
@@ -379,18 +382,29 @@ class KafkaClientTransport(TaskCalls):
     # -- the calls ----------------------------------------------------------------------------
 
     def send_message(
-        self, message: MessageSendParams | Message | str, *, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        message: MessageSendParams | Message | str,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> Message | Task:
         """Send a message and block until the agent answers with a Message or a Task.
 
         ``message`` is a MessageSendParams, or a Message or plain text to wrap in
         one. Raises RequestTimeoutError when no reply comes within ``timeout``
         seconds, the agent's A2AError when it answers with an error.
+        ``credentials`` (every call takes it) overrides the client's ``credentials``
+        setting for this call: a string, a provider function, or None for none.
         """
-        return self._message_or_task(self._call("message_send", _as_send_params(message), timeout))
+        params = _as_send_params(message)
+        return self._message_or_task(self._call("message_send", params, timeout, credentials))
 
     def submit(
-        self, message: MessageSendParams | Message | str, *, timeout: Timeout = USE_CLIENT_DEFAULT
+        self,
+        message: MessageSendParams | Message | str,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> PendingCall:
         """Send a message without waiting; the returned :class:`PendingCall` gives the answer.
 
@@ -399,18 +413,27 @@ class KafkaClientTransport(TaskCalls):
         :meth:`send_message`; ``PendingCall.result()`` waits at most until it.
         """
         seconds = self._timeout(timeout)
-        waiter = self._send("message_send", _as_send_params(message), stream=False, timeout=seconds)
+        params = _as_send_params(message)
+        waiter = self._send(
+            "message_send", params, stream=False, timeout=seconds, credentials=credentials
+        )
         assert isinstance(waiter, Waiter)
         return PendingCall(self, waiter, seconds)
 
     def send_text(
-        self, text: str, *, timeout: Timeout = USE_CLIENT_DEFAULT, **message_fields: Any
+        self,
+        text: str,
+        *,
+        timeout: Timeout = USE_CLIENT_DEFAULT,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
+        **message_fields: Any,
     ) -> str | Task:
         """Send ``text`` as a user message; return the reply's text, or the Task the agent started.
 
         ``message_fields`` go to the Message (``context_id``, ``task_id``, ``metadata``...).
         """
-        result = self.send_message(Message.user_text(text, **message_fields), timeout=timeout)
+        message = Message.user_text(text, **message_fields)
+        result = self.send_message(message, timeout=timeout, credentials=credentials)
         return result.text if isinstance(result, Message) else result
 
     def send_message_streaming(
@@ -419,6 +442,7 @@ class KafkaClientTransport(TaskCalls):
         *,
         timeout: Timeout = USE_CLIENT_DEFAULT,
         resume: bool | int = False,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> ReplyStream:
         """Send a message and return an iterator over the agent's events as they arrive.
 
@@ -430,7 +454,8 @@ class KafkaClientTransport(TaskCalls):
         last sequence seen when the stream breaks (:mod:`a2a_kafka_sync.client.resume`),
         so every task event is still yielded once, in order.
         """
-        return self._stream("message_send", _as_send_params(message), timeout, resume=resume)
+        params = _as_send_params(message)
+        return self._stream("message_send", params, timeout, credentials, resume=resume)
 
     # -- one path for every method -------------------------------------------------------------
 
@@ -445,6 +470,7 @@ class KafkaClientTransport(TaskCalls):
         stream: bool,
         timeout: float | None,
         after_sequence: int | None = None,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> Waiter | StreamWaiter:
         if self._state is not _State.OPENED:
             self.open()
@@ -460,11 +486,13 @@ class KafkaClientTransport(TaskCalls):
             deadline_ms=deadline_ms,
             a2a_extensions=self._extensions,
             after_sequence=after_sequence,
+            authorization=credentials_for(credentials, self.config.credentials),
         )
         value, record_headers = encode_request(
             method, params, headers, streaming=stream, version=self.protocol_version
         )
         topic = self.config.request_topic
+        self._check_size(value, record_headers, correlation_id)
         observer = None
         if self.config.tracing:
             trace_headers, span = tracing.client_headers(method, topic, correlation_id, stream)
@@ -496,6 +524,21 @@ class KafkaClientTransport(TaskCalls):
         future.add_errback(self._on_send_failed, correlation_id, method)
         self.metrics.request_sent(method)
         return waiter
+
+    def _check_size(
+        self, value: bytes, headers: list[tuple[str, bytes]], correlation_id: str
+    ) -> None:
+        """Refuse, before anything is sent, a request the producer would refuse as too large."""
+        assert self._producer is not None
+        limit: int = self._producer.config["max_request_size"]
+        size = record_size(None, value, headers)
+        if size > limit:
+            raise RequestTooLargeError(
+                f"the request is {size} bytes, more than the producer's max_request_size "
+                f"({limit}); it was not sent",
+                correlation_id=correlation_id,
+                topic=self.config.request_topic,
+            )
 
     def _on_send_failed(self, correlation_id: str, method: str, exc: BaseException) -> None:
         error = KafkaOperationError(
@@ -545,9 +588,15 @@ class KafkaClientTransport(TaskCalls):
         finally:
             admin.close()
 
-    def _call(self, method: str, params: A2ABaseModel, timeout: Timeout) -> Reply:
+    def _call(
+        self,
+        method: str,
+        params: A2ABaseModel,
+        timeout: Timeout,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
+    ) -> Reply:
         seconds = self._timeout(timeout)
-        waiter = self._send(method, params, stream=False, timeout=seconds)
+        waiter = self._send(method, params, stream=False, timeout=seconds, credentials=credentials)
         assert isinstance(waiter, Waiter)
         return self._await(waiter, seconds)
 
@@ -577,13 +626,19 @@ class KafkaClientTransport(TaskCalls):
         method: str,
         params: A2ABaseModel,
         timeout: Timeout,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
         *,
         after_sequence: int | None = None,
         resume: bool | int = False,
     ) -> ReplyStream:
         seconds = self._timeout(timeout)
         waiter = self._send(
-            method, params, stream=True, timeout=seconds, after_sequence=after_sequence
+            method,
+            params,
+            stream=True,
+            timeout=seconds,
+            after_sequence=after_sequence,
+            credentials=credentials,
         )
         assert isinstance(waiter, StreamWaiter)
         resumer = None
@@ -592,7 +647,9 @@ class KafkaClientTransport(TaskCalls):
 
             def reopen(task_id: str, after: int) -> ReplyStream:
                 params = TaskIdParams(id=task_id)
-                return self._stream("task_resubscribe", params, timeout, after_sequence=after)
+                return self._stream(
+                    "task_resubscribe", params, timeout, credentials, after_sequence=after
+                )
 
             resumer = Resumer(reopen, attempts)
         return ReplyStream(self._registry, waiter, seconds, resumer)

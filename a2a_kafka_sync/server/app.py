@@ -22,12 +22,14 @@ from kafka import (
 )
 
 from .._kafka import build_consumer, build_producer, close_producer, ensure_topics
+from ..auth import Authenticator
 from ..config import ServerConfig, config_from
-from ..errors import A2AKafkaError
+from ..errors import A2AKafkaError, ConfigurationError
 from ..metrics import ServerMetrics
 from ..types import AgentCard
 from .default_handler import DefaultRequestHandler, default_card
 from .dispatcher import Dispatcher
+from .guard import RequestGuard
 from .offsets import OffsetTracker
 from .tasks import TaskStore
 from .tasks.event_log import TaskEventLog
@@ -117,6 +119,11 @@ class KafkaServerApp:
             :class:`~a2a_kafka_sync.server.tasks.TaskEventLog`, ``"memory"`` (the
             default: resumes on this instance) or ``"kafka"`` (the topic
             ``<request_topic>.task-events``: resumes on any instance).
+        authenticator: ``authenticator(credentials, headers) -> Principal | None``
+            (:mod:`a2a_kafka_sync.auth`): every request must authenticate (or be
+            anonymous, with ``allow_anonymous``) before its handler runs, which sees
+            ``context.principal``; the default handler then keeps each task for its
+            creator. None: no authentication.
         config: a complete :class:`~a2a_kafka_sync.config.ServerConfig` instead of
             the arguments above and ``settings``.
         **settings: any other ServerConfig field (``max_workers``, ``profile``,
@@ -134,6 +141,7 @@ class KafkaServerApp:
         task_store: TaskStore | None = None,
         extended_agent_card: AgentCard | None = None,
         event_log: TaskEventLog | str | None = None,
+        authenticator: Authenticator | None = None,
         config: ServerConfig | None = None,
         **settings: Any,
     ) -> None:
@@ -159,6 +167,13 @@ class KafkaServerApp:
                 agent_card=self.agent_card,
                 extended_agent_card=extended_agent_card,
                 event_log=event_log_for(event_log, self.config),
+            )
+        self._guard = _guard(self.config, self.handler, authenticator)
+        if authenticator is None and self.agent_card.security:
+            logger.warning(
+                "agent card %r declares security requirements, but the app has no "
+                "authenticator: requests are not authenticated",
+                self.agent_card.name,
             )
         self._tracker = OffsetTracker()
         tracker = self._tracker
@@ -221,7 +236,9 @@ class KafkaServerApp:
                 for extension in self.agent_card.capabilities.extensions or []
                 if extension.required
             )
-            self._dispatcher = Dispatcher(self.handler, producer, config, self.metrics, required)
+            self._dispatcher = Dispatcher(
+                self.handler, producer, config, self.metrics, self._guard, required
+            )
             if config.exactly_once:
                 self._committer = TransactionalCommitter(config)
             self._thread = threading.Thread(
@@ -653,3 +670,17 @@ def _when_settled(
 def _log_commit_failure(offsets: Any, response: Any) -> None:
     if isinstance(response, BaseException):
         logger.warning("committing offsets failed: %s", response)
+
+
+def _guard(config: ServerConfig, handler: Any, authenticator: Authenticator | None) -> RequestGuard:
+    """The request guard of an app; refuses a task store that cannot keep task owners when
+    requests are authenticated (tasks would be everybody's)."""
+    store = getattr(handler, "task_store", None)
+    if authenticator is not None and isinstance(store, TaskStore) and not store.records_owners:
+        raise ConfigurationError(
+            f"{type(store).__name__} does not record task owners (set_owner), so it cannot "
+            "keep the tasks of authenticated callers apart; use one that does"
+        )
+    store_topic = getattr(getattr(store, "config", None), "topic", None)
+    own = [store_topic] if isinstance(store_topic, str) else []
+    return RequestGuard(config, authenticator, own)

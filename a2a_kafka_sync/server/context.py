@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..auth import Principal
 from ..tracing import TraceContext
 from ..wire import Request
 
@@ -45,6 +46,9 @@ class RequestContext:
             (the ``a2a_extensions`` header).
         after_sequence: a resubscription's ``after_sequence`` header: replay the task's
             events after this sequence number (None: the task as it is, then live events).
+        principal: the caller, as the server's authenticator found it
+            (:class:`~a2a_kafka_sync.auth.Principal`); None without an authenticator,
+            or for an anonymous caller (``allow_anonymous``).
     """
 
     correlation_id: str
@@ -65,10 +69,11 @@ class RequestContext:
     a2a_version: str = "0.3"
     extensions: tuple[str, ...] = ()
     after_sequence: int | None = None
+    principal: Principal | None = None
 
     @classmethod
-    def from_request(cls, request: Request) -> RequestContext:
-        """The context of a decoded request."""
+    def from_request(cls, request: Request, principal: Principal | None = None) -> RequestContext:
+        """The context of a decoded request, made by ``principal`` (None: anonymous)."""
         headers = request.headers
         assert headers.correlation_id is not None and headers.reply_topic is not None
         return cls(
@@ -86,6 +91,7 @@ class RequestContext:
             a2a_version=request.version,
             extensions=headers.extensions,
             after_sequence=headers.after_sequence,
+            principal=principal,
         )
 
     def replace(self, **changes: Any) -> RequestContext:

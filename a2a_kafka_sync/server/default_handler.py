@@ -68,6 +68,11 @@ class DefaultRequestHandler(RequestHandler):
     stored, streamed live to a streaming caller, published to resubscribers, and
     pushed to the task's push notification configs.
 
+    A task created by an authenticated caller (``context.principal``) belongs to
+    it: for anyone else every task method (get, cancel, resubscribe, the push
+    configs, a message to it) answers TaskNotFoundError, and ``list_tasks`` leaves
+    it out. A task created anonymously is everybody's.
+
     Args:
         agent: the function that does the work.
         task_store: where tasks live; default an :class:`InMemoryTaskStore`.
@@ -150,13 +155,13 @@ class DefaultRequestHandler(RequestHandler):
     def _run(self, params: MessageSendParams, context: RequestContext) -> Iterator[Message]:
         """Run the agent once; task events are published as they happen, Messages yielded."""
         message = params.message
-        existing = self._continued_task(message)
+        existing = self._continued_task(message, context)
         shared = self.task_store.shared
         updater = TaskUpdater(
             task_id=message.task_id,
             context_id=message.context_id or (existing.context_id if existing else None),
             load=lambda: self.task_store.get(updater.task_id),
-            publish=self._publisher(context.emit),
+            publish=self._publisher(context.emit, None if existing else _owner(context)),
             request=message,
             refresh=(lambda: self.task_store.get(updater.task_id)) if shared else None,
             on_ended_elsewhere=context.cancelled.set,
@@ -186,12 +191,10 @@ class DefaultRequestHandler(RequestHandler):
                 # The agent returned with its turn still open: resubscribers stop waiting.
                 self.event_log.end_run(updater.task_id)
 
-    def _continued_task(self, message: Message) -> Task | None:
+    def _continued_task(self, message: Message, context: RequestContext) -> Task | None:
         if not message.task_id:
             return None
-        task = self.task_store.get(message.task_id)
-        if task is None:
-            raise TaskNotFoundError(f"task {message.task_id} not found")
+        task = self._task(message.task_id, context)
         if task.status.state.is_terminal:
             raise InvalidParamsError(
                 f"task {task.id} is {task.status.state.value}: it takes no more messages"
@@ -224,8 +227,14 @@ class DefaultRequestHandler(RequestHandler):
                 "TaskStatusUpdateEvent, TaskArtifactUpdateEvent, str or None"
             )
 
-    def _publisher(self, emit: Callable[..., None] | None) -> Callable[[Task, TaskEvent], None]:
+    def _publisher(
+        self, emit: Callable[..., None] | None, owner: str | None = None
+    ) -> Callable[[Task, TaskEvent], None]:
+        unowned = [owner] if owner is not None else []  # recorded before the first save
+
         def publish(task: Task, event: TaskEvent) -> None:
+            if unowned:
+                self.task_store.set_owner(task.id, unowned.pop())
             self.task_store.save(task)
             sequence = self.event_log.append(task.id, event)  # resubscribers get it here
             if emit is not None:
@@ -239,30 +248,37 @@ class DefaultRequestHandler(RequestHandler):
 
     # -- tasks ------------------------------------------------------------------------------------
 
-    def _task(self, task_id: str) -> Task:
+    def _task(self, task_id: str, context: RequestContext | None = None) -> Task:
+        """The stored task; TaskNotFoundError when absent or, with ``context``, when it
+        belongs to another principal than the caller's (its existence is not told)."""
         task = self.task_store.get(task_id)
-        if task is None:
+        if task is None or (
+            context is not None
+            and self.task_store.get_owner(task_id) not in (None, _owner(context))
+        ):
             raise TaskNotFoundError(f"task {task_id} not found")
         return task
 
     def on_get_task(self, params: Any, context: RequestContext) -> Task:
         """The task, with at most ``historyLength`` of its latest messages."""
-        task = self._task(params.id)
+        task = self._task(params.id, context)
         if params.history_length is not None and task.history:
             keep = max(0, params.history_length)
             task.history = task.history[len(task.history) - keep :] if keep else []
         return task
 
     def on_list_tasks(self, params: ListTasksParams, context: RequestContext) -> TaskPage:
-        """A page of the stored tasks, most recently updated first, filtered as asked
-        (``contextId``, ``status``, ``statusTimestampAfter``; see ``tasks/listing.py``)."""
+        """A page of the stored tasks the caller may see (its own, and nobody's), most
+        recently updated first, filtered as asked (``contextId``, ``status``,
+        ``statusTimestampAfter``; see ``tasks/listing.py``)."""
         all_at_once = context.a2a_version == "0.3" and params.page_size is None
         size = None if all_at_once else DEFAULT_PAGE_SIZE
-        return page_of(self.task_store.list_tasks(params.context_id), params, default_size=size)
+        visible = self.task_store.list_visible(_owner(context), params.context_id)
+        return page_of(visible, params, default_size=size)
 
     def on_cancel_task(self, params: Any, context: RequestContext) -> Task:
         """Cancel a task: a running handler sees ``context.cancelled``; its stream ends canceled."""
-        task = self._task(params.id)
+        task = self._task(params.id, context)
         if task.status.state.is_terminal:
             raise TaskNotCancelableError(f"task {task.id} is {task.status.state.value}")
         with self._running_lock:
@@ -307,8 +323,11 @@ class DefaultRequestHandler(RequestHandler):
 
     def on_resubscribe_to_task(self, params: Any, context: RequestContext) -> Iterator[Any]:
         """The task as it is, then its live events until its turn ends; with the request's
-        ``after_sequence``, exactly the task's events after it instead of the task."""
-        return follow_task(self.event_log, self._task, params.id, context)
+        ``after_sequence``, exactly the task's events after it instead of the task.
+        Another principal's task is not found."""
+        return follow_task(
+            self.event_log, lambda task_id: self._task(task_id, context), params.id, context
+        )
 
     # -- push notification configs ---------------------------------------------------------------
 
@@ -323,7 +342,7 @@ class DefaultRequestHandler(RequestHandler):
     ) -> TaskPushNotificationConfig:
         """Store a push config for an existing task."""
         self._check_push()
-        self._task(params.task_id)
+        self._task(params.task_id, context)
         stored = self.task_store.set_push_config(params.task_id, params.push_notification_config)
         return TaskPushNotificationConfig(task_id=params.task_id, push_notification_config=stored)
 
@@ -332,7 +351,7 @@ class DefaultRequestHandler(RequestHandler):
     ) -> TaskPushNotificationConfig:
         """One push config of a task (by id; the first when no id is given)."""
         self._check_push()
-        self._task(params.id)
+        self._task(params.id, context)
         configs = self.task_store.get_push_configs(params.id)
         wanted = params.push_notification_config_id
         for config in configs:
@@ -347,7 +366,7 @@ class DefaultRequestHandler(RequestHandler):
     ) -> list[TaskPushNotificationConfig]:
         """Every push config of a task."""
         self._check_push()
-        self._task(params.id)
+        self._task(params.id, context)
         return [
             TaskPushNotificationConfig(task_id=params.id, push_notification_config=config)
             for config in self.task_store.get_push_configs(params.id)
@@ -356,7 +375,7 @@ class DefaultRequestHandler(RequestHandler):
     def on_delete_task_push_notification_config(self, params: Any, context: RequestContext) -> str:
         """Remove one push config of a task."""
         self._check_push()
-        self._task(params.id)
+        self._task(params.id, context)
         if not self.task_store.delete_push_config(params.id, params.push_notification_config_id):
             raise InvalidParamsError(
                 f"task {params.id} has no push notification config "
@@ -371,3 +390,9 @@ class DefaultRequestHandler(RequestHandler):
                 f"agent {self.agent_card.name} has no extended card"
             )
         return self.extended_agent_card
+
+
+def _owner(context: RequestContext) -> str | None:
+    """The owner name of the caller's tasks: its principal's name, or None (anonymous)."""
+    principal = getattr(context, "principal", None)
+    return principal.name if principal is not None else None

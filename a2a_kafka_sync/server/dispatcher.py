@@ -16,6 +16,7 @@ from kafka.partitioner import murmur2
 
 from .. import tracing
 from .._kafka import build_producer, close_producer, library_error, translate_kafka_errors
+from ..auth import Principal
 from ..config import ServerConfig
 from ..errors import (
     A2AError,
@@ -37,6 +38,7 @@ from ..wire import (
     reply_headers,
 )
 from .context import RequestContext
+from .guard import RequestGuard
 from .handlers import HANDLER_METHODS
 from .ledger import RequestLedger, Seen
 from .transactions import Outbox
@@ -65,9 +67,11 @@ class Dispatcher:
         producer: KafkaProducer,
         config: ServerConfig,
         metrics: ServerMetrics | None = None,
+        guard: RequestGuard | None = None,
         required_extensions: frozenset[str] = frozenset(),
     ) -> None:
         self._handler = handler
+        self._guard = guard if guard is not None else RequestGuard(config)
         self._required_extensions = required_extensions
         self._producer = producer
         self._config = config
@@ -117,15 +121,20 @@ class Dispatcher:
     def _process(self, record: Any, settle: _Once) -> list[Future]:
         sent = self._new_sent()
         headers, error = read_request_headers(record.headers)
+        guard, principal = self._guard, None
+        refused_route = guard.route_error(headers)  # nothing may be written to that topic
+        error = refused_route or error or guard.size_error(record)
         if error is None:
             try:
+                principal = guard.authenticate(headers)
                 request = decode_request(record.value, headers)
+                guard.check_request(request)
             except A2AError as exc:
                 error = exc
         metrics = self._metrics
         if error is not None:
             metrics.request_received(_INVALID)
-            self._refuse(record, headers, error, sent)
+            self._refuse(record, headers, error, sent, answer=refused_route is None)
             metrics.request_handled(_INVALID, "invalid")
             return sent
         method = request.method.name
@@ -151,16 +160,23 @@ class Dispatcher:
                 metrics.request_handled(method, "redelivered")
                 return sent
         try:
-            self._run(request, record, sent, settle)
+            self._run(request, record, sent, settle, principal)
         finally:
             if self._ledger is not None:
                 self._ledger.finish(correlation_id, answered=bool(sent))
         return sent
 
-    def _run(self, request: Request, record: Any, sent: list[Future], settle: _Once) -> None:
+    def _run(
+        self,
+        request: Request,
+        record: Any,
+        sent: list[Future],
+        settle: _Once,
+        principal: Principal | None = None,
+    ) -> None:
         headers = request.headers
         method = request.method.name
-        context = RequestContext.from_request(request)
+        context = RequestContext.from_request(request, principal)
         trace = self._enter_trace(request, record) if self._config.tracing else None
         call = None
         outcome, error = "ok", None
@@ -322,15 +338,24 @@ class Dispatcher:
         return InternalError(f"{type(exc).__name__}: {exc}")
 
     def _refuse(
-        self, record: Any, headers: RequestHeaders, error: A2AError, sent: list[Future]
+        self,
+        record: Any,
+        headers: RequestHeaders,
+        error: A2AError,
+        sent: list[Future],
+        *,
+        answer: bool = True,
     ) -> None:
+        """Answer a refused request with ``error``; dead-letter it when it cannot be answered
+        (or, ``answer`` False, must not be: its reply topic is refused)."""
         where = f"{record.topic}[{record.partition}]@{record.offset}"
-        if not headers.answerable:
+        if not headers.answerable or not answer:
             logger.warning(
-                "dropped request %s at %s: %s (no reply topic to answer)",
+                "dropped request %s at %s: %s (%s)",
                 headers.correlation_id,
                 where,
                 error,
+                "no reply topic to answer" if answer else "not answered",
             )
             self._dead_letter(record, error, sent)
             return

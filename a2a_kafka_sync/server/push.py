@@ -32,7 +32,7 @@ from ..types import Message, PushNotificationConfig, Task
 from ..types.tasks import TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 from ..wire import HEADER_NOTIFICATION_TYPE
 
-__all__ = ["PUSH_HEADERS", "PushNotifier", "encode_push", "send_push"]
+__all__ = ["PUSH_HEADERS", "PushNotifier", "encode_push", "kafka_push_topic", "send_push"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,14 @@ _PUSH_TYPES: tuple[tuple[type[_Event], str], ...] = (
     (TaskArtifactUpdateEvent, "push_task_artifact_update"),
 )
 _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def kafka_push_topic(url: str) -> str | None:
+    """The topic of a ``kafka://topic`` or ``kafka://host:port/topic`` URL (the host is
+    unused), or None when the URL names no valid topic."""
+    parts = urlsplit(url)
+    topic = parts.path.rstrip("/").rpartition("/")[2] or parts.netloc
+    return topic if _TOPIC.fullmatch(topic) else None
 
 
 def encode_push(event: _Event) -> bytes:
@@ -253,9 +261,8 @@ class PushNotifier:
             raise _DeliveryFailed(str(text), retry=True) from None
 
     def _produce(self, task_id: str, body: bytes, url: str) -> None:
-        parts = urlsplit(url)  # kafka://topic or kafka://host:port/topic (the host is unused)
-        topic = parts.path.rstrip("/").rpartition("/")[2] or parts.netloc
-        if not _TOPIC.fullmatch(topic):
+        topic = kafka_push_topic(url)
+        if topic is None:
             raise _DeliveryFailed("no valid Kafka topic in the URL", retry=False)
         value = b'{"type":"push_task","data":' + body + b"}"
         with translate_kafka_errors("sending a push notification", topic=topic):

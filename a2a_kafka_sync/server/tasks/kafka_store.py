@@ -4,8 +4,9 @@ A record's key is the task id (UTF-8); its value is the id's whole state, UTF-8 
 
     {"task": {...},                     the A2A Task (camelCase); absent when only configs exist
      "pushNotificationConfigs": [...],  the task's push configs, each with its "id"
-     "change": "save"}                  "save": the task was (re)saved; "push": only its configs
+     "change": "save",                  "save": the task was (re)saved; "push": only its configs
                                         changed (the task keeps its place in list_tasks)
+     "owner": "alice"}                  the principal that created the task; absent: nobody's
 
 A null value (tombstone) deletes the task and its configs. Each instance reads the
 topic from its start on one thread and keeps the latest value per key itself (the
@@ -45,7 +46,8 @@ POLL_TIMEOUT_MS = 100
 """How long one poll of the reader waits; also the longest close() waits for it to notice."""
 
 _STRIPES = 64
-_Snapshot = tuple[Task | None, list[PushNotificationConfig], bool]  # task, configs, saved
+# task, configs, saved, owner
+_Snapshot = tuple[Task | None, list[PushNotificationConfig], bool, str | None]
 _Barrier = tuple[dict[TopicPartition, int], float, threading.Event]  # end offsets, deadline
 
 
@@ -69,11 +71,15 @@ class KafkaTaskStoreConfig(_CommonConfig):
     )
 
 
-def _encode(task: Task | None, configs: list[PushNotificationConfig], saved: bool) -> bytes:
+def _encode(
+    task: Task | None, configs: list[PushNotificationConfig], saved: bool, owner: str | None
+) -> bytes:
     value: dict[str, Any] = {"pushNotificationConfigs": [c.to_wire() for c in configs]}
     if task is not None:
         value["task"] = task.to_wire()
     value["change"] = "save" if saved else "push"
+    if owner is not None:
+        value["owner"] = owner
     return json.dumps(value, separators=(",", ":")).encode()
 
 
@@ -89,7 +95,9 @@ def _decode(key: bytes | None, value: bytes | None) -> tuple[str, _Snapshot | No
         raise ValueError(f"it holds task {task.id!r} under the key {task_id!r}")
     wire_configs = data.get("pushNotificationConfigs") or []
     configs = [PushNotificationConfig.from_wire(c) for c in wire_configs]
-    return task_id, (task, configs, data.get("change", "save") == "save")
+    owner = data.get("owner")
+    owner = owner if isinstance(owner, str) and owner else None
+    return task_id, (task, configs, data.get("change", "save") == "save", owner)
 
 
 class KafkaTaskStore(TaskStore):
@@ -118,6 +126,7 @@ class KafkaTaskStore(TaskStore):
         self._tasks: dict[str, Task] = {}
         self._order: dict[str, tuple[int, int, int]] = {}  # task id -> where it was last saved
         self._push: dict[str, dict[str, PushNotificationConfig]] = {}
+        self._owners: dict[str, str] = {}  # task id -> owner, carried by every record
         self._offsets: dict[str, int] = {}  # task id -> offset of the record its state is from
         self._barriers: list[_Barrier] = []
         self._positions: dict[TopicPartition, int] = {}  # how far the reader has applied
@@ -199,7 +208,8 @@ class KafkaTaskStore(TaskStore):
         with self._stripes[hash(task.id) % _STRIPES]:
             with self._lock:
                 configs = list(self._push.get(task.id, {}).values())
-            self._write(task.id, (task, configs, True))
+                owner = self._owners.get(task.id)
+            self._write(task.id, (task, configs, True, owner))
 
     def get(self, task_id: str) -> Task | None:
         """A copy of the task as of the latest acknowledged write, or None."""
@@ -212,6 +222,21 @@ class KafkaTaskStore(TaskStore):
         """Write a tombstone (the task and its push configs go); wait for the broker."""
         with self._stripes[hash(task_id) % _STRIPES]:
             self._write(task_id, None)
+
+    def set_owner(self, task_id: str, owner: str) -> None:
+        """Write the task's owner (kept in every later record of the task); wait for the broker."""
+        self._catch_up()
+        with self._stripes[hash(task_id) % _STRIPES]:
+            with self._lock:
+                task = self._tasks.get(task_id)
+                configs = list(self._push.get(task_id, {}).values())
+            self._write(task_id, (task, configs, False, owner))
+
+    def get_owner(self, task_id: str) -> str | None:
+        """The task's owner as of the latest read: call it after :meth:`get` (an owner is
+        written before the task's first save, so a task read is never newer than its owner)."""
+        with self._lock:
+            return self._owners.get(task_id)
 
     def list_tasks(self, context_id: str | None = None) -> list[Task]:
         """Copies of every task, or of one context's, in the order they were last saved."""
@@ -247,12 +272,13 @@ class KafkaTaskStore(TaskStore):
             with self._lock:
                 task = self._tasks.get(task_id)
                 configs = dict(self._push.get(task_id, {}))
+                owner = self._owners.get(task_id)
             if put is not None:
                 configs[put.id or task_id] = put
             elif configs.pop(remove, None) is None:
                 return False
-            empty = task is None and not configs
-            self._write(task_id, None if empty else (task, list(configs.values()), False))
+            empty = task is None and not configs and owner is None
+            self._write(task_id, None if empty else (task, list(configs.values()), False, owner))
         return True
 
     def _write(self, task_id: str, snapshot: _Snapshot | None) -> None:
@@ -275,7 +301,11 @@ class KafkaTaskStore(TaskStore):
             if offset <= self._offsets.get(task_id, -1):
                 return
             self._offsets[task_id] = offset
-            task, configs, saved = snap or (None, [], False)
+            task, configs, saved, owner = snap or (None, [], False, None)
+            if snap is None:
+                self._owners.pop(task_id, None)
+            elif owner is not None:
+                self._owners[task_id] = owner
             if task is None:
                 self._tasks.pop(task_id, None)
                 self._order.pop(task_id, None)

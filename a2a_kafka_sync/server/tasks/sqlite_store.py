@@ -2,8 +2,9 @@
 
 Two tables: ``tasks`` (``id`` primary key, ``context_id``, the task's wire JSON,
 and ``saved``, a sequence that grows with every save and gives ``list_tasks``
-its "last saved" order) and ``push_configs`` (``task_id``, ``config_id``, the
-config's wire JSON; listed in the order each id was first stored). One
+its "last saved" order), ``push_configs`` (``task_id``, ``config_id``, the
+config's wire JSON; listed in the order each id was first stored) and
+``task_owners`` (``task_id``, ``owner``: the principal that created it). One
 connection is shared by every thread, serialized by a lock; the file is in
 WAL mode so other processes can read it while this one writes.
 """
@@ -37,6 +38,10 @@ CREATE TABLE IF NOT EXISTS push_configs (
     config_id TEXT NOT NULL,
     config_json TEXT NOT NULL,
     PRIMARY KEY (task_id, config_id)
+);
+CREATE TABLE IF NOT EXISTS task_owners (
+    task_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL
 );
 """
 
@@ -116,6 +121,7 @@ class SQLiteTaskStore(TaskStore):
             with _transaction(conn):
                 conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
                 conn.execute("DELETE FROM push_configs WHERE task_id = ?", (task_id,))
+                conn.execute("DELETE FROM task_owners WHERE task_id = ?", (task_id,))
 
     def list_tasks(self, context_id: str | None = None) -> list[Task]:
         """Every task, or those of one context, in the order they were last saved."""
@@ -128,6 +134,35 @@ class SQLiteTaskStore(TaskStore):
                     "SELECT task_json FROM tasks WHERE context_id = ? ORDER BY saved",
                     (context_id,),
                 ).fetchall()
+        return [Task.model_validate_json(row[0]) for row in rows]
+
+    def set_owner(self, task_id: str, owner: str) -> None:
+        """Record the task's owner (in ``task_owners``: it survives a restart)."""
+        with self._lock:
+            self._open().execute(
+                "INSERT OR REPLACE INTO task_owners (task_id, owner) VALUES (?, ?)",
+                (task_id, owner),
+            )
+
+    def get_owner(self, task_id: str) -> str | None:
+        """The task's owner, or None."""
+        with self._lock:
+            row = (
+                self._open()
+                .execute("SELECT owner FROM task_owners WHERE task_id = ?", (task_id,))
+                .fetchone()
+            )
+        return row[0] if row else None
+
+    def list_visible(self, owner: str | None, context_id: str | None = None) -> list[Task]:
+        """The tasks of ``owner`` and of nobody (or of one context), in the order last saved."""
+        query = (
+            "SELECT t.task_json FROM tasks t LEFT JOIN task_owners o ON o.task_id = t.id"
+            " WHERE (o.owner IS NULL OR o.owner = ?) AND (? IS NULL OR t.context_id = ?)"
+            " ORDER BY t.saved"
+        )
+        with self._lock:
+            rows = self._open().execute(query, (owner, context_id, context_id)).fetchall()
         return [Task.model_validate_json(row[0]) for row in rows]
 
     def set_push_config(

@@ -18,6 +18,12 @@ class TaskStore(ABC):
     whole task. A push config without an ``id`` is stored under the task's id
     (A2A's rule for the single-config case). :meth:`start` is called before the
     first use by the server that owns the store, :meth:`close` when it stops.
+
+    A task may have an *owner*, the name of the principal that created it
+    (:meth:`set_owner`, before its first save); a task without one is everybody's.
+    The owner is kept beside the task, never inside the Task callers see, and goes
+    with :meth:`delete`. A store that does not override :meth:`set_owner` cannot be
+    used with authentication (the server refuses it at construction).
     """
 
     shared = False
@@ -46,6 +52,23 @@ class TaskStore(ABC):
     def list_tasks(self, context_id: str | None = None) -> list[Task]:
         """Every task, or those of one context, oldest first."""
 
+    @property
+    def records_owners(self) -> bool:
+        """True when this store keeps task owners (it overrides :meth:`set_owner`)."""
+        return type(self).set_owner is not TaskStore.set_owner
+
+    def set_owner(self, task_id: str, owner: str) -> None:
+        """Record ``owner`` (a principal's name) as the owner of ``task_id``."""
+        raise NotImplementedError(f"{type(self).__name__} does not record task owners")
+
+    def get_owner(self, task_id: str) -> str | None:
+        """The owner of the task, or None (no owner: everybody's; or no such task)."""
+        return None
+
+    def list_visible(self, owner: str | None, context_id: str | None = None) -> list[Task]:
+        """:meth:`list_tasks`, limited to the tasks of ``owner`` and those without an owner."""
+        return [t for t in self.list_tasks(context_id) if self.get_owner(t.id) in (None, owner)]
+
     @staticmethod
     def with_config_id(task_id: str, config: PushNotificationConfig) -> PushNotificationConfig:
         """A copy of ``config`` with its id set: its own, or the task id (A2A's default)."""
@@ -73,6 +96,27 @@ class InMemoryTaskStore(TaskStore):
         self._lock = threading.Lock()
         self._tasks: dict[str, Task] = {}
         self._push: dict[str, dict[str, PushNotificationConfig]] = {}
+        self._owners: dict[str, str] = {}
+
+    def set_owner(self, task_id: str, owner: str) -> None:
+        """Record the task's owner."""
+        with self._lock:
+            self._owners[task_id] = owner
+
+    def get_owner(self, task_id: str) -> str | None:
+        """The task's owner, or None."""
+        with self._lock:
+            return self._owners.get(task_id)
+
+    def list_visible(self, owner: str | None, context_id: str | None = None) -> list[Task]:
+        """Copies of the tasks of ``owner`` and of nobody, in the order they were last saved."""
+        with self._lock:
+            tasks = [
+                t
+                for t in self._tasks.values()
+                if context_id in (None, t.context_id) and self._owners.get(t.id) in (None, owner)
+            ]
+        return [t.model_copy(deep=True) for t in tasks]
 
     def save(self, task: Task) -> None:
         """Store ``task`` (a shallow copy: a saved task is not to be changed in place)."""
@@ -91,6 +135,7 @@ class InMemoryTaskStore(TaskStore):
         with self._lock:
             self._tasks.pop(task_id, None)
             self._push.pop(task_id, None)
+            self._owners.pop(task_id, None)
 
     def list_tasks(self, context_id: str | None = None) -> list[Task]:
         """Copies of the stored tasks, in the order they were last saved."""

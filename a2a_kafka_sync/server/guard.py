@@ -1,0 +1,148 @@
+"""``RequestGuard``: what a request must pass before it is decoded and its handler runs.
+
+In this order, on the worker thread (:class:`~a2a_kafka_sync.server.dispatcher.Dispatcher`):
+
+1. its ``reply_topic`` must match ``reply_topic_pattern`` and not be one of the server's
+   own topics, or nothing is written there: the request is dead-lettered (ForbiddenError);
+2. its headers and value must fit ``max_header_bytes`` and ``max_request_bytes``, or it
+   is answered with RequestTooLargeError (-32042) without being decoded;
+3. with an authenticator, its ``authorization`` header must give a principal (or be
+   absent, with ``allow_anonymous``), or it is answered with UnauthenticatedError (-32040)
+   (or the A2AError the authenticator raised) and the handler never runs;
+4. once decoded, a ``kafka://`` push config must name an allowed topic, like a reply
+   topic (ForbiddenError, -32041).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Collection
+from typing import Any
+
+from ..auth import Authenticator, Principal
+from ..config import ServerConfig
+from ..errors import A2AError, ForbiddenError, RequestTooLargeError, UnauthenticatedError
+from ..types import TaskPushNotificationConfig
+from ..wire import Request, RequestHeaders
+from .push import kafka_push_topic
+
+__all__ = ["RequestGuard"]
+
+logger = logging.getLogger(__name__)
+
+
+class RequestGuard:
+    """Checks each request's reply topic, size and credentials (see the module docstring).
+
+    Args:
+        config: the server's settings (``reply_topic_pattern``, ``max_request_bytes``,
+            ``max_header_bytes``, ``allow_anonymous``, and the topics never to write to).
+        authenticator: ``authenticator(credentials, headers) -> Principal | None``, or
+            None: every request is anonymous (``context.principal`` None).
+        own_topics: more topics never to reply to (the task store's topic).
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        authenticator: Authenticator | None = None,
+        own_topics: Collection[str] = (),
+    ) -> None:
+        if authenticator is not None and not callable(authenticator):
+            raise TypeError(f"an authenticator must be callable, not {type(authenticator)}")
+        self._config = config
+        self._authenticator = authenticator
+        pattern = config.reply_topic_pattern
+        self._pattern = re.compile(pattern) if pattern is not None else None
+        self._own = {config.request_topic, *own_topics}
+        for topic in (config.dead_letter_topic_name, config.card_topic):
+            if topic:
+                self._own.add(topic)
+
+    @property
+    def authenticates(self) -> bool:
+        """True when requests are authenticated (an authenticator is set)."""
+        return self._authenticator is not None
+
+    def topic_allowed(self, topic: str) -> bool:
+        """True when the server may write replies (or pushes) to ``topic``."""
+        if topic in self._own or topic.startswith("__"):
+            return False
+        return self._pattern is None or self._pattern.fullmatch(topic) is not None
+
+    def route_error(self, headers: RequestHeaders) -> A2AError | None:
+        """The error of a request whose reply topic is refused (it gets no reply), or None.
+
+        Only a request that could be answered is checked: one without a correlation id
+        or reply topic is dead-lettered for that already (-32600).
+        """
+        topic = headers.reply_topic
+        if topic is None or not headers.answerable or self.topic_allowed(topic):
+            return None
+        return ForbiddenError(f"reply topic {topic[:100]!r} is not allowed on this server")
+
+    def size_error(self, record: Any) -> A2AError | None:
+        """RequestTooLargeError when the record's headers or value exceed the limits, else None."""
+        config = self._config
+        if config.max_header_bytes is not None:
+            size = sum(len(name) + len(value or b"") for name, value in record.headers or ())
+            if size > config.max_header_bytes:
+                return RequestTooLargeError(
+                    f"the request headers are {size} bytes, over this agent's limit of "
+                    f"{config.max_header_bytes} (max_header_bytes)"
+                )
+        if config.max_request_bytes is not None:
+            size = len(record.value or b"")
+            if size > config.max_request_bytes:
+                return RequestTooLargeError(
+                    f"the request is {size} bytes, over this agent's limit of "
+                    f"{config.max_request_bytes} (max_request_bytes)"
+                )
+        return None
+
+    def authenticate(self, headers: RequestHeaders) -> Principal | None:
+        """The caller's principal; None without an authenticator or for an allowed anonymous
+        caller. Raises UnauthenticatedError, or the A2AError the authenticator raised.
+
+        An authenticator that raises anything else refuses the caller; only the
+        exception's type is logged (its text could hold the credentials).
+        """
+        if self._authenticator is None:
+            return None
+        credentials = headers.authorization
+        try:
+            principal = self._authenticator(credentials, headers)
+        except A2AError:
+            raise
+        except Exception as exc:
+            logger.warning(
+                "the authenticator raised %s on request %s: refused",
+                type(exc).__name__,
+                headers.correlation_id,
+            )
+            raise UnauthenticatedError("the credentials could not be verified") from None
+        if principal is not None:
+            if not isinstance(principal, Principal):
+                logger.warning("the authenticator returned %s, not a Principal", type(principal))
+                raise UnauthenticatedError("the credentials could not be verified")
+            return principal
+        if credentials is None:
+            if self._config.allow_anonymous:
+                return None
+            raise UnauthenticatedError(
+                "authentication required: send credentials in the authorization header"
+            )
+        raise UnauthenticatedError("invalid credentials")
+
+    def check_request(self, request: Request) -> None:
+        """Refuse a decoded request that would make the server write to a refused topic."""
+        params = request.params
+        if isinstance(params, TaskPushNotificationConfig):
+            url = params.push_notification_config.url
+            if url.lower().startswith("kafka:"):
+                topic = kafka_push_topic(url)
+                if topic is not None and not self.topic_allowed(topic):
+                    raise ForbiddenError(
+                        f"push topic {topic!r} is not allowed on this server (reply_topic_pattern)"
+                    )
