@@ -76,14 +76,26 @@ def read_records(bootstrap_servers: str, topic: str, count: int) -> list[Any]:
     return records
 
 
-def end_offset(bootstrap_servers: str, topic: str) -> int:
-    """How many records ``topic`` holds, over all its partitions."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+def end_offset(bootstrap_servers: str, topic: str, quiet: float = 1.0) -> int:
+    """How many records ``topic`` holds, over all its partitions: read from the start until
+    nothing more comes for ``quiet`` seconds (counted, not asked: the embedded broker's
+    ListOffsets answers wrong end offsets for a batch of several records)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=10
+    )
+    count = 0
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-        return sum(consumer.end_offsets(partitions).values())
+        consumer.assign(partitions)
+        consumer.seek_to_beginning()
+        last = time.monotonic()
+        while time.monotonic() - last < quiet:
+            for batch in consumer.poll(timeout_ms=100).values():
+                count += len(batch)
+                last = time.monotonic()
     finally:
         consumer.close(autocommit=False)
+    return count
 
 
 # -- the reply topic -------------------------------------------------------------------------
