@@ -210,3 +210,30 @@ def test_oversized_request_headers_are_answered_with_a_clear_error_and_not_run(
     assert "max_header_bytes" in got["big-headers"]["data"]["error"]
     assert got["fine"]["type"] == "message"
     assert counter.calls == 1
+
+
+# -- the reply cache ---------------------------------------------------------------------------
+
+
+def test_a_copied_correlation_id_never_gets_the_cached_replies_of_another_request(
+    serve, raw, broker_settings, topic
+) -> None:
+    bootstrap = broker_settings["bootstrap_servers"]
+    counter = Counter()
+    serve(counter)
+    first, second = new_topic(bootstrap, "a2a-reply-one"), new_topic(bootstrap, "a2a-reply-two")
+
+    def send(reply_topic: str, credentials: bytes | None = None) -> None:
+        headers = [("correlation_id", b"same-id"), ("reply_topic", reply_topic.encode())]
+        if credentials is not None:
+            headers.append(("authorization", credentials))
+        raw.send(topic, REQUEST, headers)
+
+    send(first)
+    assert len(read_records(bootstrap, first, 1)) == 1 and counter.calls == 1
+    send(first)  # a redelivery: the same record, answered from the cache, not run again
+    assert len(read_records(bootstrap, first, 2)) == 2 and counter.calls == 1
+    send(second)  # the same id to another reply topic: a new request, run again
+    assert len(read_records(bootstrap, second, 1)) == 1 and counter.calls == 2
+    send(first, b"Bearer someone-else")  # the same id with other credentials: run again
+    assert len(read_records(bootstrap, first, 3)) == 3 and counter.calls == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import threading
 import time
@@ -47,6 +48,19 @@ from .watchdog import ActiveCall, HandlerWatchdog
 __all__ = ["Dispatcher"]
 
 logger = logging.getLogger(__name__)
+
+
+def _ledger_key(headers: RequestHeaders) -> str:
+    """The ledger's key of a request: its correlation id, reply topic and credentials.
+
+    A redelivery is the same record, so it finds its replies; a request that copies
+    someone's correlation id but names another reply topic or carries other
+    credentials is a new request, and never gets the cached replies of the first.
+    """
+    key = f"{headers.correlation_id}\x1f{headers.reply_topic}"
+    if headers.authorization:
+        key += "\x1f" + hashlib.sha256(headers.authorization.encode()).hexdigest()[:32]
+    return key
 
 
 class Dispatcher:
@@ -145,12 +159,12 @@ class Dispatcher:
         correlation_id = headers.correlation_id
         assert correlation_id is not None
         if self._ledger is not None:
-            seen, replies = self._ledger.begin(correlation_id)
+            seen, replies = self._ledger.begin(_ledger_key(headers))
             if seen is Seen.RUNNING:
                 logger.info("request %s is redelivered while it runs: skipped", correlation_id)
                 metrics.redelivered(method, "skipped")
                 metrics.request_handled(method, "redelivered")
-                self._ledger.follow(correlation_id, lambda: settle(sent))
+                self._ledger.follow(_ledger_key(headers), lambda: settle(sent))
                 return _SETTLED_LATER
             if seen is Seen.ANSWERED:
                 logger.info("request %s is redelivered: its replies are sent again", correlation_id)
@@ -163,7 +177,7 @@ class Dispatcher:
             self._run(request, record, sent, settle, principal)
         finally:
             if self._ledger is not None:
-                self._ledger.finish(correlation_id, answered=bool(sent))
+                self._ledger.finish(_ledger_key(headers), answered=bool(sent))
         return sent
 
     def _run(
@@ -467,7 +481,7 @@ class Dispatcher:
             raise _ReplyNotSent(error) from exc
         sent.append(future)
         if remember and self._ledger is not None:
-            self._ledger.record(headers.correlation_id, value)
+            self._ledger.record(_ledger_key(headers), value)
 
     def _keyed_partition(self, topic: str, key: bytes) -> int | None:
         """The partition kafka-python's default partitioner gives ``key``, hashed once per key.
