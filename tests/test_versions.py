@@ -382,3 +382,48 @@ def test_the_extended_card_in_1_0_keeps_what_both_versions_have(serve, connect) 
     assert (got.name, got.description, got.version) == ("versions", "the full card", "2.1.0")
     assert got.supported_interfaces == extended.supported_interfaces
     assert kafka_endpoint(got) == (["b1:9092"], "versions-requests")
+
+
+def test_subscribe_to_task_in_1_0_resumes_after_a_sequence(serve, connect) -> None:
+    gate = threading.Event()
+
+    def stepped(message: Message, context: RequestContext) -> None:
+        context.task.start_work()
+        context.task.add_artifact("one")
+        assert gate.wait(30)
+        context.task.add_artifact("two")
+        context.task.complete("done")
+
+    serve(stepped, agent_card=CARD)
+    client = connect(protocol_version="1.0")
+    stream = client.send_message_streaming(Message.user_text("go"))
+    first = [next(stream) for _ in range(3)]  # the Task, working, artifact "one"
+    assert isinstance(first[0], Task) and stream.last_sequence == 3
+    stream.close()
+    resumed = client.resubscribe(stream.task_id, after_sequence=2)
+    gate.set()
+    rest = list(resumed)
+    assert [type(e).__name__ for e in rest] == [
+        "TaskArtifactUpdateEvent",
+        "TaskArtifactUpdateEvent",
+        "TaskStatusUpdateEvent",
+    ]
+    assert [a.artifact.text for a in rest[:2]] == ["one", "two"]
+    assert rest[-1].final and rest[-1].status.state is TaskState.completed
+    assert resumed.last_sequence == 5
+
+
+def test_subscribing_in_1_0_to_a_finished_task_is_unsupported_but_resuming_it_is_not(
+    serve, connect
+) -> None:
+    from a2a_kafka_sync.errors import UnsupportedOperationError
+
+    serve(versioned_agent, agent_card=CARD)
+    new, old = connect(protocol_version="1.0"), connect(protocol_version="0.3")
+    done = new.send_message(Message.user_text("task"))
+    assert done.status.state is TaskState.completed
+    with pytest.raises(UnsupportedOperationError):
+        list(new.resubscribe(done.id))
+    assert [type(e) for e in old.resubscribe(done.id)] == [Task]  # 0.3: the task, then the end
+    replayed = list(new.resubscribe(done.id, after_sequence=0))
+    assert isinstance(replayed[0], Task) and replayed[-1].status.state is TaskState.completed

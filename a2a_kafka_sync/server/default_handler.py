@@ -16,6 +16,7 @@ from ..errors import (
     PushNotificationNotSupportedError,
     TaskNotCancelableError,
     TaskNotFoundError,
+    UnsupportedOperationError,
 )
 from ..types import (
     AgentCapabilities,
@@ -324,7 +325,16 @@ class DefaultRequestHandler(RequestHandler):
     def on_resubscribe_to_task(self, params: Any, context: RequestContext) -> Iterator[Any]:
         """The task as it is, then its live events until its turn ends; with the request's
         ``after_sequence``, exactly the task's events after it instead of the task.
-        Another principal's task is not found."""
+        Another principal's task is not found. A 1.0 ``SubscribeToTask`` of a task in a
+        terminal state is UnsupportedOperationError (-32004), as A2A 1.0 asks; resuming
+        it after a sequence is not (it replays what the caller missed)."""
+        if context.a2a_version != "0.3" and context.after_sequence is None:
+            task = self._task(params.id, context)
+            if task.status.state.is_terminal:
+                raise UnsupportedOperationError(
+                    f"task {task.id} is {task.status.state.value}: there is nothing to "
+                    "subscribe to (get it with GetTask)"
+                )
         return follow_task(
             self.event_log, lambda task_id: self._task(task_id, context), params.id, context
         )
