@@ -24,7 +24,15 @@ from report import Row, machine, print_table, write_json
 
 from a2a_kafka_sync.testing import EmbeddedBroker
 
-SCENARIOS = ("request-reply", "streaming", "startup", "memory", "scale-out", "profiles")
+SCENARIOS = (
+    "request-reply",
+    "streaming",
+    "versions",
+    "startup",
+    "memory",
+    "scale-out",
+    "profiles",
+)
 
 
 @contextlib.contextmanager
@@ -59,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += scenarios.request_reply(settings, r, sequential=sequential, seconds=seconds)
         if "streaming" in args.only:
             rows += scenarios.streaming(settings, r)
+        if "versions" in args.only:
+            rows += scenarios.versions(settings, sequential=sequential, seconds=seconds)
         if "startup" in args.only:
             rows += scenarios.startup(settings)
         if "memory" in args.only:

@@ -191,6 +191,42 @@ def streaming(settings: dict[str, Any], r: float, events: int = STREAM_EVENTS) -
     ]
 
 
+def versions(settings: dict[str, Any], *, sequential: int, seconds: float) -> list[Row]:
+    """A2A 1.0 against 0.3 on one server: what the translation at the wire edge costs.
+
+    One echo server; a 0.3 client and a 1.0 client, measured one after the other:
+    sequential latency, 8-thread throughput, and a 2,000-event stream.
+    """
+    topic = _topic("versions")
+    measured: dict[str, dict[str, Any]] = {}
+    with ServerProcess(settings, topic, agent="echo"):
+        for version in ("0.3", "1.0"):
+            with KafkaClientTransport(
+                request_topic=topic, protocol_version=version, **settings
+            ) as client:
+                latencies = _latencies(lambda: client.send_text(TEXT), sequential)
+                measured[version] = {
+                    "p50": _percentile(latencies, 0.50),
+                    "8 threads": _throughput(lambda: client.send_text(TEXT), 8, seconds),
+                }
+    stream_topic = _topic("versions-stream")
+    with ServerProcess(settings, stream_topic, agent="stream"):
+        for version in ("0.3", "1.0"):
+            with KafkaClientTransport(
+                request_topic=stream_topic, protocol_version=version, **settings
+            ) as client:
+                list(client.send_message_streaming("10"))  # warm-up
+                started = time.perf_counter()
+                count = sum(1 for _ in client.send_message_streaming("2000"))
+                measured[version]["stream"] = count / (time.perf_counter() - started)
+    new, old = measured["1.0"], measured["0.3"]
+    return [
+        Row("A2A 1.0 vs 0.3", "sequential p50", "ms", new["p50"], old["p50"], "0.3"),
+        Row("A2A 1.0 vs 0.3", "8 threads", "req/s", new["8 threads"], old["8 threads"], "0.3"),
+        Row("A2A 1.0 vs 0.3", "2,000-event stream", "events/s", new["stream"], old["stream"], "0.3"),
+    ]
+
+
 def startup(settings: dict[str, Any], repeats: int = 5) -> list[Row]:
     """(d) from constructing a client to holding its first reply (the agent already serves)."""
     request, reply = _same_bytes()
