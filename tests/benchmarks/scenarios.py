@@ -223,7 +223,7 @@ def versions(settings: dict[str, Any], *, sequential: int, seconds: float) -> li
     return [
         Row("A2A 1.0 vs 0.3", "sequential p50", "ms", new["p50"], old["p50"], "0.3"),
         Row("A2A 1.0 vs 0.3", "8 threads", "req/s", new["8 threads"], old["8 threads"], "0.3"),
-        Row("A2A 1.0 vs 0.3", "2,000-event stream", "events/s", new["stream"], old["stream"], "0.3"),
+        Row("A2A 1.0 vs 0.3", "stream of 2,000", "events/s", new["stream"], old["stream"], "0.3"),
     ]
 
 
