@@ -9,14 +9,13 @@ A record's key is the task id (UTF-8); its value is the id's whole state, UTF-8 
      "owner": "alice"}                  the principal that created the task; absent: nobody's
 
 A null value (tombstone) deletes the task and its configs. Each instance reads the
-topic from its start on one thread (a :class:`~.topic_follower.TopicFollower`) and
-keeps the latest value per key itself (the embedded broker never compacts). Writes
-wait for the broker's acknowledgement, and the writer applies its own record at once.
-Reads (and the read-modify-writes) first catch up with the topic: its end offsets
-become a barrier the reader releases once it has read that far (the writer's own
-records count as read), so a read sees every write acknowledged before it began, by
-any instance. When two instances change one task at the same moment, the later
-record wins whole.
+topic from its start on one thread (a ``TopicFollower``) and keeps the latest value per
+key itself (the embedded broker never compacts). Writes wait for the broker's
+acknowledgement, and the writer applies its own record at once. Reads (and the
+read-modify-writes) first catch up with the topic: its end offsets become a barrier
+the reader releases once it has read that far (the writer's own records count as
+read), so a read sees every write acknowledged before it began, by any instance.
+When two instances change one task at the same moment, the later record wins whole.
 """
 
 from __future__ import annotations
