@@ -9,46 +9,36 @@ A record's key is the task id (UTF-8); its value is the id's whole state, UTF-8 
      "owner": "alice"}                  the principal that created the task; absent: nobody's
 
 A null value (tombstone) deletes the task and its configs. Each instance reads the
-topic from its start on one thread and keeps the latest value per key itself (the
-embedded broker never compacts). Writes wait for the broker's acknowledgement.
-Reads (and the read-modify-writes) first take the topic's end offsets and, unless
-the view is there already, hand them as a barrier to the reader thread and wait
-until it has read that far: a read sees every write acknowledged before it began,
-by any instance. The end offsets come from a second consumer that never fetches:
-asked on the reader's own connection, ListOffsets waits behind the pending fetch
-(up to fetch_max_wait_ms). When two instances change one task at the same moment,
-the later record wins whole.
+topic from its start on one thread (a ``TopicFollower``) and keeps the latest value per
+key itself (the embedded broker never compacts). Writes wait for the broker's
+acknowledgement, and the writer applies its own record at once. Reads (and the
+read-modify-writes) first catch up with the topic: its end offsets become a barrier
+the reader releases once it has read that far (the writer's own records count as
+read), so a read sees every write acknowledged before it began, by any instance.
+When two instances change one task at the same moment, the later record wins whole.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import threading
-import time
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 from pydantic import Field
 
-from ..._kafka import build_consumer, build_producer, ensure_topics, translate_kafka_errors
+from ..._kafka import build_producer, ensure_topics, translate_kafka_errors
 from ...config import _CommonConfig, config_from
-from ...errors import ClientClosedError, KafkaOperationError
+from ...errors import ClientClosedError
 from ...types import PushNotificationConfig, Task
 from .store import TaskStore
+from .topic_follower import TopicFollower
 
 __all__ = ["KafkaTaskStore", "KafkaTaskStoreConfig"]
-
-logger = logging.getLogger(__name__)
-
-POLL_TIMEOUT_MS = 100
-"""How long one poll of the reader waits; also the longest close() waits for it to notice."""
 
 _STRIPES = 64
 # task, configs, saved, owner
 _Snapshot = tuple[Task | None, list[PushNotificationConfig], bool, str | None]
-_Barrier = tuple[dict[TopicPartition, int], float, threading.Event]  # end offsets, deadline
 
 
 class KafkaTaskStoreConfig(_CommonConfig):
@@ -122,25 +112,17 @@ class KafkaTaskStore(TaskStore):
         self.config: KafkaTaskStoreConfig = config_from(
             KafkaTaskStoreConfig, config, explicit, settings
         )
-        self._lock = threading.Lock()  # the view, the barriers and the state below
+        self._lock = threading.Lock()  # the view and the state below
         self._tasks: dict[str, Task] = {}
         self._order: dict[str, tuple[int, int, int]] = {}  # task id -> where it was last saved
         self._push: dict[str, dict[str, PushNotificationConfig]] = {}
         self._owners: dict[str, str] = {}  # task id -> owner, carried by every record
         self._offsets: dict[str, int] = {}  # task id -> offset of the record its state is from
-        self._barriers: list[_Barrier] = []
-        self._positions: dict[TopicPartition, int] = {}  # how far the reader has applied
-        self._applied: set[tuple[int, int]] = set()  # (partition, offset) applied past those
-        self._started = self._closed = self._reader_done = False
+        self._started = self._closed = False
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]  # one writer per task id
-        self._stop = threading.Event()
         self._producer: KafkaProducer | None = None
-        self._consumer: Any = None  # a KafkaConsumer, the reader thread's alone once started
-        self._ends: Any = None  # a KafkaConsumer that only asks end offsets, under its lock
-        self._ends_lock = threading.Lock()
-        self._partitions: list[TopicPartition] = []
-        self._thread = threading.Thread(
-            target=self._run, name="a2a-kafka-task-store-reader", daemon=True
+        self._reader = TopicFollower(
+            self.config, self.config.topic, self._read, name="a2a-kafka-task-store-reader"
         )
 
     def start(self) -> None:
@@ -151,29 +133,17 @@ class KafkaTaskStore(TaskStore):
                 raise self._not_open()
             if self._started:
                 return
-            with contextlib.ExitStack() as undo:  # closes what was opened when a step fails
-                extra = {} if "max_block_ms" in config.kafka else {"max_block_ms": 10_000}
-                producer = build_producer(config, **extra)  # first: see build_consumer
-                undo.callback(producer.close, timeout=1.0)
+            extra = {} if "max_block_ms" in config.kafka else {"max_block_ms": 10_000}
+            producer = build_producer(config, **extra)  # first: see build_consumer
+            try:
                 if config.create_topics:
                     compact = {"cleanup.policy": "compact"}
                     ensure_topics(config, {config.topic: (config.topic_partitions, compact)})
-                consumers = [build_consumer(config, group_id=None, enable_auto_commit=False)]
-                undo.callback(consumers[0].close, autocommit=False, timeout_ms=1000)
-                consumers.append(build_consumer(config, group_id=None, enable_auto_commit=False))
-                undo.callback(consumers[1].close, autocommit=False, timeout_ms=1000)
-                consumer = consumers[0]
-                with translate_kafka_errors("assigning the task topic", topic=config.topic):
-                    partitions = sorted(consumer.partitions_for_topic(config.topic) or ())
-                    if not partitions:
-                        raise KafkaOperationError("no such topic", topic=config.topic)
-                    self._partitions = [TopicPartition(config.topic, p) for p in partitions]
-                    consumer.assign(self._partitions)
-                    consumer.seek_to_beginning(*self._partitions)
-                undo.pop_all()
-            self._producer, self._consumer, self._ends = producer, consumer, consumers[1]
-            self._started = True
-            self._thread.start()
+                self._reader.start()
+            except BaseException:
+                producer.close(timeout=1.0)
+                raise
+            self._producer, self._started = producer, True
         try:
             self._catch_up()
         except BaseException:
@@ -186,20 +156,9 @@ class KafkaTaskStore(TaskStore):
             if self._closed:
                 return
             self._closed = True
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                logger.warning("the task store reader did not stop within %ss", timeout)
+        self._reader.close(timeout)
         if self._producer is not None:
             self._producer.close(timeout=timeout)
-        if self._ends is not None:
-            locked = self._ends_lock.acquire(timeout=timeout)
-            try:
-                self._ends.close(autocommit=False, timeout_ms=1000)
-            finally:
-                if locked:
-                    self._ends_lock.release()
 
     def save(self, task: Task) -> None:
         """Write the task's snapshot (with its current push configs); wait for the broker."""
@@ -289,6 +248,7 @@ class KafkaTaskStore(TaskStore):
             future = self._producer.send(self.config.topic, key=task_id.encode(), value=value)
             meta = future.get(timeout=self.config.read_timeout)
         self._apply(task_id, snapshot, meta.partition, meta.offset, meta.timestamp)
+        self._reader.count_as_read(meta.partition, meta.offset)  # after the view has it
 
     def _not_open(self) -> ClientClosedError:
         why = "closed" if self._closed else "not started: call start() first"
@@ -297,7 +257,6 @@ class KafkaTaskStore(TaskStore):
     def _apply(self, task_id: str, snap: _Snapshot | None, part: int, offset: int, ts: int) -> None:
         """Make ``snap`` the state of ``task_id``, unless a later record already did."""
         with self._lock:
-            self._applied.add((part, offset))
             if offset <= self._offsets.get(task_id, -1):
                 return
             self._offsets[task_id] = offset
@@ -311,7 +270,7 @@ class KafkaTaskStore(TaskStore):
                 self._order.pop(task_id, None)
             else:
                 if saved or task_id not in self._order:
-                    multi = len(self._partitions) > 1
+                    multi = len(self._reader.partitions) > 1
                     self._order[task_id] = (ts, part, offset) if multi else (0, 0, offset)
                 self._tasks[task_id] = task
             if configs:
@@ -319,88 +278,16 @@ class KafkaTaskStore(TaskStore):
             else:
                 self._push.pop(task_id, None)
 
+    def _read(self, record: Any) -> None:
+        """A record read from the topic (on the reader thread): apply it to the view."""
+        task_id, snap = _decode(record.key, record.value)
+        self._apply(task_id, snap, record.partition, record.offset, record.timestamp)
+
     def _catch_up(self) -> None:
-        """Block until the reader has applied every record that existed when this was called."""
+        """Block until the view holds every record that existed when this was called."""
         if not self._started or self._closed:
             raise self._not_open()
-        topic, timeout = self.config.topic, self.config.read_timeout
-        with self._ends_lock, translate_kafka_errors("reading end offsets", topic=topic):
-            if self._closed:
-                raise self._not_open()
-            ends = self._ends.end_offsets(self._partitions, int(timeout * 1000))
-        done = threading.Event()
-        with self._lock:
-            if self._reader_done:
-                raise self._not_open()
-            if self._reached(ends):
-                return  # the view is current: no need to wake anyone
-            self._barriers.append((ends, time.monotonic() + timeout, done))
-        done.wait(timeout)
-        with self._lock:
-            if self._reached(ends):
-                return
-        if self._closed:
-            raise self._not_open()
-        raise KafkaOperationError(
-            f"the task view did not catch up within read_timeout={timeout}s", topic=topic
-        )
-
-    def _reached(self, ends: dict[TopicPartition, int]) -> bool:
-        """True when the view holds every record before these offsets (own writes too)."""
-        for tp, end in ends.items():
-            position = self._positions.get(tp, 0)
-            while position < end and (tp.partition, position) in self._applied:
-                position += 1
-            if position < end:
-                return False
-        return True
-
-    def _run(self) -> None:
-        consumer = self._consumer
         try:
-            while not self._stop.is_set():
-                try:
-                    batches = consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
-                except Exception:
-                    logger.warning("reading the task topic failed; retrying", exc_info=True)
-                    self._stop.wait(0.2)
-                    continue
-                for record in (r for records in batches.values() for r in records):
-                    try:  # one record must never stop the reader
-                        task_id, snap = _decode(record.key, record.value)
-                    except Exception as exc:
-                        where = f"{record.topic}[{record.partition}]@{record.offset}"
-                        logger.warning("skipped an undecodable task record at %s: %s", where, exc)
-                        continue
-                    self._apply(task_id, snap, record.partition, record.offset, record.timestamp)
-                self._release(consumer)
-        finally:
-            with self._lock:  # wake the waiting reads: they fail, as no one will catch up
-                self._reader_done = True
-                waiting, self._barriers = self._barriers, []
-            for _, _, done in waiting:
-                done.set()
-            try:
-                consumer.close(autocommit=False, timeout_ms=1000)
-            except Exception:
-                logger.warning("closing the task store consumer failed", exc_info=True)
-
-    def _release(self, consumer: KafkaConsumer) -> None:
-        """Publish how far the view is, and release the barriers it has reached."""
-        try:
-            positions = {tp: consumer.position(tp, timeout_ms=100) for tp in self._partitions}
-        except Exception:
-            logger.warning("reading the task topic positions failed", exc_info=True)
-            return
-        now = time.monotonic()
-        with self._lock:
-            self._positions = {tp: p for tp, p in positions.items() if p is not None}
-            self._applied = {
-                (p, o)
-                for p, o in self._applied
-                if o >= self._positions.get(TopicPartition(self.config.topic, p), 0)
-            }
-            reached = [b for b in self._barriers if self._reached(b[0])]
-            self._barriers = [b for b in self._barriers if b not in reached and now < b[1]]
-        for _, _, done in reached:
-            done.set()
+            self._reader.catch_up(self.config.read_timeout)
+        except ClientClosedError:
+            raise self._not_open() from None

@@ -1,11 +1,12 @@
 """``TopicFollower``: one thread that reads a topic from its start, and a catch-up barrier.
 
-The pattern of :class:`~a2a_kafka_sync.server.tasks.KafkaTaskStore`'s reader, made
-reusable: the thread hands every record to a callback; :meth:`TopicFollower.catch_up`
-takes the topic's end offsets (on a second consumer that never fetches: asked on the
-reader's own connection, ListOffsets would wait behind its pending fetch) and blocks
-until the reader has read that far, so the caller sees every record acknowledged
-before it asked, whoever wrote it. The task-event log stands on it.
+The thread hands every record to a callback; :meth:`TopicFollower.catch_up` takes the
+topic's end offsets (on a second consumer that never fetches: asked on the reader's own
+connection, ListOffsets would wait behind its pending fetch) and blocks until the reader
+has read that far, so the caller sees every record acknowledged before it asked, whoever
+wrote it. An owner that applies its own writes can say so (:meth:`TopicFollower.count_as_read`)
+and need not wait for the reader to reach them. The task store and the task-event log
+stand on it.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class TopicFollower:
         self.topic = topic
         self._apply = apply
         self._lock = threading.Lock()
-        self._positions: dict[TopicPartition, int] = {}
+        self._positions: dict[TopicPartition, int] = {}  # how far the reader has read
+        self._applied: set[tuple[int, int]] = set()  # (partition, offset) the owner applied
         self._barriers: list[tuple[dict[TopicPartition, int], threading.Event]] = []
         self._started = self._closed = self._done = False
         self._stop = threading.Event()
@@ -54,6 +56,11 @@ class TopicFollower:
         self._ends_lock = threading.Lock()
         self._partitions: list[TopicPartition] = []
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    @property
+    def partitions(self) -> list[TopicPartition]:
+        """The topic's partitions, as assigned by :meth:`start` (empty before)."""
+        return list(self._partitions)
 
     def start(self) -> None:
         """Build the two consumers, assign every partition from its start, start the reader."""
@@ -77,7 +84,8 @@ class TopicFollower:
         self._thread.start()
 
     def close(self, timeout: float) -> None:
-        """Stop the reader (joining up to ``timeout`` s) and close the end-offsets consumer."""
+        """Stop the reader (joining up to ``timeout`` s) and close the end-offsets consumer
+        (after waiting up to ``timeout`` s for a catch-up that is asking it)."""
         with self._lock:
             if self._closed:
                 return
@@ -88,8 +96,12 @@ class TopicFollower:
             if self._thread.is_alive():
                 logger.warning("the reader of %s did not stop within %ss", self.topic, timeout)
         if self._ends is not None:
-            with self._ends_lock:
+            locked = self._ends_lock.acquire(timeout=timeout)
+            try:
                 self._ends.close(autocommit=False, timeout_ms=1000)
+            finally:
+                if locked:
+                    self._ends_lock.release()
 
     def _not_open(self) -> ClientClosedError:
         why = "closed" if self._closed else "not started"
@@ -125,8 +137,21 @@ class TopicFollower:
             f"the reader did not catch up within {timeout}s", topic=self.topic
         )
 
+    def count_as_read(self, partition: int, offset: int) -> None:
+        """Count the record at ``offset`` of ``partition`` as read: the owner wrote it and
+        applied it itself, so a catch-up need not wait for the reader to get there."""
+        with self._lock:
+            self._applied.add((partition, offset))
+
     def _reached(self, ends: dict[TopicPartition, int]) -> bool:
-        return all(self._positions.get(tp, 0) >= end for tp, end in ends.items())
+        """True when every record before these offsets is read (or counted as read)."""
+        for tp, end in ends.items():
+            position = self._positions.get(tp, 0)
+            while position < end and (tp.partition, position) in self._applied:
+                position += 1
+            if position < end:
+                return False
+        return True
 
     def _run(self) -> None:
         consumer = self._consumer
@@ -165,6 +190,11 @@ class TopicFollower:
             return
         with self._lock:
             self._positions = {tp: p for tp, p in positions.items() if p is not None}
+            self._applied = {
+                (p, o)
+                for p, o in self._applied
+                if o >= self._positions.get(TopicPartition(self.topic, p), 0)
+            }
             reached = [b for b in self._barriers if self._reached(b[0])]
             self._barriers = [b for b in self._barriers if b not in reached]
         for _, done in reached:
