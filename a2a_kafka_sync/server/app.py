@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import functools
 import logging
 import signal
 import threading
@@ -201,7 +200,11 @@ class KafkaServerApp:
             )
             self._state = _State.RUNNING
             self._requests.start(
-                functools.partial(executor.submit, settler.work), self._before_poll, self._committer
+                lambda partition, record, ticket: executor.submit(
+                    settler.work, partition, record, ticket
+                ),
+                self._before_poll,
+                self._committer,
             )
         if config.card_topic:
             publish_card(config, self.agent_card, config.card_topic)
