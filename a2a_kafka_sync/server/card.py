@@ -10,7 +10,9 @@ from ..types import AgentCard
 
 __all__ = ["publish_card"]
 
-logger = logging.getLogger(__name__)
+# Logged under the app's name, as before card.py was split off from app.py:
+# docs/observability.md names that logger for these lines, and operators filter on it.
+logger = logging.getLogger("a2a_kafka_sync.server.app")
 
 
 def publish_card(config: ServerConfig, given: AgentCard, topic: str) -> None:

@@ -22,7 +22,9 @@ from .transactions import TransactionalCommitter
 
 __all__ = ["RequestConsumer"]
 
-logger = logging.getLogger(__name__)
+# Logged under the app's name, as before consumer.py was split off from app.py:
+# docs/observability.md names that logger for these lines, and operators filter on it.
+logger = logging.getLogger("a2a_kafka_sync.server.app")
 
 POLL_TIMEOUT_MS = 100
 """How long one poll of the request topic waits; also how fast the consumer notices stop()."""

@@ -18,7 +18,9 @@ from .replies import ReplySender
 
 __all__ = ["INVALID", "DeadLetters"]
 
-logger = logging.getLogger(__name__)
+# Logged under the dispatcher's name, as before dead_letters.py was split off from dispatcher.py:
+# docs/observability.md names that logger for these lines, and operators filter on it.
+logger = logging.getLogger("a2a_kafka_sync.server.dispatcher")
 
 INVALID = "invalid"
 """The method label of a request that could not be decoded (never a name read off the wire)."""

@@ -14,7 +14,9 @@ from ..errors import A2AKafkaError
 
 __all__ = ["producer_overrides", "reconnect", "server_topics"]
 
-logger = logging.getLogger(__name__)
+# Logged under the app's name, as before producer.py was split off from app.py:
+# docs/observability.md names that logger for these lines, and operators filter on it.
+logger = logging.getLogger("a2a_kafka_sync.server.app")
 
 
 def producer_overrides(config: ServerConfig) -> dict[str, Any]:

@@ -21,7 +21,9 @@ from .watchdog import ActiveCall
 
 __all__ = ["Abandoned", "ReplyNotSent", "ReplySender", "Sent"]
 
-logger = logging.getLogger(__name__)
+# Logged under the dispatcher's name, as before replies.py was split off from dispatcher.py:
+# docs/observability.md names that logger for these lines, and operators filter on it.
+logger = logging.getLogger("a2a_kafka_sync.server.dispatcher")
 
 
 class ReplySender:

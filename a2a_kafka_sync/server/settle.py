@@ -16,7 +16,9 @@ from .transactions import TransactionalCommitter
 
 __all__ = ["MAX_REDELIVERIES", "Settler"]
 
-logger = logging.getLogger(__name__)
+# Logged under the app's name, as before settle.py was split off from app.py:
+# docs/observability.md names that logger for these lines, and operators filter on it.
+logger = logging.getLogger("a2a_kafka_sync.server.app")
 
 MAX_REDELIVERIES = 3
 """How often a request whose replies were not delivered is read again before it is dropped
