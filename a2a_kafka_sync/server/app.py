@@ -6,20 +6,11 @@ import enum
 import logging
 import signal
 import threading
-import time
-from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType, TracebackType
 from typing import Any
 
-import kafka.errors
-from kafka import (
-    ConsumerRebalanceListener,
-    KafkaConsumer,
-    KafkaProducer,
-    OffsetAndMetadata,
-    TopicPartition,
-)
+from kafka import KafkaProducer
 
 from .._kafka import build_consumer, build_producer, close_producer, ensure_topics
 from ..auth import Authenticator
@@ -27,10 +18,14 @@ from ..config import ServerConfig, config_from
 from ..errors import A2AKafkaError, ConfigurationError
 from ..metrics import ServerMetrics
 from ..types import AgentCard
+from .card import publish_card
+from .consumer import RequestConsumer
 from .default_handler import DefaultRequestHandler, default_card
 from .dispatcher import Dispatcher
 from .guard import RequestGuard
 from .offsets import OffsetTracker
+from .producer import producer_overrides, reconnect, server_topics
+from .settle import Settler
 from .tasks import TaskStore
 from .tasks.event_log import TaskEventLog
 from .tasks.kafka_event_log import event_log_for
@@ -40,54 +35,11 @@ __all__ = ["KafkaServerApp"]
 
 logger = logging.getLogger(__name__)
 
-POLL_TIMEOUT_MS = 100
-"""How long one poll of the request topic waits; also how fast the consumer notices stop()."""
-
-MAX_REDELIVERIES = 3
-"""How often a request whose replies were not delivered is read again before it is dropped
-(logged), so one reply the broker always refuses cannot stall its partition."""
-
-FULL_WAIT = 0.1
-"""With max_in_flight requests unfinished, how long the consumer waits for one to finish
-before it pauses its partitions (a pause drops records already fetched)."""
-
-EXACTLY_ONCE_POLL_MS = 10
-"""The poll wait in exactly-once mode, where finished requests commit between polls."""
-
-LAG_INTERVAL = 1.0
-"""Seconds between two reads of the consumer lag (by the consumer thread, with metrics on)."""
-
-LAG_TIMEOUT_MS = 500
-"""How long the consumer thread waits for the request topic's end offsets, for the lag."""
-
 
 class _State(enum.Enum):
     UNSTARTED = "unstarted"
     RUNNING = "running"
     STOPPED = "stopped"
-
-
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Commits what is done before partitions move, and tells the app what it owns.
-
-    kafka-python 3 calls it on its I/O thread, where nothing may block: the
-    commit is queued (asynchronously) ahead of the rebalance's own requests.
-    """
-
-    def __init__(self, app: KafkaServerApp) -> None:
-        self._app = app
-
-    def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
-        if self._app._committer is not None:  # exactly once: uncommitted work is redone
-            self._app._committer.forget(revoked)
-        else:
-            self._app._commit(only=set(revoked))
-        self._app._tracker.forget(revoked)
-
-    def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
-        if assigned:
-            logger.info("serving partitions %s", sorted(p.partition for p in assigned))
-            self._app._assigned.set()
 
 
 class KafkaServerApp:
@@ -182,19 +134,17 @@ class KafkaServerApp:
         )
         """This server's counters, latencies and consumer lag
         (:class:`~a2a_kafka_sync.metrics.ServerMetrics`)."""
-        self._lag_at = 0.0
         self._lock = threading.Lock()
         self._state = _State.UNSTARTED
         self._stopping = threading.Event()
         self._assigned = threading.Event()
         self._producer_broken = False
         self._committer: TransactionalCommitter | None = None
-        self._drain_timeout = self.config.drain_timeout  # stop(timeout) may shorten it
-        self._last_commit = 0.0
-        self._consumer: KafkaConsumer | None = None
+        self._requests = RequestConsumer(
+            self.config, tracker, self.metrics, self._stopping, self._assigned
+        )
         self._producer: KafkaProducer | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -206,10 +156,10 @@ class KafkaServerApp:
             if self._state is _State.STOPPED:
                 raise A2AKafkaError("a stopped KafkaServerApp cannot be started again")
             config = self.config
-            producer = build_producer(config, **_producer_overrides(config))
+            producer = build_producer(config, **producer_overrides(config))
             try:
                 if config.create_topics:
-                    ensure_topics(config, self._topics())
+                    ensure_topics(config, server_topics(config))
                 overrides: dict[str, Any] = {
                     "group_id": config.group_id,
                     "enable_auto_commit": False,
@@ -217,18 +167,18 @@ class KafkaServerApp:
                 if "auto_offset_reset" not in config.kafka:
                     overrides["auto_offset_reset"] = "earliest"
                 consumer = build_consumer(config, **overrides)
-                consumer.subscribe([config.request_topic], listener=_Rebalance(self))
+                self._requests.subscribe(consumer)
             except BaseException:
                 close_producer(producer, 1.0)
                 raise
-            self._producer, self._consumer = producer, consumer
+            self._producer = producer
             start_handler = getattr(self.handler, "start", None)
             if callable(start_handler):
                 start_handler(producer)
             # With a handler_timeout, abandoned handlers may hold threads: keep spares so
             # max_workers handlers can still run (the watchdog bounds how many do).
             threads = config.max_workers * (2 if config.handler_timeout else 1)
-            self._executor = ThreadPoolExecutor(
+            self._executor = executor = ThreadPoolExecutor(
                 max_workers=threads, thread_name_prefix="a2a-kafka-worker"
             )
             required = frozenset(
@@ -241,48 +191,25 @@ class KafkaServerApp:
             )
             if config.exactly_once:
                 self._committer = TransactionalCommitter(config)
-            self._thread = threading.Thread(
-                target=self._consume, name="a2a-kafka-request-consumer", daemon=True
+            settler = Settler(
+                self._dispatcher,
+                self._tracker,
+                self._committer,
+                self.metrics,
+                self._producer_failed,
             )
             self._state = _State.RUNNING
-            self._last_commit = time.monotonic()
-            self._thread.start()
+            self._requests.start(
+                lambda partition, record, ticket: executor.submit(
+                    settler.work, partition, record, ticket
+                ),
+                self._before_poll,
+                self._committer,
+            )
         if config.card_topic:
-            self._publish_card(config.card_topic)
+            publish_card(config, self.agent_card, config.card_topic)
         logger.info("serving %s as group %s", config.request_topic, config.group_id)
         return self
-
-    def _publish_card(self, topic: str) -> None:
-        """Publish this agent's card, with its Kafka interface, for discovery."""
-        from ..discovery import AgentDirectory, AgentDirectoryConfig
-        from ..interfaces import with_kafka_interface
-
-        config = self.config
-        directory_config = AgentDirectoryConfig(
-            bootstrap_servers=config.bootstrap_servers,
-            topic=topic,
-            profile=config.profile,
-            kafka=config.kafka,
-            connect_timeout=config.connect_timeout,
-            create_topics=config.create_topics,
-            card_signer=config.card_signer,
-        )
-        given = self.agent_card
-        card = with_kafka_interface(given, config.bootstrap_servers, config.request_topic)
-        if given.signatures and config.card_signer is None and card != given:
-            logger.warning(
-                "the card of %s is signed but lacks its Kafka interface: published as given, "
-                "since adding it would break the signatures (sign the card after "
-                "with_kafka_interface, or set card_signer)",
-                given.name,
-            )
-            card = given
-        try:
-            with AgentDirectory(config=directory_config) as directory:
-                directory.publish(card)
-        except A2AKafkaError as exc:  # discovery is a convenience: serving goes on
-            logger.warning("could not publish the card of %s on %s: %s", card.name, topic, exc)
-        # published: AgentDirectory.publish logs it
 
     def wait_until_assigned(self, timeout: float) -> bool:
         """Block until the group gave this server partitions to serve; False after ``timeout`` s.
@@ -306,16 +233,13 @@ class KafkaServerApp:
                 return
             self._state = _State.STOPPED
         drain = self.config.drain_timeout if timeout is None else timeout
-        self._drain_timeout = drain
+        self._requests.drain_timeout = drain
         self._stopping.set()
         stopping_hook = getattr(self.handler, "stopping", None)
         if callable(stopping_hook):
             stopping_hook()
-        assert self._thread and self._executor and self._producer
-        if self._thread is not threading.current_thread():
-            self._thread.join(drain + 5.0)
-            if self._thread.is_alive():
-                logger.warning("the request consumer did not stop in time")
+        assert self._executor and self._producer
+        self._requests.join(drain + 5.0)
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._dispatcher.close()
         if self._committer is not None:
@@ -374,6 +298,11 @@ class KafkaServerApp:
         """Requests taken from Kafka and not yet finished."""
         return self._tracker.in_flight
 
+    @property
+    def _thread(self) -> threading.Thread | None:
+        """The request consumer's thread (``a2a-kafka-request-consumer``; None before start())."""
+        return self._requests.thread
+
     def __enter__(self) -> KafkaServerApp:
         return self.start()
 
@@ -391,285 +320,26 @@ class KafkaServerApp:
             f" group={self.config.group_id!r}>"
         )
 
-    # -- the consumer thread --------------------------------------------------------------------
+    # -- the producer ---------------------------------------------------------------------------
 
-    def _consume(self) -> None:
-        consumer = self._consumer
-        assert consumer is not None
-        try:
-            while not self._stopping.is_set():
-                try:
-                    self._poll_once(consumer)
-                except Exception:  # one bad round must not end serving
-                    logger.exception("the request consumer loop failed; retrying")
-                    self._stopping.wait(0.5)
-            self._drain(consumer)
-        except Exception:
-            logger.exception("draining the request consumer failed")
-        finally:
-            try:
-                consumer.close(autocommit=False, timeout_ms=2000)
-            except Exception:
-                logger.warning("closing the request consumer failed", exc_info=True)
+    def _producer_failed(self) -> None:
+        """A reply was not delivered: the consumer thread replaces the producer before its
+        next poll."""
+        self._producer_broken = True
 
-    def _poll_once(self, consumer: KafkaConsumer) -> None:
-        if self._producer_broken:
-            self._replace_producer()
-        for partition, offset in self._tracker.rewinds():
-            try:
-                consumer.seek(partition, offset)
-                logger.info(
-                    "reading %s from %d again: a reply was not delivered", partition, offset
-                )
-            except (KeyError, AssertionError, kafka.errors.IllegalStateError):
-                pass  # no longer ours: its new owner reads it from the committed offset
-        limit = self.config.max_in_flight
-        free = limit - self._tracker.in_flight
-        if free <= 0 and self._tracker.wait_for_room(limit, FULL_WAIT):
-            free = limit - self._tracker.in_flight
-        # Still full: pause, and poll without waiting only to stay in the group.
-        self._pause(consumer, paused=free <= 0)
-        try:
-            # Exactly once commits between polls: poll briefly so replies are not held back.
-            wait_ms = EXACTLY_ONCE_POLL_MS if self._committer is not None else POLL_TIMEOUT_MS
-            if free <= 0:
-                wait_ms = 0
-            batches = consumer.poll(timeout_ms=wait_ms, max_records=max(1, free))
-        except Exception:
-            logger.warning("polling the request topic failed; retrying", exc_info=True)
-            self._stopping.wait(0.5)
+    def _before_poll(self) -> None:
+        """On the consumer thread, before each poll: after a reply failed to send, replace the
+        producer (:func:`~a2a_kafka_sync.server.producer.reconnect`)."""
+        if not self._producer_broken:
             return
-        for partition, records in batches.items():
-            for record in records:
-                ticket = self._tracker.taken(partition, record.offset)
-                assert self._executor is not None
-                self._executor.submit(self._work, partition, record, ticket)
-        self._commit()
-        if self.metrics.enabled and time.monotonic() - self._lag_at >= LAG_INTERVAL:
-            self._refresh_lag(consumer)
-
-    def _refresh_lag(self, consumer: KafkaConsumer) -> None:
-        """Read the consumer lag of every assigned partition into the metrics (consumer thread).
-
-        The end offset is the larger of the broker's answer and the highwater the
-        last fetch reported: the highwater alone goes stale while a partition is
-        paused (a full server, when the lag matters most), and some brokers (Tansu)
-        answer an end offset that ignores all but the first record of the last
-        batch. The position is the consumer's own. A failure keeps the last lag
-        and is logged at DEBUG.
-        """
-        self._lag_at = time.monotonic()
-        partitions = list(consumer.assignment())
-        lag: dict[tuple[str, int], int] = {}
-        if partitions:
-            try:
-                ends = consumer.end_offsets(partitions, timeout_ms=LAG_TIMEOUT_MS)
-                for partition, end in ends.items():
-                    end = max(end or 0, consumer.highwater(partition) or 0)
-                    position = consumer.position(partition, timeout_ms=0)
-                    if position is not None:
-                        lag[(partition.topic, partition.partition)] = max(0, end - position)
-            except Exception as exc:  # rebalancing, or the broker is away: next time
-                logger.debug("could not read the consumer lag: %s", exc)
-                return
-        self.metrics.set_lag(lag)
-
-    @staticmethod
-    def _pause(consumer: KafkaConsumer, *, paused: bool) -> None:
-        """Pause every assigned partition, or resume the paused ones.
-
-        A rebalance (on kafka-python's I/O thread) may take a partition away
-        between reading the assignment and pausing it; that partition is
-        skipped, the others are still paused or resumed.
-        """
-        partitions = consumer.assignment() if paused else consumer.paused()
-        for partition in partitions:
-            try:
-                if paused:
-                    consumer.pause(partition)
-                else:
-                    consumer.resume(partition)
-            except (KeyError, kafka.errors.IllegalStateError):
-                pass  # no longer assigned to this consumer
-
-    def _drain(self, consumer: KafkaConsumer) -> None:
-        self._pause(consumer, paused=True)
-        deadline = time.monotonic() + self._drain_timeout
-        while self._tracker.in_flight and time.monotonic() < deadline:
-            consumer.poll(timeout_ms=50)  # keeps the group membership alive while workers finish
-            self._commit()
-        if self._tracker.in_flight:
-            logger.warning(
-                "%d request(s) still in flight at stop; they stay uncommitted",
-                self._tracker.in_flight,
-            )
-        self._commit(sync=True)
-
-    def _commit(self, *, sync: bool = False, only: set[TopicPartition] | None = None) -> None:
-        """Commit the offsets whose requests are finished.
-
-        ``sync`` blocks until the broker confirms (consumer thread only, never the
-        I/O thread); ``only`` limits the commit to those partitions, changed or not.
-        A routine commit (neither) happens at most every ``commit_interval`` seconds.
-        In exactly-once mode the commit is a transaction (consumer thread only).
-        """
-        consumer = self._consumer
-        assert consumer is not None
-        if self._committer is not None:
-            if only is None:
-                self._commit_transaction(consumer)
+        producer = reconnect(self.config, self._stopping)
+        if producer is None:
             return
-        if not sync and only is None:
-            now = time.monotonic()
-            if now - self._last_commit < self.config.commit_interval:
-                return
-            self._last_commit = now
-        points = self._tracker.to_commit(changed_only=not sync, only=only)
-        if not points:
-            return
-        offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in points.items()}
-        try:
-            if sync:
-                consumer.commit(offsets, timeout_ms=5000)
-            else:
-                consumer.commit_async(offsets, callback=_log_commit_failure)
-        except Exception:
-            logger.warning("committing offsets %s failed", points, exc_info=True)
-
-    # -- the worker threads ---------------------------------------------------------------------
-
-    def _replace_producer(self) -> None:
-        """After a reply failed to send: a new producer, and the topics back if they vanished.
-
-        A broker that restarted may have lost its topics and every producer's
-        state (the embedded broker keeps nothing): the old producer then fails
-        forever. Runs on the consumer thread; on failure it is tried again on the
-        next round.
-        """
-        config = self.config
-        logger.warning("a reply failed to send: reconnecting the server's producer")
-        try:
-            producer = build_producer(config, **_producer_overrides(config))
-        except A2AKafkaError as exc:
-            logger.warning("reconnecting failed, will retry: %s", exc)
-            self._stopping.wait(1.0)
-            return
-        if config.create_topics:
-            try:
-                ensure_topics(config, self._topics())
-            except A2AKafkaError as exc:
-                logger.warning("recreating topics failed: %s", exc)
         old, self._producer = self._producer, producer
         self._dispatcher.use_producer(producer)
         self._producer_broken = False
         if old is not None:
             close_producer(old, 0.5)
-
-    def _topics(self) -> dict[str, tuple[int, dict[str, str]]]:
-        config = self.config
-        topics: dict[str, tuple[int, dict[str, str]]] = {
-            config.request_topic: (config.request_topic_partitions, {})
-        }
-        if config.dead_letter_topic_name:
-            topics[config.dead_letter_topic_name] = (1, {})
-        return topics
-
-    def _commit_transaction(self, consumer: KafkaConsumer) -> None:
-        """Exactly once: one transaction for the finished requests; read again if it fails."""
-        assert self._committer is not None
-        points = self._tracker.to_commit(changed_only=False)
-        if self._committer.commit(consumer, points):
-            return
-        for partition in points:
-            try:
-                committed = consumer.committed(partition)
-                if committed is None:
-                    consumer.seek_to_beginning(partition)
-                else:
-                    consumer.seek(partition, committed)
-            except Exception as exc:  # no longer ours, or the broker is away: next round
-                logger.warning("could not rewind %s after a failed transaction: %s", partition, exc)
-
-    def _work(self, partition: TopicPartition, record: Any, ticket: int) -> None:
-        if self._committer is not None:
-            committer = self._committer
-
-            def hand_over(sent: Any) -> None:
-                if self._tracker.is_current(partition, ticket):
-                    committer.finished(partition, record.offset, sent.outbox)
-                self._tracker.finished(partition, record.offset, ticket)
-
-            self._dispatcher.process(record, hand_over)
-            return
-
-        def done(failed: bool) -> None:
-            if failed:  # not committed: read again once the producer is replaced
-                self._producer_broken = True
-                if self._tracker.rewind(partition, record.offset, ticket) <= MAX_REDELIVERIES:
-                    return
-                logger.warning(
-                    "the replies to the request at %s[%d]@%d failed %d times: giving up on it",
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    MAX_REDELIVERIES + 1,
-                )
-            self._tracker.finished(partition, record.offset, ticket)
-
-        metrics = self.metrics
-        self._dispatcher.process(
-            record, lambda futures: _when_settled(futures, done, record, metrics)
-        )
-
-
-def _producer_overrides(config: ServerConfig) -> dict[str, Any]:
-    """The server producer's own defaults: a send waits for topic metadata 5 s, not 60 s.
-
-    A reply to a topic that does not exist (and that the broker does not create)
-    would otherwise hold a worker for a minute.
-    """
-    return {} if "max_block_ms" in config.kafka else {"max_block_ms": 5000}
-
-
-def _when_settled(
-    futures: list[Any], done: Callable[[bool], None], record: Any, metrics: ServerMetrics
-) -> None:
-    """Call ``done(failed)`` once every reply future has succeeded or failed (at once when none).
-
-    ``failed`` is True when a reply was not delivered after the producer's own
-    retries; each such reply is logged once, and counted in ``metrics``.
-    """
-    if not futures:
-        done(False)
-        return
-    remaining = [len(futures)]
-    failures = [0]
-    lock = threading.Lock()
-
-    def settle(result: Any) -> None:
-        if isinstance(result, BaseException):
-            metrics.reply_failed()
-            logger.warning(
-                "a reply to the request at %s[%d]@%d was not delivered: %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                result,
-            )
-        with lock:
-            failures[0] += isinstance(result, BaseException)
-            remaining[0] -= 1
-            last = remaining[0] == 0
-        if last:
-            done(failures[0] > 0)
-
-    for future in futures:
-        future.add_both(settle)
-
-
-def _log_commit_failure(offsets: Any, response: Any) -> None:
-    if isinstance(response, BaseException):
-        logger.warning("committing offsets failed: %s", response)
 
 
 def _guard(config: ServerConfig, handler: Any, authenticator: Authenticator | None) -> RequestGuard:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-__all__ = ["RequestLedger", "Seen"]
+if TYPE_CHECKING:
+    from ..wire import RequestHeaders
+
+__all__ = ["RequestLedger", "Seen", "ledger_key"]
 
 
 class Seen(enum.Enum):
@@ -16,6 +21,19 @@ class Seen(enum.Enum):
     NEW = "new"
     RUNNING = "running"
     ANSWERED = "answered"
+
+
+def ledger_key(headers: RequestHeaders) -> str:
+    """The ledger's key of a request: its correlation id, reply topic and credentials.
+
+    A redelivery is the same record, so it finds its replies; a request that copies
+    someone's correlation id but names another reply topic or carries other
+    credentials is a new request, and never gets the cached replies of the first.
+    """
+    key = f"{headers.correlation_id}\x1f{headers.reply_topic}"
+    if headers.authorization:
+        key += "\x1f" + hashlib.sha256(headers.authorization.encode()).hexdigest()[:32]
+    return key
 
 
 class _Entry:

@@ -1,0 +1,62 @@
+"""The server's producer: its own defaults, the topics it serves, and reconnecting it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from kafka import KafkaProducer
+
+from .._kafka import build_producer, ensure_topics
+from ..config import ServerConfig
+from ..errors import A2AKafkaError
+
+__all__ = ["producer_overrides", "reconnect", "server_topics"]
+
+# Logged under the app's name, as before producer.py was split off from app.py:
+# docs/observability.md names that logger for these lines, and operators filter on it.
+logger = logging.getLogger("a2a_kafka_sync.server.app")
+
+
+def producer_overrides(config: ServerConfig) -> dict[str, Any]:
+    """The server producer's own defaults: a send waits for topic metadata 5 s, not 60 s.
+
+    A reply to a topic that does not exist (and that the broker does not create)
+    would otherwise hold a worker for a minute.
+    """
+    return {} if "max_block_ms" in config.kafka else {"max_block_ms": 5000}
+
+
+def server_topics(config: ServerConfig) -> dict[str, tuple[int, dict[str, str]]]:
+    """The topics a server creates (with ``create_topics``): its request topic and its
+    dead-letter topic, each with its partitions and settings."""
+    topics: dict[str, tuple[int, dict[str, str]]] = {
+        config.request_topic: (config.request_topic_partitions, {})
+    }
+    if config.dead_letter_topic_name:
+        topics[config.dead_letter_topic_name] = (1, {})
+    return topics
+
+
+def reconnect(config: ServerConfig, stopping: threading.Event) -> KafkaProducer | None:
+    """After a reply failed to send: a new producer, and the topics back if they vanished.
+
+    A broker that restarted may have lost its topics and every producer's
+    state (the embedded broker keeps nothing): the old producer then fails
+    forever. Runs on the consumer thread; on failure (None, after waiting up to
+    1 s on ``stopping``) it is tried again on the next round.
+    """
+    logger.warning("a reply failed to send: reconnecting the server's producer")
+    try:
+        producer = build_producer(config, **producer_overrides(config))
+    except A2AKafkaError as exc:
+        logger.warning("reconnecting failed, will retry: %s", exc)
+        stopping.wait(1.0)
+        return None
+    if config.create_topics:
+        try:
+            ensure_topics(config, server_topics(config))
+        except A2AKafkaError as exc:
+            logger.warning("recreating topics failed: %s", exc)
+    return producer

@@ -1,0 +1,167 @@
+"""A request's replies: each produced to the caller's reply topic, on one partition per request."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import kafka.errors
+from kafka import KafkaProducer
+from kafka.future import Future
+from kafka.partitioner import murmur2
+
+from .._kafka import library_error
+from ..errors import A2AError, A2AKafkaError
+from ..metrics import ServerMetrics
+from ..wire import RequestHeaders, encode_error, reply_headers
+from .ledger import RequestLedger, ledger_key
+from .transactions import Outbox
+from .watchdog import ActiveCall
+
+__all__ = ["Abandoned", "ReplyNotSent", "ReplySender", "Sent"]
+
+# Logged under the dispatcher's name, as before replies.py was split off from dispatcher.py:
+# docs/observability.md names that logger for these lines, and operators filter on it.
+logger = logging.getLogger("a2a_kafka_sync.server.dispatcher")
+
+
+class ReplySender:
+    """Produces the replies of requests, on the dispatcher's worker threads.
+
+    Each record goes through the app's producer, or, in exactly-once mode, into
+    its request's transaction outbox (:class:`Sent`). Every reply of a request
+    goes to one partition of the reply topic, so a stream stays in order; each
+    value sent is remembered in the ``ledger`` (if any) for redeliveries.
+
+    Args:
+        producer: the app's producer (replaced with :meth:`use_producer`).
+        metrics: where error replies are counted.
+        ledger: the recent requests and their replies, or None (``dedupe_window`` 0).
+    """
+
+    def __init__(
+        self, producer: KafkaProducer, metrics: ServerMetrics, ledger: RequestLedger | None
+    ) -> None:
+        self._producer = producer
+        self._metrics = metrics
+        self._ledger = ledger
+
+    @property
+    def producer(self) -> KafkaProducer:
+        """The producer replies go through outside a transaction."""
+        return self._producer
+
+    def use_producer(self, producer: KafkaProducer) -> None:
+        """Send later replies through ``producer`` (after the app replaced a broken one)."""
+        self._producer = producer
+
+    def target(self, sent: list[Future]) -> Any:
+        """Where a record of this request goes: the producer, or its transaction's outbox."""
+        outbox = getattr(sent, "outbox", None)
+        return outbox if outbox is not None else self._producer
+
+    def send_error(
+        self, headers: RequestHeaders, error: A2AError, sent: list[Future], method: str
+    ) -> bool:
+        """Send an error reply to a request of ``method``; False when it could not be produced
+        (logged)."""
+        try:
+            self.send(headers, encode_error(error), sent)
+            self._metrics.error_sent(method, error.code)
+            return True
+        except Exception as exc:  # nothing more can be sent to this caller
+            logger.warning(
+                "could not send the error reply %s to %s: %s",
+                headers.correlation_id,
+                headers.reply_topic,
+                exc,
+            )
+            return False
+
+    def send(
+        self,
+        headers: RequestHeaders,
+        value: bytes,
+        sent: list[Future],
+        *,
+        remember: bool = True,
+        call: ActiveCall | None = None,
+        sequence: int | None = None,
+    ) -> None:
+        """Produce one reply and add its future to ``sent``; raises ReplyNotSent.
+
+        The value is remembered in the ledger, so a redelivery gets it again.
+        """
+        assert headers.correlation_id is not None and headers.reply_topic is not None
+        if call is not None and call.abandoned:
+            raise Abandoned
+        partition = headers.reply_partition
+        key = None if partition is not None else headers.correlation_id.encode()
+        try:  # on every record of a stream: no context manager here
+            if key is not None:
+                partition = self._keyed_partition(headers.reply_topic, key)
+            future: Future = self.target(sent).send(
+                headers.reply_topic,
+                value=value,
+                key=key,
+                headers=reply_headers(
+                    headers.correlation_id,
+                    headers.trace_id,
+                    headers.traceparent,
+                    headers.tracestate,
+                    sequence=sequence,
+                ),
+                partition=partition,
+            )
+        except kafka.errors.KafkaError as exc:
+            error = library_error(
+                exc,
+                "sending a reply",
+                correlation_id=headers.correlation_id,
+                topic=headers.reply_topic,
+            )
+            raise ReplyNotSent(error) from exc
+        sent.append(future)
+        if remember and self._ledger is not None:
+            self._ledger.record(ledger_key(headers), value)
+
+    def _keyed_partition(self, topic: str, key: bytes) -> int | None:
+        """The partition kafka-python's default partitioner gives ``key``, hashed once per key.
+
+        Every reply of a request goes to one partition (a stream stays in order);
+        naming it spares the producer a pure-Python murmur2 on each record of a stream.
+        """
+        partitions: set[int] | None = self._producer.partitions_for(topic)
+        if not partitions:
+            return None  # unknown yet: the producer waits for metadata and partitions itself
+        if len(partitions) == 1:
+            return next(iter(partitions))
+        return _hashed_partition(key, tuple(sorted(partitions)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _hashed_partition(key: bytes, partitions: tuple[int, ...]) -> int:
+    """kafka-python's (and Java's) choice for a keyed record: murmur2 over the sorted ids."""
+    index: int = (murmur2(key) & 0x7FFFFFFF) % len(partitions)
+    return partitions[index]
+
+
+class Sent(list):  # type: ignore[type-arg]
+    """The futures of one request's replies; in exactly-once mode, also its outbox."""
+
+    def __init__(self, outbox: Outbox | None = None) -> None:
+        super().__init__()
+        self.outbox = outbox
+
+
+class Abandoned(Exception):
+    """The watchdog answered this request already: nothing more is sent for it."""
+
+
+class ReplyNotSent(Exception):
+    """A reply could not be produced (told apart from a handler's own library errors)."""
+
+    def __init__(self, cause: A2AKafkaError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
