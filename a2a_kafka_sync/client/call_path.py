@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from .. import tracing
 from .._kafka import record_size, translate_kafka_errors
@@ -34,8 +35,9 @@ class CallPath(ConnectionLifecycle):
     the record leaves, then the wait (``_call``) or the stream (``_stream``).
     """
 
-    protocol_version: str
-    _extensions: str | None
+    if TYPE_CHECKING:  # set by the transport's constructor
+        protocol_version: str
+        _extensions: str | None
 
     # -- one path for every method -------------------------------------------------------------
 

@@ -57,10 +57,11 @@ class ConnectionLifecycle:
     calls open it on first use and recover it after a failed send or a timeout.
     """
 
-    config: ClientConfig
-    reply_topic: str
-    metrics: ClientMetrics
-    _atexit: Callable[[], None]
+    if TYPE_CHECKING:  # set by the transport's constructor (not class attributes: autodoc)
+        config: ClientConfig
+        reply_topic: str
+        metrics: ClientMetrics
+        _atexit: Callable[[], None]
 
     def _fresh_state(self, state: _State) -> None:
         """The per-process parts: registry, lock, connections, threads (none yet)."""
