@@ -1,0 +1,193 @@
+"""``CallPath``: the one path every call of the client takes (``_send``, ``_call``, ``_stream``)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from .. import tracing
+from .._kafka import record_size, translate_kafka_errors
+from ..errors import (
+    ClientClosedError,
+    KafkaOperationError,
+    RequestTimeoutError,
+    RequestTooLargeError,
+)
+from ..types import TaskIdParams
+from ..types._base import A2ABaseModel, new_id
+from ..wire import Reply, RequestHeaders, encode_request
+from .connection import ConnectionLifecycle, _State
+from .correlation import StreamWaiter, Waiter
+from .credentials import CallCredentials, credentials_for
+from .observed import _Observed
+from .resume import DEFAULT_RESUME_ATTEMPTS, Resumer
+from .stream import ReplyStream
+from .timeouts import USE_CLIENT_DEFAULT, Timeout
+
+__all__ = ["CallPath"]
+
+
+class CallPath(ConnectionLifecycle):
+    """How every call of :class:`~a2a_kafka_sync.client.KafkaClientTransport` is sent and awaited.
+
+    One request per call: its headers (version, credentials, extensions, trace
+    context), the size check, its waiter registered with its ``_Observed`` before
+    the record leaves, then the wait (``_call``) or the stream (``_stream``).
+    """
+
+    if TYPE_CHECKING:  # set by the transport's constructor
+        protocol_version: str
+        _extensions: str | None
+
+    # -- one path for every method -------------------------------------------------------------
+
+    def _timeout(self, timeout: Timeout) -> float | None:
+        return self.config.timeout if timeout is USE_CLIENT_DEFAULT else timeout
+
+    def _send(
+        self,
+        method: str,
+        params: A2ABaseModel,
+        *,
+        stream: bool,
+        timeout: float | None,
+        after_sequence: int | None = None,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
+    ) -> Waiter | StreamWaiter:
+        if self._state is not _State.OPENED:
+            self.open()
+        if self._broken or self._suspect:
+            self._recover()
+        assert self._producer is not None
+        correlation_id = new_id()
+        deadline_ms = None if stream or timeout is None else int((time.time() + timeout) * 1000)
+        headers = RequestHeaders(
+            correlation_id=correlation_id,
+            reply_topic=self.reply_topic,
+            agent_id=self.config.agent_id,
+            deadline_ms=deadline_ms,
+            a2a_extensions=self._extensions,
+            after_sequence=after_sequence,
+            authorization=credentials_for(credentials, self.config.credentials),
+        )
+        value, record_headers = encode_request(
+            method, params, headers, streaming=stream, version=self.protocol_version
+        )
+        topic = self.config.request_topic
+        self._check_size(value, record_headers, correlation_id)
+        observer = None
+        if self.config.tracing:
+            trace_headers, span = tracing.client_headers(method, topic, correlation_id, stream)
+            record_headers += trace_headers
+            if span is not None or self.metrics.enabled:
+                observer = _Observed(self.metrics, method, stream, span)
+        elif self.metrics.enabled:
+            observer = _Observed(self.metrics, method, stream, None)
+        try:
+            waiter = self._registry.register(correlation_id, stream=stream, observer=observer)
+        except BaseException as exc:
+            if observer is not None:
+                observer.done(None, exc)
+            raise
+        try:
+            with translate_kafka_errors(
+                f"sending {method}", correlation_id=correlation_id, topic=topic
+            ):
+                future = self._producer.send(topic, value=value, headers=record_headers)
+        except BaseException as exc:
+            self._registry.abandon(correlation_id, exc)
+            if self._state is _State.CLOSED:  # closed while this send waited (for metadata)
+                raise ClientClosedError(
+                    "the client was closed", correlation_id=correlation_id
+                ) from exc
+            if isinstance(exc, KafkaOperationError):
+                self._broken = True
+            raise
+        future.add_errback(self._on_send_failed, correlation_id, method)
+        self.metrics.request_sent(method)
+        return waiter
+
+    def _check_size(
+        self, value: bytes, headers: list[tuple[str, bytes]], correlation_id: str
+    ) -> None:
+        """Refuse, before anything is sent, a request the producer would refuse as too large."""
+        assert self._producer is not None
+        limit: int = self._producer.config["max_request_size"]
+        size = record_size(None, value, headers)
+        if size > limit:
+            raise RequestTooLargeError(
+                f"the request is {size} bytes, more than the producer's max_request_size "
+                f"({limit}); it was not sent",
+                correlation_id=correlation_id,
+                topic=self.config.request_topic,
+            )
+
+    def _on_send_failed(self, correlation_id: str, method: str, exc: BaseException) -> None:
+        error = KafkaOperationError(
+            f"sending {method} failed: {type(exc).__name__}: {exc}",
+            correlation_id=correlation_id,
+            topic=self.config.request_topic,
+        )
+        error.__cause__ = exc
+        self._broken = True  # the next call reconnects before it sends
+        self._registry.fail(correlation_id, error)
+
+    def _call(
+        self,
+        method: str,
+        params: A2ABaseModel,
+        timeout: Timeout,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
+    ) -> Reply:
+        seconds = self._timeout(timeout)
+        waiter = self._send(method, params, stream=False, timeout=seconds, credentials=credentials)
+        assert isinstance(waiter, Waiter)
+        return self._await(waiter, seconds)
+
+    def _await(self, waiter: Waiter, seconds: float | None) -> Reply:
+        """The reply a waiter gets within ``seconds``; raises the error it carries."""
+        try:
+            reply: Reply = waiter.wait(seconds)
+        except BaseException as exc:
+            self._registry.abandon(waiter.correlation_id, exc)  # a timeout ends the call here
+            if isinstance(exc, RequestTimeoutError):
+                self._suspect = True
+            if getattr(exc, "topic", "") is None:
+                exc.topic = self.config.request_topic  # type: ignore[attr-defined]
+            raise
+        if reply.type == "error":
+            raise reply.data
+        return reply
+
+    def _stream(
+        self,
+        method: str,
+        params: A2ABaseModel,
+        timeout: Timeout,
+        credentials: CallCredentials = USE_CLIENT_DEFAULT,
+        *,
+        after_sequence: int | None = None,
+        resume: bool | int = False,
+    ) -> ReplyStream:
+        seconds = self._timeout(timeout)
+        waiter = self._send(
+            method,
+            params,
+            stream=True,
+            timeout=seconds,
+            after_sequence=after_sequence,
+            credentials=credentials,
+        )
+        assert isinstance(waiter, StreamWaiter)
+        resumer = None
+        if resume:
+            attempts = DEFAULT_RESUME_ATTEMPTS if resume is True else int(resume)
+
+            def reopen(task_id: str, after: int) -> ReplyStream:
+                params = TaskIdParams(id=task_id)
+                return self._stream(
+                    "task_resubscribe", params, timeout, credentials, after_sequence=after
+                )
+
+            resumer = Resumer(reopen, attempts)
+        return ReplyStream(self._registry, waiter, seconds, resumer)
