@@ -6,6 +6,7 @@ Every function takes the broker's settings and returns :class:`~report.Row` obje
 from __future__ import annotations
 
 import collections
+import functools
 import gc
 import multiprocessing
 import os
@@ -194,36 +195,69 @@ def streaming(settings: dict[str, Any], r: float, events: int = STREAM_EVENTS) -
 def versions(settings: dict[str, Any], *, sequential: int, seconds: float) -> list[Row]:
     """A2A 1.0 against 0.3 on one server: what the translation at the wire edge costs.
 
-    One echo server; a 0.3 client and a 1.0 client, measured one after the other:
-    sequential latency, 8-thread throughput, and a 2,000-event stream.
+    One echo server and one streaming server; a 0.3 client and a 1.0 client, open
+    side by side and measured in alternating rounds (so drift in the machine or the
+    broker falls on both): sequential latency, 8-thread throughput, a 2,000-event stream.
     """
-    topic = _topic("versions")
-    measured: dict[str, dict[str, Any]] = {}
-    with ServerProcess(settings, topic, agent="echo"):
-        for version in ("0.3", "1.0"):
-            with KafkaClientTransport(
-                request_topic=topic, protocol_version=version, **settings
-            ) as client:
-                latencies = _latencies(lambda: client.send_text(TEXT), sequential)
-                measured[version] = {
-                    "p50": _percentile(latencies, 0.50),
-                    "8 threads": _throughput(lambda: client.send_text(TEXT), 8, seconds),
-                }
-    stream_topic = _topic("versions-stream")
-    with ServerProcess(settings, stream_topic, agent="stream"):
-        for version in ("0.3", "1.0"):
-            with KafkaClientTransport(
-                request_topic=stream_topic, protocol_version=version, **settings
-            ) as client:
-                list(client.send_message_streaming("10"))  # warm-up
-                started = time.perf_counter()
-                count = sum(1 for _ in client.send_message_streaming("2000"))
-                measured[version]["stream"] = count / (time.perf_counter() - started)
-    new, old = measured["1.0"], measured["0.3"]
+    rounds = 4
+    topic, stream_topic = _topic("versions"), _topic("versions-stream")
+    latencies: dict[str, list[float]] = {"0.3": [], "1.0": []}
+    rates: dict[str, list[float]] = {"0.3": [], "1.0": []}
+    streams: dict[str, list[float]] = {"0.3": [], "1.0": []}
+    with (
+        ServerProcess(settings, topic, agent="echo"),
+        ServerProcess(settings, stream_topic, agent="stream"),
+    ):
+        clients = {
+            version: (
+                KafkaClientTransport(request_topic=topic, protocol_version=version, **settings),
+                KafkaClientTransport(
+                    request_topic=stream_topic, protocol_version=version, **settings
+                ),
+            )
+            for version in ("0.3", "1.0")
+        }
+        try:
+            for caller, streamer in clients.values():
+                _latencies(lambda c=caller: c.send_text(TEXT), 20)  # warm-up
+                list(streamer.send_message_streaming("10"))
+            for index in range(rounds):
+                order = ("0.3", "1.0") if index % 2 == 0 else ("1.0", "0.3")
+                for version in order:
+                    caller, streamer = clients[version]
+                    call = functools.partial(caller.send_text, TEXT)
+                    latencies[version] += _latencies(call, sequential // rounds)
+                    rates[version].append(_throughput(call, 8, seconds / rounds))
+                    started = time.perf_counter()
+                    count = sum(1 for _ in streamer.send_message_streaming("2000"))
+                    streams[version].append(count / (time.perf_counter() - started))
+        finally:
+            for pair in clients.values():
+                for client in pair:
+                    client.close()
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values)
+
+    new, old = "1.0", "0.3"
     return [
-        Row("A2A 1.0 vs 0.3", "sequential p50", "ms", new["p50"], old["p50"], "0.3"),
-        Row("A2A 1.0 vs 0.3", "8 threads", "req/s", new["8 threads"], old["8 threads"], "0.3"),
-        Row("A2A 1.0 vs 0.3", "stream of 2,000", "events/s", new["stream"], old["stream"], "0.3"),
+        Row(
+            "A2A 1.0 vs 0.3",
+            "sequential p50",
+            "ms",
+            _percentile(latencies[new], 0.5),
+            _percentile(latencies[old], 0.5),
+            "0.3",
+        ),
+        Row("A2A 1.0 vs 0.3", "8 threads", "req/s", mean(rates[new]), mean(rates[old]), "0.3"),
+        Row(
+            "A2A 1.0 vs 0.3",
+            "stream of 2,000",
+            "events/s",
+            mean(streams[new]),
+            mean(streams[old]),
+            "0.3",
+        ),
     ]
 
 
