@@ -54,3 +54,39 @@ def test_run_serves_until_a_signal_then_returns(
     assert server.returncode == 0, err[-2000:]
     assert "run returned" in out
     assert "stopped serving" in err
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_run_raises_when_the_consumer_thread_ends_unasked(
+    broker_settings: dict[str, Any], topic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from a2a_kafka_sync import KafkaServerApp
+    from a2a_kafka_sync.errors import A2AKafkaError
+    from a2a_kafka_sync.server.consumer import RequestConsumer
+
+    class Fatal(BaseException):
+        """Not an Exception: the loop's per-round guard does not catch it."""
+
+    def fail_once_running(self: Any, consumer: Any) -> None:
+        raise Fatal("injected")
+
+    app = KafkaServerApp(lambda m: "pong", request_topic=topic, **broker_settings)
+    outcome: list[BaseException | None] = []
+
+    def serve() -> None:
+        try:
+            app.run()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    monkeypatch.setattr(RequestConsumer, "_poll_once", fail_once_running)
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "run() did not notice that its consumer thread ended"
+    assert isinstance(outcome[0], A2AKafkaError), outcome
+    assert "ended unexpectedly" in str(outcome[0])
+    assert not app.running

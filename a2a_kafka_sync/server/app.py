@@ -254,8 +254,13 @@ class KafkaServerApp:
         logger.info("stopped serving %s", self.config.request_topic)
 
     def run(self) -> None:
-        """Serve in the foreground until SIGINT or SIGTERM (or :meth:`stop` from another thread)."""
+        """Serve in the foreground until SIGINT or SIGTERM (or :meth:`stop` from another thread).
+
+        Raises A2AKafkaError when the request consumer's thread ended without being
+        asked to (after stopping the app), so a supervisor sees a failure, not a clean exit.
+        """
         self.start()
+        died = False
         stop_requested = threading.Event()
         previous: dict[signal.Signals, Any] = {}
 
@@ -269,11 +274,18 @@ class KafkaServerApp:
         try:
             while not stop_requested.wait(0.5):
                 if self._thread is None or not self._thread.is_alive():
+                    died = self._state is _State.RUNNING  # not ended by stop()
                     break
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             self.stop()
+        if died:
+            raise A2AKafkaError(
+                "the request consumer thread ended unexpectedly; the server stopped "
+                "(see the log above)",
+                topic=self.config.request_topic,
+            )
 
     def push(self, reply_topic: str, event: Any, *, partition: int | None = None) -> Any:
         """Send an unsolicited push record (a Message, Task or update event) to a client.

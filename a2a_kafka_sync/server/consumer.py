@@ -160,6 +160,9 @@ class RequestConsumer:
             self._drain(consumer)
         except Exception:
             logger.exception("draining the request consumer failed")
+        except BaseException:
+            logger.critical("the request consumer thread is ending unasked", exc_info=True)
+            raise
         finally:
             try:
                 consumer.close(autocommit=False, timeout_ms=2000)
