@@ -115,8 +115,47 @@ def translate_kafka_errors(
         raise library_error(exc, doing, correlation_id=correlation_id, topic=topic) from exc
 
 
+class _ConnectionTrouble(logging.Handler):
+    """Keeps the last connection WARNING (or worse) kafka-python logs while a client
+    connects, so a refused connection can say why (a certificate, a handshake, a refused
+    port) instead of only "Unable to bootstrap". kafka-python's lines do not always name
+    the broker, so in a process with other clients connecting at the same moment the
+    line may be theirs; it is only ever added to an error, never acted on."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.last: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.name.startswith(("kafka.net", "kafka.conn", "kafka.client")):
+            return
+        try:
+            text = record.getMessage()
+        except Exception:  # a record that cannot format itself tells us nothing
+            return
+        lowered = text.lower()
+        if "unable to bootstrap" not in lowered and ("error" in lowered or "fail" in lowered):
+            self.last = text[-300:]
+
+
 def _connect(what: str, config: _CommonConfig, factory: Any, settings: dict[str, Any]) -> Any:
     """Build a kafka-python client, retrying with backoff until ``connect_timeout`` is spent."""
+    trouble = _ConnectionTrouble()
+    kafka_logger = logging.getLogger("kafka")
+    kafka_logger.addHandler(trouble)
+    try:
+        return _connect_with_retries(what, config, factory, settings, trouble)
+    finally:
+        kafka_logger.removeHandler(trouble)
+
+
+def _connect_with_retries(
+    what: str,
+    config: _CommonConfig,
+    factory: Any,
+    settings: dict[str, Any],
+    trouble: _ConnectionTrouble,
+) -> Any:
     deadline = time.monotonic() + config.connect_timeout
     attempt_ms = settings.pop("bootstrap_timeout_ms", _DEFAULT_ATTEMPT_MS)
     retrying = Retrying(
@@ -134,9 +173,10 @@ def _connect(what: str, config: _CommonConfig, factory: Any, settings: dict[str,
                 budget = max(100, min(attempt_ms, remaining_ms))
                 return factory(bootstrap_timeout_ms=budget, **settings)
     except kafka.errors.KafkaError as exc:
+        why = f" (last connection error: {trouble.last})" if trouble.last else ""
         raise BrokerUnavailableError(
             f"could not reach Kafka at {','.join(config.bootstrap_servers)} for the {what} "
-            f"within connect_timeout={config.connect_timeout}s: {exc}"
+            f"within connect_timeout={config.connect_timeout}s: {exc}{why}"
         ) from exc
     raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover
 
