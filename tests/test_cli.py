@@ -587,3 +587,25 @@ def test_demo_runs_the_whole_round_trip() -> None:
     ), lines
     assert [line for line in lines if line in STORY] == STORY  # streamed, in order
     assert lines[-1] == "done: server and client closed cleanly"
+
+
+def test_send_takes_credentials_from_the_environment_and_speaks_the_version_asked(
+    serve: Callable[..., KafkaServerApp], topic: str, broker_args: list[str]
+) -> None:
+    from a2a_kafka_sync.auth import api_key_authenticator
+
+    def who(message: Message, context: Any) -> str:
+        return f"{context.principal.name} in {context.a2a_version}: {message.text}"
+
+    serve(who, authenticator=api_key_authenticator({"k-123": "ops"}))
+    refused = cli("send", "hi", "--request-topic", topic, *broker_args)
+    assert refused.returncode == 1, refused.stderr  # ExitCode.AGENT_ERROR
+    assert "-32040" in refused.stderr and "k-123" not in refused.stderr
+
+    env = cli_env(A2A_KAFKA_CREDENTIALS="k-123")
+    for version in ("0.3", "1.0"):
+        result = cli(
+            "send", "hi", "--a2a-version", version, "--request-topic", topic, *broker_args,
+            env=env,
+        )  # fmt: skip
+        assert (result.returncode, result.stdout) == (0, f"ops in {version}: hi\n"), result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -53,9 +54,22 @@ def _add_call_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long to wait for the reply (stream: for each next event; default 30)",
     )
+    parser.add_argument(
+        "--a2a-version",
+        dest="protocol_version",
+        choices=["0.3", "1.0"],
+        help="the A2A protocol version to speak (default 0.3). Credentials for an agent "
+        "that authenticates its callers come from the environment variable "
+        f"{CREDENTIALS_VARIABLE} (e.g. 'Bearer <token>'), never from an option, which "
+        "other users could read in the process list",
+    )
     add_options(
         parser, "bootstrap_servers", "request_topic", "profile", "connect_timeout", "verbose"
     )
+
+
+CREDENTIALS_VARIABLE = "A2A_KAFKA_CREDENTIALS"
+"""The environment variable ``send`` and ``stream`` take the caller's credentials from."""
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,7 +101,11 @@ _SLICE = 0.2
 
 def _client(args: argparse.Namespace) -> KafkaClientTransport:
     return KafkaClientTransport(
-        request_topic=args.request_topic, timeout=args.timeout, **connection_settings(args)
+        request_topic=args.request_topic,
+        timeout=args.timeout,
+        protocol_version=args.protocol_version,
+        credentials=os.environ.get(CREDENTIALS_VARIABLE) or None,
+        **connection_settings(args),
     )
 
 
