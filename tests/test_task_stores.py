@@ -23,7 +23,7 @@ from a2a_kafka_sync.server.tasks import (
     SQLiteTaskStore,
     TaskStore,
 )
-from a2a_kafka_sync.server.tasks import kafka_store as kafka_store_module
+from a2a_kafka_sync.server.tasks import topic_follower as topic_follower_module
 from a2a_kafka_sync.testing import EmbeddedBroker
 from a2a_kafka_sync.types import Message, PushNotificationConfig, Task, TaskState, TaskStatus
 
@@ -263,13 +263,13 @@ def test_the_topic_is_created_compacted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     asked: list[dict[str, tuple[int, dict[str, str]]]] = []
-    real = kafka_store_module.ensure_topics
+    real = topic_follower_module.ensure_topics  # where the store's topic is created
 
     def spy(config: Any, topics: dict[str, tuple[int, dict[str, str]]]) -> list[str]:
         asked.append(topics)
         return real(config, topics)
 
-    monkeypatch.setattr(kafka_store_module, "ensure_topics", spy)
+    monkeypatch.setattr(topic_follower_module, "ensure_topics", spy)
     open_kafka_store(topic_partitions=2).save(make_task("t-1"))
 
     assert asked == [{task_topic: (2, {"cleanup.policy": "compact"})}]

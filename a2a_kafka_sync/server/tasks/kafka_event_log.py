@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ..._kafka import build_producer, ensure_topics, translate_kafka_errors
+from ..._kafka import translate_kafka_errors
 from ...config import _CommonConfig, config_from
 from ...errors import A2AKafkaError, ClientClosedError
 from ...types import Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
@@ -40,7 +40,7 @@ from .event_log import (
     TaskEventSubscription,
     ends_turn,
 )
-from .topic_follower import TopicFollower
+from .topic_follower import TopicFollower, close_followed_topic, open_followed_topic
 from .updater import TaskEvent
 
 __all__ = ["KafkaTaskEventLog", "KafkaTaskEventLogConfig", "event_log_for"]
@@ -150,17 +150,11 @@ class KafkaTaskEventLog(TaskEventLog):
                 raise self._not_open()
             if self._started:
                 return
-            extra = {} if "max_block_ms" in config.kafka else {"max_block_ms": 10_000}
-            producer = build_producer(config, **extra)
-            try:
-                if config.create_topics:
-                    kept = {"cleanup.policy": "delete", "retention.ms": str(config.retention_ms)}
-                    ensure_topics(config, {topic: (config.topic_partitions, kept)})
-                self._reader.start()
-            except BaseException:
-                producer.close(timeout=1.0)
-                raise
-            self._producer, self._started = producer, True
+            kept = {"cleanup.policy": "delete", "retention.ms": str(config.retention_ms)}
+            self._producer = open_followed_topic(
+                config, topic, config.topic_partitions, kept, self._reader
+            )
+            self._started = True
         try:
             self._reader.catch_up(config.read_timeout)
         except BaseException:
@@ -174,9 +168,7 @@ class KafkaTaskEventLog(TaskEventLog):
             if self._closed:
                 return
             self._closed = True
-        self._reader.close(timeout)
-        if self._producer is not None:
-            self._producer.close(timeout=timeout)
+        close_followed_topic(self._reader, self._producer, timeout)
 
     def append(self, task_id: str, event: TaskEvent) -> int:
         """Number ``event``, write it and wait for the broker, then hand it to subscribers."""

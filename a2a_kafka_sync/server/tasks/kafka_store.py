@@ -27,12 +27,12 @@ from typing import Any
 from kafka import KafkaProducer
 from pydantic import Field
 
-from ..._kafka import build_producer, ensure_topics, translate_kafka_errors
+from ..._kafka import translate_kafka_errors
 from ...config import _CommonConfig, config_from
 from ...errors import ClientClosedError
 from ...types import PushNotificationConfig, Task
 from .store import TaskStore
-from .topic_follower import TopicFollower
+from .topic_follower import TopicFollower, close_followed_topic, open_followed_topic
 
 __all__ = ["KafkaTaskStore", "KafkaTaskStoreConfig"]
 
@@ -133,17 +133,11 @@ class KafkaTaskStore(TaskStore):
                 raise self._not_open()
             if self._started:
                 return
-            extra = {} if "max_block_ms" in config.kafka else {"max_block_ms": 10_000}
-            producer = build_producer(config, **extra)  # first: see build_consumer
-            try:
-                if config.create_topics:
-                    compact = {"cleanup.policy": "compact"}
-                    ensure_topics(config, {config.topic: (config.topic_partitions, compact)})
-                self._reader.start()
-            except BaseException:
-                producer.close(timeout=1.0)
-                raise
-            self._producer, self._started = producer, True
+            compact = {"cleanup.policy": "compact"}
+            self._producer = open_followed_topic(
+                config, config.topic, config.topic_partitions, compact, self._reader
+            )
+            self._started = True
         try:
             self._catch_up()
         except BaseException:
@@ -156,9 +150,7 @@ class KafkaTaskStore(TaskStore):
             if self._closed:
                 return
             self._closed = True
-        self._reader.close(timeout)
-        if self._producer is not None:
-            self._producer.close(timeout=timeout)
+        close_followed_topic(self._reader, self._producer, timeout)
 
     def save(self, task: Task) -> None:
         """Write the task's snapshot (with its current push configs); wait for the broker."""

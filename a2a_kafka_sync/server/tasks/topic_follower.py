@@ -19,11 +19,11 @@ from typing import Any
 
 from kafka import TopicPartition
 
-from ..._kafka import build_consumer, translate_kafka_errors
+from ..._kafka import build_consumer, build_producer, ensure_topics, translate_kafka_errors
 from ...config import _CommonConfig
 from ...errors import ClientClosedError, KafkaOperationError
 
-__all__ = ["TopicFollower"]
+__all__ = ["TopicFollower", "close_followed_topic", "open_followed_topic"]
 
 logger = logging.getLogger(__name__)
 
@@ -199,3 +199,35 @@ class TopicFollower:
             self._barriers = [b for b in self._barriers if b not in reached]
         for _, done in reached:
             done.set()
+
+
+def open_followed_topic(
+    config: _CommonConfig,
+    topic: str,
+    partitions: int,
+    topic_configs: dict[str, str],
+    reader: TopicFollower,
+) -> Any:
+    """The producer an owner writes ``topic`` with, once the topic exists (created with
+    ``topic_configs`` when ``create_topics``) and ``reader`` follows it.
+
+    The producer comes first, so a broker that is away fails here within its connect
+    budget. On any failure nothing is left open.
+    """
+    extra = {} if "max_block_ms" in config.kafka else {"max_block_ms": 10_000}
+    producer = build_producer(config, **extra)
+    try:
+        if config.create_topics:
+            ensure_topics(config, {topic: (partitions, topic_configs)})
+        reader.start()
+    except BaseException:
+        producer.close(timeout=1.0)
+        raise
+    return producer
+
+
+def close_followed_topic(reader: TopicFollower, producer: Any, timeout: float) -> None:
+    """Stop ``reader`` (joining up to ``timeout`` s), then close ``producer`` if there is one."""
+    reader.close(timeout)
+    if producer is not None:
+        producer.close(timeout=timeout)
