@@ -401,3 +401,18 @@ def test_on_1_an_agent_error_is_the_sdk_error_class_of_its_code() -> None:
     error = sdk_client_error(TaskNotFoundError("gone"))
     assert isinstance(error, SdkTaskNotFound) and error.message == "gone"
     assert isinstance(sdk_client_error(RequestTimeoutError("slow")), A2AClientTimeoutError)
+
+
+def test_the_v0_3_interop_converts_both_ways_on_either_line() -> None:
+    """types.sdk's to_a2a_sdk / from_a2a_sdk: a2a-sdk 0.3's own models, or under a2a-sdk
+    1.x (whose a2a.types are protobuf) its v0.3 models in a2a.compat.v0_3.types."""
+    from pydantic import BaseModel
+
+    from a2a_kafka_sync.types.sdk import from_a2a_sdk, to_a2a_sdk
+
+    ours = Message.user_text("hello", context_id="c-1")
+    theirs = to_a2a_sdk(ours)
+    assert isinstance(theirs, BaseModel)
+    expected = "a2a.types" if LINE == 0 else "a2a.compat.v0_3.types"
+    assert type(theirs).__module__ == expected
+    assert from_a2a_sdk(theirs) == ours
