@@ -175,9 +175,11 @@ def resolve_credentials(source: CredentialsSource | None) -> str | None:
 
 # -- settings, mixed into ClientConfig and ServerConfig ----------------------------------------
 
-DEFAULT_REPLY_TOPIC_PATTERN = r"a2a-reply-.+"
+DEFAULT_REPLY_TOPIC_PATTERN = r"a2a-reply[-._].+"
 """The reply topics a server answers to by default: those of the clients' default
-``reply_topic_prefix`` (``a2a-reply-<hex>``)."""
+``reply_topic_prefix`` (``a2a-reply-<hex>`` here). The seed's prefix is the same
+(``a2a-reply``) but how its clients join it to the rest of the name is not written
+down, so ``-``, ``.`` and ``_`` are accepted."""
 
 
 class ClientAuthSettings(BaseModel):

@@ -105,6 +105,9 @@ def test_the_guard_allows_the_pattern_and_never_the_servers_own_topics() -> None
     guard = RequestGuard(ServerConfig(request_topic="agent"), own_topics=["a2a-reply-tasks"])
     assert guard.topic_allowed("a2a-reply-0a1b2c")
     assert not guard.topic_allowed("a2a-reply-")  # the prefix alone is no client's topic
+    assert guard.topic_allowed("a2a-reply.seed-client")  # other separators after the prefix
+    assert guard.topic_allowed("a2a-reply_seed-client")
+    assert not guard.topic_allowed("a2a-replyish")
     assert not guard.topic_allowed("billing-events")
     assert not guard.topic_allowed("a2a-reply-tasks")  # e.g. the task store's topic
     anything = RequestGuard(ServerConfig(request_topic="agent", reply_topic_pattern=None))
