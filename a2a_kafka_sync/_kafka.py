@@ -18,6 +18,7 @@ import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
+from ._kafka_logs import quieten_routine_lines
 from ._redact import RedactSettingsFilter
 from .errors import BrokerUnavailableError, KafkaOperationError
 
@@ -42,6 +43,8 @@ logger = logging.getLogger(__name__)
 _ADMIN_LOG = logging.getLogger("kafka.admin.client")
 if not any(isinstance(f, RedactSettingsFilter) for f in _ADMIN_LOG.filters):
     _ADMIN_LOG.addFilter(RedactSettingsFilter())
+# kafka-python's routine lines at ERROR/WARNING (a close, a busy loop) go down to DEBUG.
+quieten_routine_lines()
 
 _PRODUCER_KEYS = frozenset(KafkaProducer.DEFAULT_CONFIG)
 _CONSUMER_KEYS = frozenset(KafkaConsumer.DEFAULT_CONFIG)

@@ -1,8 +1,16 @@
 """Shared fixtures: a real broker for the session, and factories that close what a test opens.
 
-The broker is the embedded one (Tansu) unless ``A2A_KAFKA_BOOTSTRAP`` names another,
-e.g. an Apache Kafka cluster: ``A2A_KAFKA_BOOTSTRAP=localhost:9092 pytest``.
-``A2A_KAFKA_PROFILE`` picks a settings profile for that broker (none by default).
+The broker of the session:
+
+- the embedded one (Tansu), by default;
+- ``A2A_KAFKA_BROKER=apache``: a real Apache Kafka node, installed from Maven Central and
+  started for the session (``a2a_kafka_sync.testing.ApacheKafka``), with the library's
+  defaults (no profile); tests marked ``apache_cluster`` start brokers of their own too;
+- ``A2A_KAFKA_BOOTSTRAP=host:port``: a broker already running there (say which kind with
+  ``A2A_KAFKA_BROKER``, default ``apache``); ``A2A_KAFKA_PROFILE`` picks a settings profile
+  for it (none by default).
+
+A test about one broker's behaviour is marked ``only_on("tansu" | "apache", reason=...)``.
 """
 
 from __future__ import annotations
@@ -17,15 +25,64 @@ import pytest
 from helpers import RawKafka, RawReplies, Webhook
 
 from a2a_kafka_sync import KafkaClientTransport, KafkaServerApp
-from a2a_kafka_sync.testing import EmbeddedBroker
+from a2a_kafka_sync.testing import ApacheKafka, EmbeddedBroker
+
+EXTERNAL_BOOTSTRAP = os.environ.get("A2A_KAFKA_BOOTSTRAP")
+BROKER_KIND = (
+    os.environ.get("A2A_KAFKA_BROKER", "").strip().lower()
+    or ("apache" if EXTERNAL_BOOTSTRAP else "tansu")
+)
+if BROKER_KIND not in ("tansu", "apache"):
+    raise pytest.UsageError(f"A2A_KAFKA_BROKER must be tansu or apache, not {BROKER_KIND!r}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "only_on(kind, reason): a test about one broker's own behaviour (tansu or apache)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "apache_cluster: starts Apache Kafka brokers of its own; runs in the Apache Kafka pass "
+        "(A2A_KAFKA_BROKER=apache)",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    where = EXTERNAL_BOOTSTRAP or "started for the session"
+    return f"broker: {BROKER_KIND} ({where})"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("only_on")
+        if marker is not None and marker.args[0] != BROKER_KIND:
+            why = marker.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"about {marker.args[0]} only: {why}"))
+        if item.get_closest_marker("apache_cluster") and BROKER_KIND != "apache":
+            item.add_marker(
+                pytest.mark.skip(reason="starts Apache Kafka brokers: A2A_KAFKA_BROKER=apache")
+            )
+
+
+@pytest.fixture(scope="session")
+def broker_kind() -> str:
+    """``tansu`` or ``apache``: the kind of broker the session's tests run against."""
+    return BROKER_KIND
 
 
 @pytest.fixture(scope="session")
 def broker_settings() -> Iterator[dict[str, Any]]:
     """``bootstrap_servers`` and ``profile`` of the broker every Kafka test runs against."""
-    external = os.environ.get("A2A_KAFKA_BOOTSTRAP")
-    if external:
-        yield {"bootstrap_servers": external, "profile": os.environ.get("A2A_KAFKA_PROFILE")}
+    if EXTERNAL_BOOTSTRAP:
+        yield {
+            "bootstrap_servers": EXTERNAL_BOOTSTRAP,
+            "profile": os.environ.get("A2A_KAFKA_PROFILE"),
+        }
+        return
+    if BROKER_KIND == "apache":
+        with ApacheKafka() as kafka:
+            yield kafka.settings()
         return
     with EmbeddedBroker() as broker:
         yield broker.settings()

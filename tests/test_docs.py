@@ -403,7 +403,15 @@ def _rel(path: Path) -> str:
         ),
         ("signing", ("a2a_kafka_sync.types", "a2a_kafka_sync.errors")),
         ("admin", ("a2a_kafka_sync._kafka", "a2a_kafka_sync.config")),
-        ("testing", ("a2a_kafka_sync.config", "a2a_kafka_sync.errors")),
+        (
+            "testing",
+            (
+                "a2a_kafka_sync.testing",
+                "a2a_kafka_sync.config",
+                "a2a_kafka_sync.errors",
+                "a2a_kafka_sync._kafka",
+            ),
+        ),
         ("metrics", ("a2a_kafka_sync.metrics",)),
         ("tracing", ("a2a_kafka_sync.tracing", "a2a_kafka_sync.wire")),
         (

