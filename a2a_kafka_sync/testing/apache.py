@@ -613,11 +613,11 @@ def _kraft_id() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m a2a_kafka_sync.testing.apache install [VERSION]``: fetch the jars, print
+    """``python -m a2a_kafka_sync.testing install [VERSION]``: fetch the jars, print
     where they are."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] != "install":
-        print("usage: python -m a2a_kafka_sync.testing.apache install [VERSION]", file=sys.stderr)
+        print("usage: python -m a2a_kafka_sync.testing install [VERSION]", file=sys.stderr)
         return 2
     try:
         print(install_kafka(args[1] if len(args) > 1 else None))
@@ -625,7 +625,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"install-kafka: {exc}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
