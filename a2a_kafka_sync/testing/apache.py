@@ -106,6 +106,45 @@ logger.raft.level = INFO
 """
 
 
+# Runs a tool's main once per line of a file (tab-separated arguments), in one JVM; given to
+# java as a source file (Java 11+ runs it without a separate javac step).
+_TOOL_BATCH = """import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.kafka.common.utils.Exit;
+
+public class ToolBatch {
+    static final class Exited extends RuntimeException {
+        final int status;
+        Exited(int status) { super(null, null, false, false); this.status = status; }
+    }
+
+    public static void main(String[] args) throws Throwable {
+        java.lang.reflect.Method main = Class.forName(args[0]).getMethod("main", String[].class);
+        // Kafka's tools end through Exit.exit (some even on success): make it return here.
+        Exit.setExitProcedure((status, message) -> { throw new Exited(status); });
+        for (String line : Files.readAllLines(Path.of(args[1]))) {
+            if (line.isEmpty()) continue;
+            String[] toolArgs = line.split("\\t", -1);
+            System.out.println("> " + String.join(" ", toolArgs));
+            System.out.flush();
+            try {
+                main.invoke(null, (Object) toolArgs);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+                if (!(e.getCause() instanceof Exited)) throw e.getCause();
+                int status = ((Exited) e.getCause()).status;
+                if (status != 0) {
+                    System.out.flush();
+                    Runtime.getRuntime().halt(status);
+                }
+            }
+        }
+        System.out.flush();
+        System.exit(0);  // a tool may leave a thread behind
+    }
+}
+"""
+
+
 def _version(version: str | None) -> str:
     return version or os.environ.get("A2A_KAFKA_VERSION") or DEFAULT_KAFKA_VERSION
 
@@ -158,7 +197,8 @@ def install_kafka(version: str | None = None) -> Path:
 @dataclass(frozen=True)
 class TlsFiles:
     """PEM files for a TLS listener: the node's certificate (with a ``subjectAltName`` of
-    the host), its unencrypted PKCS#8 key, and the CA that signed it (which clients trust)."""
+    the host), its unencrypted key (PKCS#8, or a traditional EC or RSA key, converted with
+    ``openssl pkey``), and the CA that signed it (which clients trust)."""
 
     cert: Path
     key: Path
@@ -411,6 +451,26 @@ class ApacheKafka:
             raise BrokerStartError(f"{main_class} {' '.join(args)} failed:\n{output[-3000:]}")
         return output
 
+    def run_tool_batch(
+        self, main_class: str, commands: Sequence[Sequence[str]], *, timeout: float = 120.0
+    ) -> str:
+        """Run Kafka's tool ``main_class`` once per argument list of ``commands``, one after
+        the other, in one Java process (a JVM start costs seconds; the tool's ``main`` is
+        called as ``kafka-run-class.sh`` would call it). Returns what it printed; raises
+        :class:`BrokerStartError` with that output when one of them fails (the tools exit
+        on failure, so the rest do not run). An argument may not hold a tab or a newline."""
+        assert self._folder is not None, "start() first"
+        lines = []
+        for args in commands:
+            if any("\t" in arg or "\n" in arg for arg in args):
+                raise ValueError(f"a tool argument holds a tab or a newline: {list(args)}")
+            lines.append("\t".join(args))
+        batch = self._folder / f"batch-{uuid.uuid4().hex[:8]}.txt"
+        batch.write_text("\n".join(lines) + "\n")
+        launcher = self._folder / "ToolBatch.java"
+        launcher.write_text(_TOOL_BATCH)
+        return self.run_tool(str(launcher), main_class, str(batch), timeout=timeout)
+
     def client_properties(self, user: str | None = None) -> Path:
         """A Java client properties file for Kafka's tools (``--command-config``), as ``user``
         (default: the super user)."""
@@ -490,7 +550,7 @@ class ApacheKafka:
             )
         if self.tls:
             keystore = node.folder / "keystore.pem"
-            keystore.write_text(self.tls.key.read_text() + self.tls.cert.read_text())
+            keystore.write_text(_pkcs8(self.tls.key) + self.tls.cert.read_text())
             properties.update(
                 {
                     "ssl.keystore.type": "PEM",
@@ -603,6 +663,30 @@ class ApacheKafka:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<ApacheKafka {self.version} {len(self._nodes)} node(s) {state}>"
+
+
+def _pkcs8(key: Path) -> str:
+    """The PEM text of ``key`` as PKCS#8 (``BEGIN PRIVATE KEY``), the only form Kafka's PEM
+    keystore reads: a traditional key (``BEGIN EC PRIVATE KEY``, ``BEGIN RSA PRIVATE KEY``)
+    is converted with ``openssl pkey``, since Kafka would otherwise refuse to start with a
+    bare "algid parse error". An encrypted key is refused (TlsFiles holds unencrypted keys)."""
+    text = key.read_text()
+    if "-----BEGIN PRIVATE KEY-----" in text:
+        return text
+    if "ENCRYPTED" in text:
+        raise BrokerStartError(f"{key} is encrypted; TlsFiles needs an unencrypted key")
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise BrokerStartError(
+            f"{key} is not PKCS#8 (BEGIN PRIVATE KEY), which Kafka's PEM keystore needs; "
+            "convert it with `openssl pkey -in KEY -out KEY8` (openssl is not on the PATH)"
+        )
+    result = subprocess.run(
+        [openssl, "pkey", "-in", str(key)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0 or "-----BEGIN PRIVATE KEY-----" not in result.stdout:
+        raise BrokerStartError(f"could not convert {key} to PKCS#8:\n{result.stderr[-2000:]}")
+    return result.stdout
 
 
 def _kraft_id() -> str:
