@@ -11,16 +11,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from ._kafka_logs import quieten_routine_lines
+from ._kafka_logs import ConnectionTrouble, quieten_routine_lines
 from ._redact import RedactSettingsFilter
-from .errors import BrokerUnavailableError, KafkaOperationError
+from .errors import (
+    BrokerUnavailableError,
+    KafkaAuthenticationError,
+    KafkaAuthorizationError,
+    KafkaOperationError,
+)
 
 if TYPE_CHECKING:
     from .config import _CommonConfig
@@ -64,6 +69,9 @@ _MANAGED_KEYS = {
 
 _DEFAULT_ATTEMPT_MS = 5000
 
+ACL_DOCS = "docs/security.md, section ACLs"
+"""Where a missing ACL is explained; named by every KafkaAuthorizationError."""
+
 
 def check_kafka_settings(settings: dict[str, Any]) -> None:
     """Refuse keys that no kafka-python client accepts, or that the library manages itself."""
@@ -91,59 +99,82 @@ def _settings_for(keys: frozenset[str], config: _CommonConfig) -> dict[str, Any]
 
 
 def library_error(
-    exc: kafka.errors.KafkaError,
+    exc: BaseException,
     doing: str,
     *,
     correlation_id: str | None = None,
     topic: str | None = None,
+    acl: str | None = None,
 ) -> KafkaOperationError:
-    """The library's error for a kafka-python error met while ``doing`` something."""
+    """The library's error for a kafka-python error met while ``doing`` something.
+
+    A refusal by the broker's ACLs becomes a :class:`KafkaAuthorizationError` that names
+    it (``TopicAuthorizationFailedError``, ...), what it was about, and ``acl``, the ACL
+    that would allow it when the caller knows (e.g. ``"Read on group 'g'"``); anything
+    else a :class:`KafkaOperationError`. ``exc`` is the new error's ``__cause__``.
+    """
     if isinstance(exc, kafka.errors.KafkaTimeoutError):
         text = f"{doing}: timed out ({exc})"
     else:
         text = f"{doing}: {type(exc).__name__}: {exc}"
-    error = KafkaOperationError(text, correlation_id=correlation_id, topic=topic)
+    refusal = _refusal(exc)
+    error: KafkaOperationError
+    if refusal is None:
+        error = KafkaOperationError(text, correlation_id=correlation_id, topic=topic)
+    else:
+        needs = f"; it needs {acl}" if acl else ""
+        error = KafkaAuthorizationError(
+            f"{doing}: {refusal}: the broker's ACLs do not allow this principal{needs} "
+            f"({ACL_DOCS})",
+            correlation_id=correlation_id,
+            topic=topic,
+        )
     error.__cause__ = exc
     return error
 
 
+def _refusal(exc: BaseException) -> str | None:
+    """What the broker's ACLs refused, when ``exc`` is such a refusal; None otherwise."""
+    if isinstance(exc, kafka.errors.AuthorizationError):
+        what = exc.args[0] if exc.args else ""
+        if isinstance(what, (set, frozenset, list, tuple)):
+            what = ", ".join(sorted(map(str, what)))
+        what = str(what).strip(" :")
+        return f"{type(exc).__name__} ({what})" if what else type(exc).__name__
+    # kafka-python wraps the broker's ClusterAuthorizationFailed answer to InitProducerId in
+    # a plain KafkaError (the producer's fatal error): an idempotent producer whose
+    # principal may write no topic at all.
+    cluster = kafka.errors.ClusterAuthorizationFailedError.__name__
+    if isinstance(exc, kafka.errors.KafkaError) and cluster in str(exc):
+        return (
+            f"{cluster} on InitProducerId (an idempotent producer needs Write on at least "
+            "one topic, or IdempotentWrite on the cluster)"
+        )
+    return None
+
+
 @contextlib.contextmanager
 def translate_kafka_errors(
-    doing: str, *, correlation_id: str | None = None, topic: str | None = None
+    doing: str,
+    *,
+    correlation_id: str | None = None,
+    topic: str | None = None,
+    acl: str | None = None,
 ) -> Iterator[None]:
-    """Re-raise kafka-python errors met while ``doing`` something as the library's own."""
+    """Re-raise kafka-python errors met while ``doing`` something as the library's own
+    (:func:`library_error`; ``acl`` names the ACL the operation needs)."""
     try:
         yield
     except kafka.errors.KafkaError as exc:
-        raise library_error(exc, doing, correlation_id=correlation_id, topic=topic) from exc
-
-
-class _ConnectionTrouble(logging.Handler):
-    """Keeps the last connection WARNING (or worse) kafka-python logs while a client
-    connects, so a refused connection can say why (a certificate, a handshake, a refused
-    port) instead of only "Unable to bootstrap". kafka-python's lines do not always name
-    the broker, so in a process with other clients connecting at the same moment the
-    line may be theirs; it is only ever added to an error, never acted on."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.last: str | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if not record.name.startswith(("kafka.net", "kafka.conn", "kafka.client")):
-            return
-        try:
-            text = record.getMessage()
-        except Exception:  # a record that cannot format itself tells us nothing
-            return
-        lowered = text.lower()
-        if "unable to bootstrap" not in lowered and ("error" in lowered or "fail" in lowered):
-            self.last = text[-300:]
+        raise library_error(
+            exc, doing, correlation_id=correlation_id, topic=topic, acl=acl
+        ) from exc
 
 
 def _connect(what: str, config: _CommonConfig, factory: Any, settings: dict[str, Any]) -> Any:
-    """Build a kafka-python client, retrying with backoff until ``connect_timeout`` is spent."""
-    trouble = _ConnectionTrouble()
+    """Build a kafka-python client, retrying with backoff until ``connect_timeout`` is spent
+    (not after the brokers refused the credentials or their certificate failed)."""
+    trouble = ConnectionTrouble(sasl="sasl_mechanism" in settings)
     kafka_logger = logging.getLogger("kafka")
     kafka_logger.addHandler(trouble)
     try:
@@ -157,7 +188,7 @@ def _connect_with_retries(
     config: _CommonConfig,
     factory: Any,
     settings: dict[str, Any],
-    trouble: _ConnectionTrouble,
+    trouble: ConnectionTrouble,
 ) -> Any:
     deadline = time.monotonic() + config.connect_timeout
     attempt_ms = settings.pop("bootstrap_timeout_ms", _DEFAULT_ATTEMPT_MS)
@@ -165,10 +196,13 @@ def _connect_with_retries(
         stop=stop_after_delay(config.connect_timeout),
         wait=wait_exponential(multiplier=0.1, max=2.0),
         retry=retry_if_exception(
-            lambda exc: isinstance(exc, kafka.errors.KafkaError) and exc.retriable
+            lambda exc: isinstance(exc, kafka.errors.KafkaError)
+            and exc.retriable
+            and not trouble.fatal
         ),
         reraise=True,
     )
+    servers = ",".join(config.bootstrap_servers)
     try:
         for attempt in retrying:
             with attempt:
@@ -176,9 +210,22 @@ def _connect_with_retries(
                 budget = max(100, min(attempt_ms, remaining_ms))
                 return factory(bootstrap_timeout_ms=budget, **settings)
     except kafka.errors.KafkaError as exc:
+        refusal = trouble.authentication or trouble.closed_in_authentication
+        if refusal is not None:
+            user = settings.get("sasl_plain_username")
+            who = f", user {user!r}" if user else ""
+            raise KafkaAuthenticationError(
+                f"SASL authentication to Kafka at {servers} failed for the {what} "
+                f"(mechanism {settings.get('sasl_mechanism')}{who}): {refusal}"
+            ) from exc
+        if trouble.certificate is not None:
+            raise BrokerUnavailableError(
+                f"could not reach Kafka at {servers} for the {what}: the broker's TLS "
+                f"certificate did not verify ({trouble.certificate})"
+            ) from exc
         why = f" (last connection error: {trouble.last})" if trouble.last else ""
         raise BrokerUnavailableError(
-            f"could not reach Kafka at {','.join(config.bootstrap_servers)} for the {what} "
+            f"could not reach Kafka at {servers} for the {what} "
             f"within connect_timeout={config.connect_timeout}s: {exc}{why}"
         ) from exc
     raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover
@@ -209,38 +256,90 @@ def build_admin(config: _CommonConfig) -> KafkaAdminClient:
 
 
 def ensure_topics(
-    config: _CommonConfig, topics: dict[str, tuple[int, dict[str, str]]]
+    config: _CommonConfig,
+    topics: dict[str, tuple[int, dict[str, str]]],
+    *,
+    access: Mapping[str, Collection[str]] | None = None,
 ) -> list[str]:
-    """Create the topics (name -> (partitions, topic configs)) that are missing.
+    """Check that this principal may do what it will do on the topics of ``access`` (name ->
+    operations, as Kafka names them: ``"READ"``, ``"WRITE"``), then create the topics
+    (name -> (partitions, topic configs)) that are missing.
 
-    Returns the names it created. A topic created meanwhile by someone else is
-    fine; any other failure raises KafkaOperationError.
+    Returns the names it created. A topic created meanwhile by someone else is fine.
+    An operation of ``access`` the broker's ACLs do not allow, or a topic they do not
+    let this principal create, raises KafkaAuthorizationError naming the topic and the
+    ACL it needs; any other failure raises KafkaOperationError. The check asks the
+    broker which operations its ACLs allow on each topic, existing or not (metadata's
+    authorized operations); a broker that does not say (Tansu) is not checked.
     """
     admin = build_admin(config)
     try:
-        with translate_kafka_errors("listing topics"):
-            existing = set(admin.list_topics())
-        missing = {name: spec for name, spec in topics.items() if name not in existing}
-        if not missing:
-            return []
-        request = {
-            name: {"num_partitions": partitions, "replication_factor": -1, "configs": configs}
-            for name, (partitions, configs) in missing.items()
-        }
-        with translate_kafka_errors("creating topics", topic=",".join(missing)):
-            response = admin.create_topics(request, raise_errors=False, wait_for_metadata=True)
-        for result in response.get("topics", []):
-            code = result.get("error_code", 0)
-            if code and code != kafka.errors.TopicAlreadyExistsError.errno:
-                error = kafka.errors.for_code(code)
-                raise KafkaOperationError(
-                    f"creating topic failed: {error.__name__}: {result.get('error_message')}",
-                    topic=result.get("name"),
-                )
-        logger.info("created topics %s", sorted(missing))
-        return sorted(missing)
+        if access:
+            _check_access(admin, access)
+        return _create_missing(admin, topics) if topics else []
     finally:
         admin.close()
+
+
+def _create_missing(
+    admin: KafkaAdminClient, topics: dict[str, tuple[int, dict[str, str]]]
+) -> list[str]:
+    with translate_kafka_errors("listing topics"):
+        existing = set(admin.list_topics())
+    missing = {name: spec for name, spec in topics.items() if name not in existing}
+    if not missing:
+        return []
+    request = {
+        name: {"num_partitions": partitions, "replication_factor": -1, "configs": configs}
+        for name, (partitions, configs) in missing.items()
+    }
+    with translate_kafka_errors("creating topics", topic=",".join(missing)):
+        response = admin.create_topics(request, raise_errors=False)
+    for result in response.get("topics", []):
+        code = result.get("error_code", 0)
+        if code and code != kafka.errors.TopicAlreadyExistsError.errno:
+            name = result.get("name")
+            error_type = kafka.errors.for_code(code)
+            if issubclass(error_type, kafka.errors.AuthorizationError):
+                error = error_type({name})  # as kafka-python's clients raise it
+            else:
+                error = error_type(result.get("error_message") or name)
+            raise library_error(
+                error,
+                f"creating topic {name!r}",
+                topic=name,
+                acl=f"Create on topic {name!r} (or the topic created beforehand, and Describe)",
+            )
+    with translate_kafka_errors("waiting for the new topics", topic=",".join(missing)):
+        admin.wait_for_topics(sorted(missing))
+    logger.info("created topics %s", sorted(missing))
+    return sorted(missing)
+
+
+def _check_access(admin: KafkaAdminClient, access: Mapping[str, Collection[str]]) -> None:
+    names = sorted(access)
+    with translate_kafka_errors("describing topics", topic=",".join(names)):
+        described = {topic["name"]: topic for topic in admin.describe_topics(names)}
+    for name in names:
+        topic = described.get(name, {})
+        needed = sorted(op.upper() for op in access[name])
+        if topic.get("error_code") == kafka.errors.TopicAuthorizationFailedError.errno:
+            lacking, allowed = needed, "do not let this principal even Describe it"
+        else:
+            operations = topic.get("authorized_operations")
+            if operations is None:  # the broker does not say, or the topic is missing
+                continue
+            lacking = [op for op in needed if op not in operations]
+            granted = ", ".join(op.capitalize() for op in sorted(operations)) or "nothing"
+            allowed = f"allow this principal {granted} on it"
+        if lacking:
+            acl = " and ".join(op.capitalize() for op in lacking)
+            refusal = kafka.errors.TopicAuthorizationFailedError.__name__
+            raise KafkaAuthorizationError(
+                f"checking access to topic {name!r}: {refusal}: the broker's ACLs {allowed}; "
+                f"it needs {acl} on topic {name!r} ({ACL_DOCS})",
+                topic=name,
+            )
 
 
 def close_producer(producer: KafkaProducer, timeout: float) -> None:

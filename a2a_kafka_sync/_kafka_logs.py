@@ -1,4 +1,5 @@
-"""kafka-python's log lines that are routine for us, moved down to DEBUG.
+"""kafka-python's log lines: the routine ones moved down to DEBUG, and what the lines
+logged while a client connects say about why it could not.
 
 kafka-python 3.0.12 logs, at levels meant for trouble, lines that every healthy
 process of ours produces:
@@ -12,13 +13,20 @@ process of ours produces:
 :class:`RoutineKafkaLines` turns those records into DEBUG ones: a logger set to DEBUG
 (``logging.getLogger("kafka").setLevel(logging.DEBUG)``) still shows them, nothing above
 does. Every other line of those loggers passes unchanged.
+
+:class:`ConnectionTrouble` listens while ``_kafka.py`` builds a client, so that a client
+that could not connect can say why (see the class).
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
+from typing import Any
 
-__all__ = ["ROUTINE_LINES", "RoutineKafkaLines", "quieten_routine_lines"]
+import kafka.errors
+
+__all__ = ["ROUTINE_LINES", "ConnectionTrouble", "RoutineKafkaLines", "quieten_routine_lines"]
 
 ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "kafka.cluster": ("Metadata refresh: failed Cancelled",),
@@ -55,3 +63,85 @@ def quieten_routine_lines() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RoutineKafkaLines) for f in logger.filters):
             logger.addFilter(RoutineKafkaLines(name, texts))
+
+CLOSES_IN_SASL = 3
+"""Connections lost during the SASL exchange after which connecting stops (see
+:class:`ConnectionTrouble`); one such loss alone may be a broker going away."""
+
+
+class ConnectionTrouble(logging.Handler):
+    """What kafka-python logged (WARNING or worse) while a client connected.
+
+    ``last`` is its last connection error, so a refused connection can say why (a
+    certificate, a handshake, a refused port) instead of only "Unable to bootstrap".
+    kafka-python's lines do not always name the broker, so in a process with other clients
+    connecting at the same moment the line may be theirs: it is only added to an error.
+
+    Two failures no retry can cure are recognised by the exception objects kafka-python
+    logs with its lines, not by their wording (``fatal``): the brokers refused the SASL
+    credentials (``authentication``), or a broker's certificate did not verify
+    (``certificate``). kafka-python 3.0.12 drops the bytes it read with the end of a
+    connection, so the broker's refusal, which Kafka sends and then closes, often reaches
+    it as "socket disconnected": with ``sasl``, a connection lost after the broker
+    answered its ApiVersions request and before it was ready, that is during the SASL
+    exchange, is noted (``closed_in_authentication``); once it happened
+    :data:`CLOSES_IN_SASL` times, retrying stops too.
+    """
+
+    def __init__(self, *, sasl: bool = False) -> None:
+        super().__init__(logging.WARNING)
+        self._sasl = sasl
+        self.last: str | None = None
+        self.authentication: str | None = None
+        """The brokers' reason for refusing the SASL credentials, once seen."""
+        self.certificate: str | None = None
+        """The failed verification of a broker's certificate, once seen."""
+        self.closed_in_authentication: str | None = None
+        """Why, when connections were lost during the SASL exchange: most likely refused."""
+        self._closed = 0
+
+    @property
+    def fatal(self) -> bool:
+        """True once a failure was seen that retrying cannot cure: a refusal, a certificate,
+        or connections lost during the SASL exchange again and again (three times)."""
+        return (
+            self.authentication is not None
+            or self.certificate is not None
+            or self._closed >= CLOSES_IN_SASL
+        )
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.name.startswith(("kafka.net", "kafka.conn", "kafka.client")):
+            return
+        args = record.args if isinstance(record.args, tuple) else ()
+        for arg in args:
+            if isinstance(arg, kafka.errors.SaslAuthenticationFailedError):
+                self.authentication = str(arg)
+            elif isinstance(arg, kafka.errors.KafkaConnectionError) and isinstance(
+                arg.__context__, ssl.SSLCertVerificationError
+            ):
+                self.certificate = str(arg)
+        if self._sasl and record.name == "kafka.net.connection" and _lost_in_sasl(args):
+            self._closed += 1
+            self.closed_in_authentication = (
+                f"the broker closed the connection during the SASL exchange ({self._closed} "
+                "time(s)), as Kafka does after refusing the credentials"
+            )
+        try:
+            text = record.getMessage()
+        except Exception:  # a record that cannot format itself tells us nothing
+            return
+        lowered = text.lower()
+        if "unable to bootstrap" not in lowered and ("error" in lowered or "fail" in lowered):
+            self.last = text[-300:]
+
+
+def _lost_in_sasl(args: tuple[Any, ...]) -> bool:
+    """True for kafka-python's "Connection lost" line (its args: the connection, the error)
+    of a connection that had its ApiVersions answer and was not ready yet."""
+    if len(args) != 2 or not isinstance(args[1], kafka.errors.KafkaConnectionError):
+        return False
+    connection = args[0]
+    answered = getattr(connection, "broker_version_data", None) is not None
+    init = getattr(connection, "_init_future", None)
+    return answered and init is not None and getattr(init, "exception", None) is args[1]

@@ -5,7 +5,9 @@ Every error the library raises is an :class:`A2AKafkaError`::
     A2AKafkaError                       base of everything raised here
     ├── ConfigurationError              settings refused at construction (also a ValueError)
     ├── BrokerUnavailableError          no broker could be reached within the connect budget
+    │   └── KafkaAuthenticationError    the brokers refused this process's credentials (SASL)
     ├── KafkaOperationError             a produce, fetch or admin call failed (cause: kafka-python)
+    │   └── KafkaAuthorizationError     the broker's ACLs refused it: an ACL is missing
     ├── RequestTimeoutError             no reply within the timeout (also a builtin TimeoutError)
     ├── ClientClosedError               used after close(), or closed while a call was waiting
     ├── PendingLimitError               the client already has max_pending calls waiting
@@ -59,6 +61,8 @@ __all__ = [
     "InvalidParamsError",
     "InvalidRequestError",
     "JSONParseError",
+    "KafkaAuthenticationError",
+    "KafkaAuthorizationError",
     "KafkaOperationError",
     "MethodNotFoundError",
     "PendingLimitError",
@@ -106,10 +110,27 @@ class BrokerUnavailableError(A2AKafkaError):
     """No Kafka broker answered within the connect budget (``connect_timeout``)."""
 
 
+class KafkaAuthenticationError(BrokerUnavailableError):
+    """The brokers refused this process's credentials (SASL authentication failed).
+
+    Raised at once, without retrying until ``connect_timeout``: a wrong user name or
+    password does not fix itself. The message carries the broker's reason.
+    """
+
+
 class KafkaOperationError(A2AKafkaError):
     """A Kafka operation (produce, fetch, topic creation) failed.
 
     ``__cause__`` is kafka-python's error.
+    """
+
+
+class KafkaAuthorizationError(KafkaOperationError):
+    """The broker refused an operation because no ACL allows it to this principal.
+
+    The message names the refusal (``TopicAuthorizationFailedError``,
+    ``GroupAuthorizationFailedError``, ...) and the topic, group or transactional id,
+    so an operator knows which ACL to add (docs/security.md, "ACLs").
     """
 
 

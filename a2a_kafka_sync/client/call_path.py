@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .. import tracing
-from .._kafka import record_size, translate_kafka_errors
+from .._kafka import library_error, record_size, translate_kafka_errors
 from ..errors import (
     ClientClosedError,
     KafkaOperationError,
@@ -123,12 +123,14 @@ class CallPath(ConnectionLifecycle):
             )
 
     def _on_send_failed(self, correlation_id: str, method: str, exc: BaseException) -> None:
-        error = KafkaOperationError(
-            f"sending {method} failed: {type(exc).__name__}: {exc}",
+        topic = self.config.request_topic
+        error = library_error(
+            exc,
+            f"sending {method} failed",
             correlation_id=correlation_id,
-            topic=self.config.request_topic,
+            topic=topic,
+            acl=f"Write on topic {topic!r}",
         )
-        error.__cause__ = exc
         self._broken = True  # the next call reconnects before it sends
         self._registry.fail(correlation_id, error)
 

@@ -94,7 +94,10 @@ class ConnectionLifecycle:
         """Connect, create the topics when missing, and start the reply reader. Idempotent.
 
         Raises BrokerUnavailableError when no broker answers within
-        ``connect_timeout``, and ClientClosedError after :meth:`close`.
+        ``connect_timeout`` (KafkaAuthenticationError when the brokers refuse the SASL
+        credentials), KafkaAuthorizationError when the broker's ACLs do not let this
+        principal create or read its reply topic or write the request topic, and
+        ClientClosedError after :meth:`close`.
         """
         with self._lock:
             if self._state is _State.OPENED:
@@ -113,17 +116,19 @@ class ConnectionLifecycle:
             overrides["max_block_ms"] = 10_000
         producer = build_producer(config, **overrides)
         try:
-            if config.create_topics:
-                ensure_topics(
-                    config,
-                    {
-                        self.reply_topic: (
-                            config.reply_topic_partitions,
-                            {"retention.ms": str(config.reply_topic_retention_ms)},
-                        ),
-                        config.request_topic: (config.request_topic_partitions, {}),
-                    },
-                )
+            topics = {
+                self.reply_topic: (
+                    config.reply_topic_partitions,
+                    {"retention.ms": str(config.reply_topic_retention_ms)},
+                ),
+                config.request_topic: (config.request_topic_partitions, {}),
+            }
+            # A missing ACL fails open() here, not a call later; then missing topics are made.
+            ensure_topics(
+                config,
+                topics if config.create_topics else {},
+                access={self.reply_topic: ["READ"], config.request_topic: ["WRITE"]},
+            )
             consumer = build_consumer(
                 config, group_id=None, enable_auto_commit=False, auto_offset_reset="latest"
             )

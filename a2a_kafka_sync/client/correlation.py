@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 from ..errors import ClientClosedError, PendingLimitError, RequestTimeoutError
@@ -197,6 +198,13 @@ class CorrelationManager:
             _tell(waiter.observer, None, error)
         waiter.set_error(error)
         return True
+
+    def fail_pending(self, error_for: Callable[[str], BaseException]) -> int:
+        """Fail every call pending now with ``error_for(correlation_id)``; new calls may
+        still register (unlike :meth:`fail_all`). Returns how many calls were failed."""
+        with self._lock:
+            pending = list(self._waiters)
+        return sum(self.fail(cid, error_for(cid)) for cid in pending)
 
     def discard(self, correlation_id: str) -> None:
         """Forget a call whose caller stopped waiting (timeout, abandoned stream, failed send).

@@ -8,8 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import kafka.errors
 from kafka import KafkaConsumer, TopicPartition
 
+from .._kafka import library_error
 from ..errors import ProtocolError
 from ..metrics import ClientMetrics
 from ..wire import (
@@ -84,6 +86,8 @@ class ReplyReader:
         """Per partition, the offset after the last record handled."""
         self._holes: dict[TopicPartition, dict[tuple[int, int], float]] = {}
         """Per partition, each hole seen (first missing offset, next present one): since when."""
+        self._refusal: str | None = None
+        """The last refusal by the broker's ACLs that was logged (each is logged once)."""
 
     @property
     def thread(self) -> threading.Thread:
@@ -111,6 +115,9 @@ class ReplyReader:
                     continue
                 try:
                     batches = self._consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
+                except kafka.errors.AuthorizationError as exc:
+                    self._refused(exc)
+                    continue
                 except Exception:
                     logger.warning("polling the reply topic failed; retrying", exc_info=True)
                     self._stop.wait(_ERROR_BACKOFF)
@@ -137,6 +144,27 @@ class ReplyReader:
                 self._consumer.close(autocommit=False, timeout_ms=1000)
             except Exception:
                 logger.warning("closing the reply consumer failed", exc_info=True)
+
+    def _refused(self, exc: kafka.errors.KafkaError) -> None:
+        """The broker's ACLs refuse reading the reply topic (Read taken away after open):
+        fail the calls waiting now with that, since no reply can reach them, log it once,
+        and keep trying every half second, so the client recovers once the ACL is back."""
+        topics = ",".join(sorted({p.topic for p in self._consumer.assignment()}))
+
+        def error_for(correlation_id: str) -> BaseException:
+            return library_error(
+                exc,
+                "reading the reply topic",
+                correlation_id=correlation_id,
+                topic=topics,
+                acl=f"Read on topic {topics!r}",
+            )
+
+        failed = self._registry.fail_pending(error_for)
+        if str(exc) != self._refusal:
+            self._refusal = str(exc)
+            logger.error("%s; %d waiting call(s) failed", error_for(""), failed)
+        self._stop.wait(_ERROR_BACKOFF)
 
     def _start_offsets(self) -> None:
         """Where each assigned partition starts (the client positioned the consumer already)."""

@@ -24,7 +24,7 @@ from .default_handler import DefaultRequestHandler, default_card
 from .dispatcher import Dispatcher
 from .guard import RequestGuard
 from .offsets import OffsetTracker
-from .producer import producer_overrides, reconnect, server_topics
+from .producer import producer_overrides, reconnect, server_access, server_topics
 from .settle import Settler
 from .tasks import TaskStore
 from .tasks.event_log import TaskEventLog
@@ -158,8 +158,8 @@ class KafkaServerApp:
             config = self.config
             producer = build_producer(config, **producer_overrides(config))
             try:
-                if config.create_topics:
-                    ensure_topics(config, server_topics(config))
+                topics = server_topics(config) if config.create_topics else {}
+                ensure_topics(config, topics, access=server_access(config))
                 overrides: dict[str, Any] = {
                     "group_id": config.group_id,
                     "enable_auto_commit": False,
@@ -215,9 +215,14 @@ class KafkaServerApp:
         """Block until the group gave this server partitions to serve; False after ``timeout`` s.
 
         Not needed for correctness (requests sent earlier wait on the topic), but
-        tests and demos use it to know the server is really serving.
+        tests and demos use it to know the server is really serving. Raises
+        KafkaAuthorizationError when the broker's ACLs refused the consumer group or the
+        request topic (the server then stopped serving).
         """
-        return self._assigned.wait(timeout)
+        assigned = self._assigned.wait(timeout)
+        if self._requests.failure is not None:
+            raise self._requests.failure
+        return assigned
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop taking requests, let in-flight ones finish, commit, and close. Idempotent.
@@ -257,7 +262,8 @@ class KafkaServerApp:
         """Serve in the foreground until SIGINT or SIGTERM (or :meth:`stop` from another thread).
 
         Raises A2AKafkaError when the request consumer's thread ended without being
-        asked to (after stopping the app), so a supervisor sees a failure, not a clean exit.
+        asked to (after stopping the app), so a supervisor sees a failure, not a clean exit:
+        KafkaAuthorizationError when the broker's ACLs refused the group or the topic.
         """
         self.start()
         died = False
@@ -280,6 +286,8 @@ class KafkaServerApp:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             self.stop()
+        if died and self._requests.failure is not None:
+            raise self._requests.failure
         if died:
             raise A2AKafkaError(
                 "the request consumer thread ended unexpectedly; the server stopped "

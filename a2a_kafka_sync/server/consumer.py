@@ -15,7 +15,9 @@ from typing import Any
 import kafka.errors
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 
+from .._kafka import library_error
 from ..config import ServerConfig
+from ..errors import KafkaOperationError
 from ..metrics import ServerMetrics
 from .offsets import OffsetTracker
 from .transactions import TransactionalCommitter
@@ -104,6 +106,9 @@ class RequestConsumer:
         self.drain_timeout = config.drain_timeout
         """How long the thread drains at stop (``stop(timeout)`` may shorten it)."""
         self.thread: threading.Thread | None = None
+        self.failure: KafkaOperationError | None = None
+        """Why the thread stopped serving on its own: the broker's ACLs refused the group or
+        the request topic (None while it serves, or after a normal stop)."""
         self._consumer: KafkaConsumer | None = None
         self._submit: Callable[[TopicPartition, Any, int], object] | None = None
         self._before_poll: Callable[[], None] | None = None
@@ -154,6 +159,9 @@ class RequestConsumer:
             while not self._stopping.is_set():
                 try:
                     self._poll_once(consumer)
+                except kafka.errors.AuthorizationError as exc:  # no retry can add the ACL
+                    self._refused(exc)
+                    return
                 except Exception:  # one bad round must not end serving
                     logger.exception("the request consumer loop failed; retrying")
                     self._stopping.wait(0.5)
@@ -192,6 +200,8 @@ class RequestConsumer:
             if free <= 0:
                 wait_ms = 0
             batches = consumer.poll(timeout_ms=wait_ms, max_records=max(1, free))
+        except kafka.errors.AuthorizationError:
+            raise  # fatal: see _consume
         except Exception:
             logger.warning("polling the request topic failed; retrying", exc_info=True)
             self._stopping.wait(0.5)
@@ -203,6 +213,19 @@ class RequestConsumer:
         self._commit()
         if self.metrics.enabled and time.monotonic() - self._lag_at >= LAG_INTERVAL:
             self._refresh_lag(consumer)
+
+    def _refused(self, exc: kafka.errors.KafkaError) -> None:
+        """The broker's ACLs refuse the group or the request topic: stop serving, say why
+        once, and wake :meth:`KafkaServerApp.wait_until_assigned`, which raises it."""
+        config = self.config
+        self.failure = library_error(
+            exc,
+            f"reading {config.request_topic!r} in group {config.group_id!r}",
+            topic=config.request_topic,
+            acl=f"Read on group {config.group_id!r} and Read on topic {config.request_topic!r}",
+        )
+        logger.error("stopped serving: %s", self.failure)
+        self._assigned.set()
 
     def _refresh_lag(self, consumer: KafkaConsumer) -> None:
         """Read the consumer lag of every assigned partition into the metrics (consumer thread).

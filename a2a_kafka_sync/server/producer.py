@@ -12,7 +12,7 @@ from .._kafka import build_producer, ensure_topics
 from ..config import ServerConfig
 from ..errors import A2AKafkaError
 
-__all__ = ["producer_overrides", "reconnect", "server_topics"]
+__all__ = ["producer_overrides", "reconnect", "server_access", "server_topics"]
 
 # Logged under the app's name, as before producer.py was split off from app.py:
 # docs/observability.md names that logger for these lines, and operators filter on it.
@@ -37,6 +37,15 @@ def server_topics(config: ServerConfig) -> dict[str, tuple[int, dict[str, str]]]
     if config.dead_letter_topic_name:
         topics[config.dead_letter_topic_name] = (1, {})
     return topics
+
+
+def server_access(config: ServerConfig) -> dict[str, list[str]]:
+    """What a server does on its own topics, checked against the broker's ACLs at start:
+    it reads the request topic and writes the dead-letter topic."""
+    access = {config.request_topic: ["READ"]}
+    if config.dead_letter_topic_name:
+        access[config.dead_letter_topic_name] = ["WRITE"]
+    return access
 
 
 def reconnect(config: ServerConfig, stopping: threading.Event) -> KafkaProducer | None:
