@@ -157,6 +157,7 @@ class KafkaServerApp:
                 raise A2AKafkaError("a stopped KafkaServerApp cannot be started again")
             config = self.config
             producer = build_producer(config, **producer_overrides(config))
+            consumer = None
             try:
                 topics = server_topics(config) if config.create_topics else {}
                 ensure_topics(config, topics, access=server_access(config))
@@ -168,13 +169,20 @@ class KafkaServerApp:
                     overrides["auto_offset_reset"] = "earliest"
                 consumer = build_consumer(config, **overrides)
                 self._requests.subscribe(consumer)
-            except BaseException:
+                if config.exactly_once:
+                    self._committer = TransactionalCommitter(config)
+                start_handler = getattr(self.handler, "start", None)
+                if callable(start_handler):
+                    start_handler(producer)
+            except BaseException:  # e.g. an ACL refused: leave nothing open
+                if self._committer is not None:
+                    self._committer.close(timeout=1.0)
+                    self._committer = None
+                if consumer is not None:
+                    consumer.close(autocommit=False, timeout_ms=1000)
                 close_producer(producer, 1.0)
                 raise
             self._producer = producer
-            start_handler = getattr(self.handler, "start", None)
-            if callable(start_handler):
-                start_handler(producer)
             # With a handler_timeout, abandoned handlers may hold threads: keep spares so
             # max_workers handlers can still run (the watchdog bounds how many do).
             threads = config.max_workers * (2 if config.handler_timeout else 1)
@@ -189,8 +197,6 @@ class KafkaServerApp:
             self._dispatcher = Dispatcher(
                 self.handler, producer, config, self.metrics, self._guard, required
             )
-            if config.exactly_once:
-                self._committer = TransactionalCommitter(config)
             settler = Settler(
                 self._dispatcher,
                 self._tracker,

@@ -112,9 +112,14 @@ class DefaultRequestHandler(RequestHandler):
     # -- lifecycle, driven by the server ---------------------------------------------------------
 
     def start(self, producer: Any = None) -> None:
-        """Start the task store and event log, and push delivery through ``producer``."""
+        """Start the task store and event log, and push delivery through ``producer``.
+        When the event log cannot start (e.g. its topic's ACLs), the store is closed again."""
         self.task_store.start()
-        self.event_log.start()
+        try:
+            self.event_log.start()
+        except BaseException:
+            self.task_store.close()
+            raise
         if producer is not None:
             from .push import PushNotifier
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 
-from .._kafka import build_producer, close_producer
+from .._kafka import build_producer, close_producer, translate_kafka_errors
 from ..config import ServerConfig
 
 __all__ = ["Outbox", "TransactionalCommitter"]
@@ -61,9 +61,19 @@ class TransactionalCommitter:
         self._producer = self._new_producer()
 
     def _new_producer(self) -> KafkaProducer:
-        transactional_id = f"a2a-{self._config.group_id}-{uuid.uuid4().hex[:12]}"
-        producer = build_producer(self._config, transactional_id=transactional_id)
-        producer.init_transactions()
+        prefix = f"a2a-{self._config.group_id}"
+        producer = build_producer(
+            self._config, transactional_id=f"{prefix}-{uuid.uuid4().hex[:12]}"
+        )
+        try:
+            with translate_kafka_errors(
+                "starting transactions (exactly_once)",
+                acl=f"Write on the transactional ids with the prefix {prefix!r}",
+            ):
+                producer.init_transactions()
+        except BaseException:
+            close_producer(producer, 1.0)
+            raise
         return producer
 
     def finished(self, partition: TopicPartition, offset: int, outbox: Outbox) -> None:

@@ -17,9 +17,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import kafka.errors
 from kafka import TopicPartition
 
-from ..._kafka import build_consumer, build_producer, ensure_topics, translate_kafka_errors
+from ..._kafka import (
+    build_consumer,
+    build_producer,
+    ensure_topics,
+    library_error,
+    translate_kafka_errors,
+)
 from ...config import _CommonConfig
 from ...errors import ClientClosedError, KafkaOperationError
 
@@ -55,6 +62,7 @@ class TopicFollower:
         self._ends: Any = None  # asks end offsets only, under its lock
         self._ends_lock = threading.Lock()
         self._partitions: list[TopicPartition] = []
+        self._refusal: str | None = None  # the last refusal by the ACLs that was logged
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     @property
@@ -159,6 +167,9 @@ class TopicFollower:
             while not self._stop.is_set():
                 try:
                     batches = consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
+                except kafka.errors.AuthorizationError as exc:  # an ACL taken away: once
+                    self._refused(exc)
+                    continue
                 except Exception:
                     logger.warning("reading %s failed; retrying", self.topic, exc_info=True)
                     self._stop.wait(0.2)
@@ -180,6 +191,19 @@ class TopicFollower:
                 consumer.close(autocommit=False, timeout_ms=1000)
             except Exception:
                 logger.warning("closing the consumer of %s failed", self.topic, exc_info=True)
+
+    def _refused(self, exc: kafka.errors.KafkaError) -> None:
+        """The broker's ACLs refuse reading the topic: say so once (not a traceback every
+        round), and try again every half second, until the ACL is back or the owner stops."""
+        refusal = str(
+            library_error(
+                exc, f"reading {self.topic!r}", topic=self.topic, acl=f"Read on {self.topic!r}"
+            )
+        )
+        if refusal != self._refusal:
+            self._refusal = refusal
+            logger.error("%s", refusal)
+        self._stop.wait(0.5)
 
     def _release(self, consumer: Any) -> None:
         """Publish how far the reader is, and release the barriers it has reached."""
@@ -217,8 +241,12 @@ def open_followed_topic(
     extra = {} if "max_block_ms" in config.kafka else {"max_block_ms": 10_000}
     producer = build_producer(config, **extra)
     try:
-        if config.create_topics:
-            ensure_topics(config, {topic: (partitions, topic_configs)})
+        # The owner reads back what it writes: a missing ACL fails here, not in the reader.
+        ensure_topics(
+            config,
+            {topic: (partitions, topic_configs)} if config.create_topics else {},
+            access={topic: ["READ", "WRITE"]},
+        )
         reader.start()
     except BaseException:
         producer.close(timeout=1.0)
