@@ -33,13 +33,13 @@ def stunnel_binary() -> str | None:
     return shutil.which("stunnel4") or shutil.which("stunnel")
 
 
-def require_tls_tools() -> None:
-    """Skip the calling test when stunnel or openssl is missing; fail instead under CI=true."""
-    missing = [
-        name
-        for name, found in (("stunnel", stunnel_binary()), ("openssl", shutil.which("openssl")))
-        if not found
-    ]
+def require_tls_tools(*, stunnel: bool = True) -> None:
+    """Skip the calling test when stunnel (unless ``stunnel=False``: a broker that serves TLS
+    itself) or openssl is missing; fail instead under CI=true."""
+    tools = [("openssl", shutil.which("openssl"))]
+    if stunnel:
+        tools.insert(0, ("stunnel", stunnel_binary()))
+    missing = [name for name, found in tools if not found]
     if not missing:
         return
     reason = (
@@ -70,6 +70,8 @@ class Pki:
     client_cert: Path
     client_key: Path
     other_ca: Path
+    server_cert: Path  # the same certificate and (PKCS#8) key apart, as Kafka wants them
+    server_key: Path
 
 
 def _make_ca(directory: Path, name: str) -> tuple[Path, Path]:
@@ -121,7 +123,15 @@ def make_pki(directory: Path) -> Pki:
     client_crt = _sign(
         directory, "client", ca, "keyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n"
     )
-    return Pki(ca[0], server_pem, client_crt, directory / "client.key", other_ca)
+    return Pki(
+        ca[0],
+        server_pem,
+        client_crt,
+        directory / "client.key",
+        other_ca,
+        server_crt,
+        directory / "server.key",
+    )
 
 
 def _free_port() -> int:
