@@ -265,9 +265,9 @@ def test_the_topic_is_created_compacted(
     asked: list[dict[str, tuple[int, dict[str, str]]]] = []
     real = topic_follower_module.ensure_topics  # where the store's topic is created
 
-    def spy(config: Any, topics: dict[str, tuple[int, dict[str, str]]]) -> list[str]:
+    def spy(config: Any, topics: dict[str, tuple[int, dict[str, str]]], **access: Any) -> list[str]:
         asked.append(topics)
-        return real(config, topics)
+        return real(config, topics, **access)
 
     monkeypatch.setattr(topic_follower_module, "ensure_topics", spy)
     open_kafka_store(topic_partitions=2).save(make_task("t-1"))
