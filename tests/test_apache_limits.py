@@ -311,6 +311,25 @@ def test_a_request_over_its_topics_own_limit_is_refused_before_it_is_sent(
     assert handler.calls == ["small"]
 
 
+def test_a_request_refused_after_its_topic_limit_was_lowered_raises_and_the_client_recovers(
+    serve: Any, connect: Any, topic: str, admin: KafkaAdminClient
+) -> None:
+    handler = Replies()
+    serve(handler)
+    client = connect()
+    request = "y" * 20_000
+    assert client.send_text(request) == f"echo {request}"  # the limit is asked: 200000
+    set_topic_limit(admin, topic, 10_000)  # lowered behind the client's back
+    with pytest.raises(RequestTooLargeError) as refused:
+        client.send_text(request)  # sent: the broker refuses it
+    assert "refused" in refused.value.message
+    with pytest.raises(RequestTooLargeError) as asked:
+        client.send_text(request)  # the limit asked again: not sent
+    assert "10000" in asked.value.message and "not sent" in asked.value.message
+    assert client.send_text("small") == "echo small"  # a new producer took over
+    assert len(handler.calls) == 2
+
+
 # -- the dead-letter topic ---------------------------------------------------------------------
 
 

@@ -126,7 +126,7 @@ class CallPath(ConnectionLifecycle):
 
         The broker's refusal would leave the producer failed for good (kafka-python
         3.0.12), failing the calls sent with it; so the request topic's limit is asked
-        once, the first time a request is larger than 16 KiB.
+        once, the first time a request is larger than 16 KiB, and again after a refusal.
         """
         assert self._producer is not None
         limit: int = self._producer.config["max_request_size"]
@@ -151,8 +151,11 @@ class CallPath(ConnectionLifecycle):
 
     def _request_topic_limit(self, size: int) -> SizeLimit | None:
         """The request topic's ``max.message.bytes``, asked once (None: not told, or not
-        asked yet because every request so far was small)."""
-        if self._request_limit_asked or size <= UNCHECKED_RECORD_BYTES:
+        asked yet because every request so far was small), and again after the broker
+        refused a request as too large."""
+        if self._request_refused:
+            self._request_refused = self._request_limit_asked = False
+        elif self._request_limit_asked or size <= UNCHECKED_RECORD_BYTES:
             return self._request_limit
         topic = self.config.request_topic
         try:
@@ -168,8 +171,9 @@ class CallPath(ConnectionLifecycle):
     ) -> None:
         self._broken = True  # the next call reconnects before it sends
         error: KafkaOperationError | RequestTooLargeError
-        if too_large(exc) and size > UNCHECKED_RECORD_BYTES:
-            self._request_limit_asked = False  # ask again: the topic takes less than we knew
+        if too_large(exc):
+            self._request_refused = True  # ask the limit again: it is less than we knew
+        if too_large(exc) and size > UNCHECKED_RECORD_BYTES:  # else likely one sent with it
             error = RequestTooLargeError(
                 f"the broker refused the request ({size} bytes) as too large: "
                 f"{type(exc).__name__}; raise the topic's max.message.bytes or the brokers' "

@@ -77,6 +77,7 @@ class ConnectionLifecycle:
         self._suspect = False  # a call timed out: check the reply topic before the next one
         self._request_limit: SizeLimit | None = None  # the request topic's, once asked
         self._request_limit_asked = False
+        self._request_refused = False  # the broker refused a request: ask before the next
 
     def _after_fork(self) -> None:
         """In a forked child: the parent's threads and sockets are not ours. Start over.
