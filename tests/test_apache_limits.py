@@ -27,7 +27,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from a2a_kafka_sync import KafkaClientTransport, KafkaServerApp
-from a2a_kafka_sync.errors import InternalError, RequestTooLargeError
+from a2a_kafka_sync.errors import InternalError, RequestTimeoutError, RequestTooLargeError
 from a2a_kafka_sync.testing import ApacheKafka
 from a2a_kafka_sync.types import Message
 
@@ -134,12 +134,14 @@ def set_topic_limit(admin: KafkaAdminClient, name: str, limit: int) -> None:
     raise AssertionError(f"{name} did not take max.message.bytes={limit}")
 
 
-def committed_everything(kafka: ApacheKafka, app: KafkaServerApp) -> bool:
+def committed_everything(kafka: ApacheKafka, app: KafkaServerApp, user: str | None = None) -> bool:
     """True when the app's group committed the request topic up to its end (after stop())."""
+    security = kafka.kafka_security(user) if user else {}
     consumer = KafkaConsumer(
         bootstrap_servers=kafka.bootstrap_servers,
         group_id=app.config.group_id,
         enable_auto_commit=False,
+        **security,
     )
     try:
         topic = app.config.request_topic
@@ -400,3 +402,77 @@ def test_in_exactly_once_mode_a_reply_over_a_topic_limit_is_answered_after_one_r
     assert fan_out(client, 10, "after") == [f"echo after {i}" for i in range(10)]
     app.stop(timeout=10)
     assert committed_everything(kafka, app)
+
+
+# -- brokers that do not tell their limits (ACLs without DescribeConfigs) ----------------------
+
+
+@pytest.fixture(scope="module")
+def secured() -> Iterator[ApacheKafka]:
+    """A node with SASL and ACLs: ``topics-only`` may describe the topics' configs but not
+    the cluster's; ``no-configs`` may describe no configs at all."""
+    users = {"admin": "admin-secret", "topics-only": "t-secret", "no-configs": "n-secret"}
+    with ApacheKafka(users=users, broker_config={"message.max.bytes": str(BROKER_LIMIT)}) as node:
+        properties = str(node.client_properties())
+
+        def allow(user: str, *args: str) -> None:
+            node.run_tool(
+                "org.apache.kafka.tools.AclCommand",
+                "--bootstrap-server",
+                node.bootstrap_servers,
+                "--command-config",
+                properties,
+                "--add",
+                "--allow-principal",
+                f"User:{user}",
+                *args,
+            )
+
+        allow("topics-only", "--operation", "All", "--topic", "*", "--group", "*")
+        operations = ["Read", "Write", "Describe", "Create"]
+        allow("no-configs", *(f"--operation={o}" for o in operations), "--topic", "*")
+        allow("no-configs", "--operation", "Read", "--group", "*")
+        yield node
+
+
+def test_with_describe_configs_on_the_topics_only_a_reply_too_large_is_never_sent(
+    secured: ApacheKafka, topic: str, caplog: pytest.LogCaptureFixture, collect_garbage: None
+) -> None:
+    caplog.set_level(logging.WARNING, logger="a2a_kafka_sync")
+    handler = Replies()
+    settings = {"request_topic": topic}
+    app = KafkaServerApp(handler, **settings, **secured.settings(user="topics-only")).start()
+    try:
+        assert app.wait_until_assigned(30)
+        with KafkaClientTransport(**settings, timeout=30.0, **secured.settings()) as client:
+            with pytest.raises(InternalError) as caught:
+                client.send_text("big 300000")
+            assert str(BROKER_LIMIT) in caught.value.message  # told by the topic's config
+            assert client.send_text("small") == "echo small"
+    finally:
+        app.stop(timeout=10)
+    replaced = [r for r in caplog.records if "reconnecting the server's producer" in r.message]
+    assert not replaced  # prevented: the broker never refused a record
+
+
+def test_without_describe_configs_a_reply_the_broker_refuses_is_given_up_not_read_forever(
+    secured: ApacheKafka, topic: str, caplog: pytest.LogCaptureFixture, collect_garbage: None
+) -> None:
+    caplog.set_level(logging.WARNING, logger="a2a_kafka_sync")
+    handler = Replies()
+    settings = {"request_topic": topic}
+    app = KafkaServerApp(handler, **settings, **secured.settings(user="no-configs")).start()
+    try:
+        assert app.wait_until_assigned(30)
+        with KafkaClientTransport(**settings, timeout=30.0, **secured.settings()) as client:
+            lost = client.submit("big 300000", timeout=10.0)  # documented: it times out
+            assert fan_out(client, 10, "others") == [f"echo others {i}" for i in range(10)]
+            with pytest.raises(RequestTimeoutError):
+                lost.result()
+            given_up = [r for r in caplog.records if "giving up on it" in r.message]
+            assert len(given_up) == 1
+            assert client.send_text("small") == "echo small"
+    finally:
+        app.stop(timeout=10)
+    assert committed_everything(secured, app, user="admin")
+    assert [r for r in caplog.records if "giving up on it" in r.message] == given_up

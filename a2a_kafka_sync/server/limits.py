@@ -33,7 +33,8 @@ class RecordLimits:
     - the brokers' ``message.max.bytes`` and the ``own_topics``' limits (the dead-letter
       topic), asked once, when the first record over 16 KiB is measured;
     - a topic's own ``max.message.bytes``, asked once per topic when a record is over
-      the brokers' limit (the topic may take more), or after a record to it was refused
+      the brokers' limit (the topic may take more) or that limit was not told (no
+      ``DescribeConfigs`` on the cluster), or after a record to it was refused
       (:meth:`refused`: it may take less).
 
     Brokers that do not answer DescribeConfigs (no ``DESCRIBE_CONFIGS`` ACL, the
@@ -52,6 +53,7 @@ class RecordLimits:
         self._brokers_lock = threading.Lock()
         self._brokers: SizeLimit | None = None
         self._brokers_asked = False
+        self._answered = False  # the brokers answered DescribeConfigs (if with nothing)
         self._topics: OrderedDict[str, SizeLimit | None] = OrderedDict()
         self._suspects: set[str] = set()
 
@@ -77,6 +79,8 @@ class RecordLimits:
             if len(self._suspects) >= _TOPICS_KEPT:
                 self._suspects.clear()
             self._suspects.add(topic)
+        if not self._answered:  # the first ask may have failed for a moment: ask again
+            self._brokers_asked = False  # (no lock: this runs on the producer's I/O thread)
 
     def failed(self, topic: str, exc: BaseException) -> None:
         """The errback of a record sent to ``topic``: a refusal as too large is remembered."""
@@ -93,7 +97,9 @@ class RecordLimits:
         if size <= UNCHECKED_RECORD_BYTES and not suspect:
             return None
         brokers = self._brokers_limit()
-        if suspect or (brokers is not None and size > brokers.bytes):
+        if brokers is None and not self._answered:
+            return None  # the brokers have no DescribeConfigs to ask
+        if suspect or brokers is None or size > brokers.bytes:
             return self._ask(topic) or brokers
         return brokers
 
@@ -111,6 +117,7 @@ class RecordLimits:
                         exc,
                     )
                 else:
+                    self._answered = True
                     self._brokers = limits.brokers
                     with self._lock:
                         self._topics.update(limits.topics)
