@@ -19,7 +19,7 @@ import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from ._kafka_logs import quieten_routine_lines
+from ._kafka_logs import quiet_thread, quieten_routine_lines
 from ._redact import RedactSettingsFilter
 from .errors import BrokerUnavailableError, KafkaOperationError
 
@@ -325,13 +325,17 @@ def size_limits(
     from kafka.admin import ConfigResource, ConfigResourceType
 
     admin = build_admin(config)
+    io_thread = getattr(getattr(admin, "_net", None), "_io_thread", None)  # kafka-python 3.0
     try:
         resources = [
             ConfigResource(ConfigResourceType.TOPIC, topic, ["max.message.bytes"])
             for topic in topics
         ]
         where = ",".join(topics) or None
-        with translate_kafka_errors("reading the brokers' size limits", topic=where):
+        with (
+            quiet_thread(io_thread),  # a dropped connection is told by the error raised
+            translate_kafka_errors("reading the brokers' size limits", topic=where),
+        ):
             if brokers:
                 ids = sorted(b["broker_id"] for b in admin.describe_cluster()["brokers"])
                 if ids:
