@@ -11,14 +11,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from ._kafka_logs import quieten_routine_lines
+from ._kafka_logs import quiet_thread, quieten_routine_lines
 from ._redact import RedactSettingsFilter
 from .errors import BrokerUnavailableError, KafkaOperationError
 
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from .config import _CommonConfig
 
 __all__ = [
+    "UNCHECKED_RECORD_BYTES",
+    "SizeLimit",
+    "SizeLimits",
     "build_admin",
     "build_consumer",
     "build_producer",
@@ -34,6 +38,8 @@ __all__ = [
     "ensure_topics",
     "library_error",
     "record_size",
+    "size_limits",
+    "too_large",
     "translate_kafka_errors",
 ]
 
@@ -258,3 +264,99 @@ def close_producer(producer: KafkaProducer, timeout: float) -> None:
             sender.force_close()
             sender.join(max(timeout, 1.0))
         logger.warning("closed a producer that still held undelivered records")
+
+
+# -- how large a record the brokers take ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SizeLimit:
+    """The largest record batch a broker or topic takes, in bytes, and the setting that says
+    so (the one to raise): the topic's ``max.message.bytes`` or the brokers'
+    ``message.max.bytes``."""
+
+    bytes: int
+    setting: str
+
+
+@dataclass(frozen=True)
+class SizeLimits:
+    """What :func:`size_limits` read: the brokers' ``message.max.bytes`` (None when not
+    asked or not told) and each topic's effective ``max.message.bytes``."""
+
+    brokers: SizeLimit | None
+    topics: dict[str, SizeLimit]
+
+
+UNCHECKED_RECORD_BYTES = 16 * 1024
+"""Records up to this size are sent without asking the brokers' size limits (most are small:
+no admin connection for them). A topic that takes less is still handled: the broker's
+refusal is recovered from, and the limit asked before the next record."""
+
+_TOPIC_SETTING = "the topic's max.message.bytes"
+_BROKER_SETTING = "the brokers' message.max.bytes"
+
+
+def too_large(exc: BaseException) -> bool:
+    """True when kafka-python failed a record as too large: the broker's MESSAGE_TOO_LARGE
+    or RECORD_LIST_TOO_LARGE, or the producer's own ``max_request_size`` check.
+
+    After the broker's refusal of a record batch that cannot be split, kafka-python
+    3.0.12 fails an idempotent producer for good (``Sender._dispatch_error``), and the
+    records it still held fail with the same error: not every record failed this way
+    was too large itself.
+    """
+    return isinstance(
+        exc, (kafka.errors.MessageSizeTooLargeError, kafka.errors.RecordListTooLargeError)
+    )
+
+
+def size_limits(
+    config: _CommonConfig, topics: Collection[str] = (), *, brokers: bool = False
+) -> SizeLimits:
+    """Ask the brokers (DescribeConfigs, on an admin client of its own) the effective
+    ``max.message.bytes`` of each of ``topics`` (its own, or the brokers' default) and,
+    with ``brokers``, the ``message.max.bytes`` of one broker.
+
+    A topic that does not exist, or that the principal may not describe, is left out.
+    Raises KafkaOperationError (or BrokerUnavailableError) when the brokers do not
+    answer the request at all: the embedded broker, for one, has no DescribeConfigs.
+    """
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = build_admin(config)
+    io_thread = getattr(getattr(admin, "_net", None), "_io_thread", None)  # kafka-python 3.0
+    try:
+        resources = [
+            ConfigResource(ConfigResourceType.TOPIC, topic, ["max.message.bytes"])
+            for topic in topics
+        ]
+        where = ",".join(topics) or None
+        with (
+            quiet_thread(io_thread),  # a dropped connection is told by the error raised
+            translate_kafka_errors("reading the brokers' size limits", topic=where),
+        ):
+            if brokers:
+                ids = sorted(b["broker_id"] for b in admin.describe_cluster()["brokers"])
+                if ids:
+                    resources.append(
+                        ConfigResource(
+                            ConfigResourceType.BROKER, str(ids[0]), ["message.max.bytes"]
+                        )
+                    )
+            described = admin.describe_configs(resources, config_filter="all")
+    finally:
+        admin.close()
+    found: dict[str, SizeLimit] = {}
+    for topic, entries in described.get("topic", {}).items():
+        entry = entries.get("max.message.bytes")
+        if entry and entry.get("value"):
+            own = entry.get("config_source") == "DYNAMIC_TOPIC_CONFIG"
+            setting = _TOPIC_SETTING if own else _BROKER_SETTING
+            found[topic] = SizeLimit(int(entry["value"]), setting)
+    broker = None
+    for entries in described.get("broker", {}).values():
+        entry = entries.get("message.max.bytes")
+        if entry and entry.get("value"):
+            broker = SizeLimit(int(entry["value"]), _BROKER_SETTING)
+    return SizeLimits(broker, found)

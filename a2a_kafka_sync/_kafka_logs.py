@@ -12,13 +12,22 @@ process of ours produces:
 :class:`RoutineKafkaLines` turns those records into DEBUG ones: a logger set to DEBUG
 (``logging.getLogger("kafka").setLevel(logging.DEBUG)``) still shows them, nothing above
 does. Every other line of those loggers passes unchanged.
+
+:func:`quiet_thread` does the same for every line of one I/O thread while a block runs:
+the admin client that asks the brokers' size limits, whose connection a broker without
+DescribeConfigs (the embedded one) drops; the library logs the outcome itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 
-__all__ = ["ROUTINE_LINES", "RoutineKafkaLines", "quieten_routine_lines"]
+__all__ = ["ROUTINE_LINES", "RoutineKafkaLines", "quiet_thread", "quieten_routine_lines"]
+
+_NETWORK_LOGGERS = ("kafka.net.transport", "kafka.net.connection", "kafka.net.manager")
 
 ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "kafka.cluster": ("Metadata refresh: failed Cancelled",),
@@ -55,3 +64,39 @@ def quieten_routine_lines() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RoutineKafkaLines) for f in logger.filters):
             logger.addFilter(RoutineKafkaLines(name, texts))
+
+
+class _ThreadLines(logging.Filter):
+    """Moves the lines one thread logs down to DEBUG (see :func:`quiet_thread`)."""
+
+    def __init__(self, logger: logging.Logger, ident: int | None) -> None:
+        super().__init__()
+        self._logger = logger
+        self._ident = ident
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno <= logging.DEBUG or record.thread != self._ident:
+            return True
+        record.levelno = logging.DEBUG
+        record.levelname = logging.getLevelName(logging.DEBUG)
+        return self._logger.isEnabledFor(logging.DEBUG)
+
+
+@contextlib.contextmanager
+def quiet_thread(thread: threading.Thread | None) -> Iterator[None]:
+    """While the block runs, kafka-python's network lines logged by ``thread`` (an I/O
+    thread of a client of our own) go down to DEBUG. None: nothing changes."""
+    if thread is None or thread.ident is None:
+        yield
+        return
+    filters = []
+    for name in _NETWORK_LOGGERS:
+        logger = logging.getLogger(name)
+        line_filter = _ThreadLines(logger, thread.ident)
+        logger.addFilter(line_filter)
+        filters.append((logger, line_filter))
+    try:
+        yield
+    finally:
+        for logger, line_filter in filters:
+            logger.removeFilter(line_filter)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from kafka import KafkaProducer, TopicPartition
 
 from .._kafka import (
+    SizeLimit,
     build_consumer,
     build_producer,
     close_producer,
@@ -74,6 +75,9 @@ class ConnectionLifecycle:
         self._pid = os.getpid()
         self._broken = False  # a send failed: reconnect before the next one
         self._suspect = False  # a call timed out: check the reply topic before the next one
+        self._request_limit: SizeLimit | None = None  # the request topic's, once asked
+        self._request_limit_asked = False
+        self._request_refused = False  # the broker refused a request: ask before the next
 
     def _after_fork(self) -> None:
         """In a forked child: the parent's threads and sockets are not ours. Start over.
@@ -222,6 +226,7 @@ class ConnectionLifecycle:
             close_producer(self._producer, 0.5)
             self._producer, self._reader = self._connect()
             self._broken = self._suspect = False
+            self._request_limit_asked = False  # the brokers may have come back otherwise
 
     def _reply_topic_exists(self) -> bool:
         """Ask the brokers whether the reply topic is still there (after a timeout)."""

@@ -190,7 +190,7 @@ class KafkaServerApp:
                 self.handler, producer, config, self.metrics, self._guard, required
             )
             if config.exactly_once:
-                self._committer = TransactionalCommitter(config)
+                self._committer = TransactionalCommitter(config, self._dispatcher.limits.refused)
             settler = Settler(
                 self._dispatcher,
                 self._tracker,
