@@ -54,6 +54,7 @@ _ADMIN_KEYS = frozenset(KafkaAdminClient.DEFAULT_CONFIG)
 _MANAGED_KEYS = {
     "bootstrap_servers": "use the bootstrap_servers argument",
     "group_id": "use consumer_group_id",
+    "group_instance_id": "use the server's group_instance_id (only its request consumer joins)",
     "enable_auto_commit": "the server commits offsets itself, after replying",
     "key_serializer": "records are bytes encoded by the library",
     "value_serializer": "records are bytes encoded by the library",

@@ -1,0 +1,364 @@
+"""A three-broker Apache Kafka cluster loses a broker under load, and gets it back.
+
+Three KRaft nodes on loopback (each broker and controller; replication factor 3,
+``min.insync.replicas=2``; the library's producers use kafka-python's defaults,
+``acks=all`` and idempotence). One server app and one client in this process, neither
+ever restarted: 32 threads send unary calls back to back and a stream runs (one after
+the other, with ``resume=True``), while the node leading the request topic (one
+partition, so one leader), or the one leading the client's reply topic, is killed
+with SIGKILL and later started again on its data.
+
+What must hold: every call is answered with its own answer, once, or fails with the
+library's error within its timeout and a small margin (none hangs); every stream
+yields every event once, in order; the app and the client keep serving. What the
+callers cannot see (how many reply records each call had) is read from the reply
+topic afterwards. The figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from failover_kit import read_all
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
+
+from a2a_kafka_sync import (
+    A2AKafkaError,
+    KafkaClientTransport,
+    KafkaServerApp,
+    Message,
+    RequestContext,
+    Task,
+    TaskStatusUpdateEvent,
+)
+from a2a_kafka_sync.testing import ApacheKafka
+from a2a_kafka_sync.types import TaskArtifactUpdateEvent
+from a2a_kafka_sync.wire import decode_reply
+
+pytestmark = pytest.mark.apache_cluster
+
+THREADS = 32
+CALL_TIMEOUT = 30.0
+MARGIN = 3.0
+"""Seconds a call may outlast its timeout: the caller's thread waking, nothing more."""
+STREAM_EVENTS = 40
+STREAM_GAP = 0.15
+ANSWERED_PER_STEP = 300
+"""Answers to wait for before each step (kill, restart, end): traffic flows again."""
+STEP_TIMEOUT = 90.0
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[ApacheKafka]:
+    """Three KRaft nodes for the module's tests; each test leaves all three running."""
+    with ApacheKafka(nodes=3) as kafka:
+        yield kafka
+
+
+def agent(message: Message, context: RequestContext) -> str | None:
+    """Unary calls get their text back; ``stream-*`` runs a task of STREAM_EVENTS artifacts."""
+    text = message.text
+    if not text.startswith("stream-"):
+        time.sleep(0.005)
+        return f"{text} ok"
+    task = context.task
+    task.start_work()
+    for i in range(STREAM_EVENTS):
+        time.sleep(STREAM_GAP)
+        task.add_artifact(f"{text}/{i}")
+    task.complete("done")
+    return None
+
+
+def describe(event: Any) -> str:
+    """An event in a word: its state or its artifact's text."""
+    if isinstance(event, Task):
+        return f"task:{event.status.state.value}"
+    if isinstance(event, TaskStatusUpdateEvent):
+        return event.status.state.value
+    assert isinstance(event, TaskArtifactUpdateEvent), event
+    return event.artifact.parts[0].text  # type: ignore[no-any-return,union-attr]
+
+
+@dataclass
+class Call:
+    """One unary call: what was sent, when, and what came back."""
+
+    text: str
+    started: float
+    ended: float
+    answer: str | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class StreamRun:
+    """One stream: when, the (sequence, event) pairs it yielded, and how it ended."""
+
+    name: str
+    started: float
+    ended: float
+    events: list[tuple[int | None, str]] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+class Load:
+    """32 threads of unary calls and one thread of streams, until :meth:`stop`."""
+
+    def __init__(self, client: KafkaClientTransport) -> None:
+        self.client = client
+        self.calls: list[Call] = []
+        self.streams: list[StreamRun] = []
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._unary, args=(n,), name=f"caller-{n}", daemon=True)
+            for n in range(THREADS)
+        ]
+        self._threads.append(threading.Thread(target=self._stream, name="streamer", daemon=True))
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> list[str]:
+        """Stop and join every thread; the names of those still alive (hung) after that."""
+        self._stop.set()
+        deadline = time.monotonic() + CALL_TIMEOUT + MARGIN + STREAM_EVENTS * STREAM_GAP + 30
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return [t.name for t in self._threads if t.is_alive()]
+
+    def answered_since(self, moment: float) -> int:
+        return sum(1 for c in list(self.calls) if c.answer is not None and c.ended >= moment)
+
+    def _unary(self, n: int) -> None:
+        i = 0
+        while not self._stop.is_set():
+            text = f"c{n}-{i}"
+            i += 1
+            started = time.monotonic()
+            try:
+                answer = self.client.send_text(text, timeout=CALL_TIMEOUT)
+            except Exception as exc:  # judged by the test
+                self.calls.append(Call(text, started, time.monotonic(), error=exc))
+                time.sleep(0.05)
+                continue
+            self.calls.append(Call(text, started, time.monotonic(), answer=str(answer)))
+
+    def _stream(self) -> None:
+        k = 0
+        while not self._stop.is_set():
+            run = StreamRun(f"stream-{k}", time.monotonic(), 0.0)
+            k += 1
+            try:
+                stream = self.client.send_message_streaming(
+                    run.name, timeout=CALL_TIMEOUT, resume=True
+                )
+                for event in stream:
+                    run.events.append((stream.last_sequence, describe(event)))
+            except Exception as exc:  # judged by the test
+                run.error = exc
+            run.ended = time.monotonic()
+            self.streams.append(run)
+
+
+def expected_stream(name: str) -> list[tuple[int | None, str]]:
+    events = ["task:submitted", "working"] + [f"{name}/{i}" for i in range(STREAM_EVENTS)]
+    return [(n + 1, e) for n, e in enumerate([*events, "completed"])]
+
+
+def _admin(cluster: ApacheKafka) -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=cluster.bootstrap_servers)
+
+
+def in_sync(cluster: ApacheKafka, topics: list[str]) -> bool:
+    """True when every partition of ``topics`` has all three replicas in sync."""
+    admin = _admin(cluster)
+    try:
+        described = admin.describe_topics(topics)
+    finally:
+        admin.close()
+    return all(len(p["isr_nodes"]) == 3 for topic in described for p in topic["partitions"])
+
+
+def topic_settings(cluster: ApacheKafka, topic: str) -> tuple[int, str]:
+    """(replicas, min.insync.replicas) of ``topic``, as the cluster says."""
+    admin = _admin(cluster)
+    try:
+        (described,) = admin.describe_topics([topic])
+        response = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, ["min.insync.replicas"])],
+            config_filter="all",
+        )
+    finally:
+        admin.close()
+    replicas = len(described["partitions"][0]["replica_nodes"])
+    values = {
+        entry.name if hasattr(entry, "name") else entry[0]: (
+            entry.value if hasattr(entry, "value") else entry[1]
+        )
+        for result in response
+        for resource in result.resources
+        for entry in resource[4]
+    }
+    return replicas, values.get("min.insync.replicas", "?")
+
+
+def wait_until(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
+        time.sleep(0.2)
+
+
+def _kill_and_restart(
+    cluster: ApacheKafka, topic: str, which: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="a2a_kafka_sync")
+    app = KafkaServerApp(
+        agent,
+        **cluster.settings(),
+        request_topic=topic,
+        request_topic_partitions=1,
+        card_topic=None,
+        max_workers=8,
+    ).start()
+    client = KafkaClientTransport(
+        **cluster.settings(), request_topic=topic, request_topic_partitions=1, timeout=CALL_TIMEOUT
+    ).open()
+    load = Load(client)
+    report: dict[str, Any] = {}
+    try:
+        assert app.wait_until_assigned(60)
+        producer_config = client._producer.config  # type: ignore[attr-defined]
+        assert producer_config["acks"] == -1 and producer_config["enable_idempotence"]
+        for name in (topic, client.reply_topic):
+            assert topic_settings(cluster, name) == (3, "2"), name
+        load.start()
+        began = time.monotonic()
+        wait_until(lambda: load.answered_since(began) >= ANSWERED_PER_STEP, STEP_TIMEOUT, "traffic")
+
+        victim = cluster.leader_of(topic if which == "request" else client.reply_topic, 0)
+        report["killed node"] = victim
+        report["it also led"] = {
+            "request topic": cluster.leader_of(topic, 0) == victim,
+            "reply topic": cluster.leader_of(client.reply_topic, 0) == victim,
+        }
+        cluster.kill(victim)
+        killed = time.monotonic()
+        wait_until(
+            lambda: load.answered_since(killed) >= ANSWERED_PER_STEP,
+            STEP_TIMEOUT,
+            "answers after the kill",
+        )
+        report["leaders after the kill"] = {
+            "request topic": cluster.leader_of(topic, 0),
+            "reply topic": cluster.leader_of(client.reply_topic, 0),
+        }
+
+        cluster.restart(victim)  # on its data
+        restarted = time.monotonic()
+        wait_until(lambda: in_sync(cluster, [topic, client.reply_topic]), STEP_TIMEOUT, "ISR")
+        report["restarted node back in sync after (s)"] = round(time.monotonic() - restarted, 1)
+        wait_until(
+            lambda: (
+                load.answered_since(time.monotonic() - 1) > 0
+                and load.answered_since(restarted) >= ANSWERED_PER_STEP
+            ),
+            STEP_TIMEOUT,
+            "answers after the restart",
+        )
+        hung = load.stop()
+        stopped = time.monotonic()
+        assert app.running and app._thread is not None and app._thread.is_alive()
+        replies = Counter(
+            text
+            for text in _reply_texts(cluster, client.reply_topic)
+            if not text.startswith("stream")
+        )
+    finally:
+        load.stop()
+        client.close()
+        app.stop(timeout=5)
+
+    # -- what the callers got --------------------------------------------------------------------
+    assert not hung, f"threads still waiting long after their timeout: {hung}"
+    calls = load.calls
+    answered = [c for c in calls if c.answer is not None]
+    failed = [c for c in calls if c.error is not None]
+    assert all(c.answer == f"{c.text} ok" for c in answered), [
+        (c.text, c.answer) for c in answered if c.answer != f"{c.text} ok"
+    ][:5]
+    assert all(isinstance(c.error, A2AKafkaError) for c in failed), [
+        repr(c.error) for c in failed if not isinstance(c.error, A2AKafkaError)
+    ][:5]
+    slowest = max(c.ended - c.started for c in calls)
+    assert slowest <= CALL_TIMEOUT + MARGIN, slowest
+    texts = [c.text for c in calls]
+    assert len(texts) == len(set(texts))
+
+    # -- the streams -------------------------------------------------------------------------------
+    streams = load.streams
+    for run in streams:
+        assert run.error is None, (run.name, repr(run.error), run.events[-3:])
+        assert run.events == expected_stream(run.name), (run.name, run.events)
+    across = [s for s in streams if s.started < killed < s.ended]
+    assert across, "no stream ran across the kill"
+
+    # -- the server and the client kept serving ----------------------------------------------------
+    reconnects = [r.getMessage() for r in caplog.records if "reconnect" in r.getMessage()]
+    report.update(
+        {
+            "calls": len(calls),
+            "answered": len(answered),
+            "failed, by kind": dict(Counter(type(c.error).__name__ for c in failed)),
+            "slowest call (s)": round(slowest, 2),
+            "call timeout (s)": CALL_TIMEOUT,
+            "slowest call started within 1 s of the kill (s)": round(
+                max(
+                    (c.ended - c.started for c in calls if abs(c.started - killed) < 1),
+                    default=0.0,
+                ),
+                2,
+            ),
+            "calls answered twice on the reply topic": sum(n > 1 for n in replies.values()),
+            "streams (every event once, in order)": len(streams),
+            "stream events": sum(len(s.events) for s in streams),
+            "streams across the kill": len(across),
+            "streams resumed (log)": sum("resuming task" in r.getMessage() for r in caplog.records),
+            "library reconnect lines": reconnects[:5],
+            "test (s)": round(stopped - began, 1),
+        }
+    )
+    print(f"\n{which} leader killed:", report)
+
+
+def _reply_texts(cluster: ApacheKafka, reply_topic: str) -> list[str]:
+    """The text of every unary answer on the reply topic (what the topic got, not the callers)."""
+    out = []
+    for record in read_all(cluster.bootstrap_servers, reply_topic):
+        cid = dict(record.headers or [])["correlation_id"].decode()
+        reply = decode_reply(record.value, correlation_id=cid)
+        if reply.type == "message":
+            out.append(reply.data.text)
+    return out
+
+
+def test_killing_the_request_topics_leader_loses_no_call_and_no_event(
+    cluster: ApacheKafka, topic: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    _kill_and_restart(cluster, topic, "request", caplog)
+
+
+def test_killing_the_reply_topics_leader_loses_no_call_and_no_event(
+    cluster: ApacheKafka, topic: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    _kill_and_restart(cluster, topic, "reply", caplog)
