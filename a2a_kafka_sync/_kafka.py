@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -35,6 +35,7 @@ __all__ = [
     "library_error",
     "record_size",
     "translate_kafka_errors",
+    "when_topic_known",
 ]
 
 logger = logging.getLogger(__name__)
@@ -259,3 +260,47 @@ def close_producer(producer: KafkaProducer, timeout: float) -> None:
             sender.force_close()
             sender.join(max(timeout, 1.0))
         logger.warning("closed a producer that still held undelivered records")
+
+
+_T = TypeVar("_T")
+
+
+class _TopicNotKnown(Exception):
+    """The broker a consumer asked does not know the topic (yet)."""
+
+
+def _unknown_yet(error: BaseException) -> bool:
+    if isinstance(error, _TopicNotKnown):
+        return True
+    cause = error.__cause__ if isinstance(error, KafkaOperationError) else error
+    return isinstance(cause, kafka.errors.KafkaError) and bool(cause.retriable)
+
+
+def when_topic_known(
+    topic: str, timeout: float, step: Callable[[], _T], *, missing: str = "no such topic"
+) -> _T:
+    """What ``step()`` returns once it finds ``topic``: called again, with backoff, for up
+    to ``timeout`` s while it returns something empty (no partitions) or raises a retriable
+    error (UnknownTopicOrPartition, LeaderNotAvailable), then KafkaOperationError(``missing``).
+
+    On a cluster a topic just created reaches the brokers one after the other:
+    ``create_topics(wait_for_metadata=True)`` waits until the node it asks knows the
+    topic, but a consumer built next may ask another node, or a leader that has not
+    heard of it yet.
+    """
+    retrying = Retrying(
+        stop=stop_after_delay(timeout),
+        wait=wait_exponential(multiplier=0.05, max=1.0),
+        retry=retry_if_exception(_unknown_yet),
+        reraise=True,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                found = step()
+                if not found:
+                    raise _TopicNotKnown(topic)
+                return found
+    except _TopicNotKnown as exc:
+        raise KafkaOperationError(missing, topic=topic) from exc
+    raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover

@@ -40,6 +40,7 @@ from a2a_kafka_sync import (
     Task,
     TaskStatusUpdateEvent,
 )
+from a2a_kafka_sync.server.tasks import KafkaTaskStore
 from a2a_kafka_sync.testing import ApacheKafka
 from a2a_kafka_sync.types import TaskArtifactUpdateEvent
 from a2a_kafka_sync.wire import decode_reply
@@ -249,6 +250,37 @@ def test_clients_open_right_after_creating_their_reply_topics_on_a_cluster(
             client.close()
     assert not errors, [repr(e) for e in errors]
     assert len(clients) == OPEN_ROUNDS * OPENED_AT_ONCE
+
+
+def test_task_stores_start_right_after_creating_their_topics_on_a_cluster(
+    cluster: ApacheKafka, topic: str
+) -> None:
+    """The same as for clients, for the reader of a KafkaTaskStore (a TopicFollower)."""
+    errors: list[BaseException] = []
+    stores: list[KafkaTaskStore] = []
+
+    def start_one(n: int) -> None:
+        store = KafkaTaskStore(**cluster.settings(), topic=f"{topic}.tasks-{n}")
+        stores.append(store)
+        try:
+            store.start()
+        except BaseException as exc:  # judged below
+            errors.append(exc)
+
+    try:
+        for round_ in range(OPEN_ROUNDS):
+            starters = [
+                threading.Thread(target=start_one, args=(round_ * OPENED_AT_ONCE + n,))
+                for n in range(OPENED_AT_ONCE)
+            ]
+            for starter in starters:
+                starter.start()
+            for starter in starters:
+                starter.join(60)
+    finally:
+        for store in stores:
+            store.close()
+    assert not errors, [repr(e) for e in errors]
 
 
 def coordinator_of(cluster: ApacheKafka, group: str) -> int:

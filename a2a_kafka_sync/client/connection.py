@@ -20,7 +20,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
 from kafka import KafkaProducer, TopicPartition
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from .._kafka import (
     build_consumer,
@@ -28,9 +27,10 @@ from .._kafka import (
     close_producer,
     ensure_topics,
     translate_kafka_errors,
+    when_topic_known,
 )
 from ..config import LOW_LATENCY, ClientConfig
-from ..errors import A2AKafkaError, ClientClosedError, KafkaOperationError
+from ..errors import A2AKafkaError, ClientClosedError
 from ..metrics import ClientMetrics
 from .correlation import CorrelationManager
 from .push import PushDispatcher
@@ -48,20 +48,6 @@ class _State(enum.Enum):
     UNOPENED = "unopened"
     OPENED = "opened"
     CLOSED = "closed"
-
-
-class _TopicNotKnown(Exception):
-    """The broker asked does not know the reply topic (yet)."""
-
-
-def _not_known_yet(error: BaseException) -> bool:
-    """True for an answer worth asking again: the topic unknown to the node asked, or a
-    retriable kafka-python error (unknown topic or partition, no leader yet)."""
-    if isinstance(error, _TopicNotKnown):
-        return True
-    return isinstance(error, KafkaOperationError) and bool(
-        getattr(error.__cause__, "retriable", False)
-    )
 
 
 class ConnectionLifecycle:
@@ -168,38 +154,30 @@ class ConnectionLifecycle:
     def _position(self, consumer: Any) -> None:
         """Assign every partition of the reply topic and resolve its end offset now.
 
-        On a cluster a topic just created reaches the brokers one after the other:
-        the node the consumer asks may not know it yet (no partitions, or
-        UnknownTopicOrPartition from the leader), although the node that created it
-        does. Such answers are asked again, with backoff, for up to ``connect_timeout``.
+        A topic just created may not have reached the node the consumer asks (on a
+        cluster): asked again for up to ``connect_timeout`` (:func:`when_topic_known`).
         """
-        retrying = Retrying(
-            stop=stop_after_delay(self.config.connect_timeout),
-            wait=wait_exponential(multiplier=0.05, max=1.0),
-            retry=retry_if_exception(_not_known_yet),
-            reraise=True,
+        when_topic_known(
+            self.reply_topic,
+            self.config.connect_timeout,
+            lambda: self._assign_at_end(consumer),
+            missing="the reply topic does not exist",
         )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    self._assign_at_end(consumer)
-        except _TopicNotKnown as exc:
-            raise KafkaOperationError(
-                "the reply topic does not exist", topic=self.reply_topic
-            ) from exc
 
-    def _assign_at_end(self, consumer: Any) -> None:
-        """One try of :meth:`_position`."""
+    def _assign_at_end(self, consumer: Any) -> list[TopicPartition]:
+        """One try of :meth:`_position`: the partitions assigned (none when the topic is
+        unknown to the node asked)."""
         with translate_kafka_errors("reading reply topic metadata", topic=self.reply_topic):
             partitions = consumer.partitions_for_topic(self.reply_topic)
-        if not partitions:
-            raise _TopicNotKnown(self.reply_topic)
-        assigned = [TopicPartition(self.reply_topic, p) for p in sorted(partitions)]
+        assigned = [TopicPartition(self.reply_topic, p) for p in sorted(partitions or ())]
+        if not assigned:
+            return assigned
         with translate_kafka_errors("positioning on the reply topic", topic=self.reply_topic):
             consumer.assign(assigned)
             consumer.seek_to_end(*assigned)
             for partition in assigned:
                 consumer.position(partition)
+        return assigned
 
     def close(self, timeout: float = 5.0) -> None:
         """Fail the calls still waiting, stop the reader and close the producer. Idempotent.
