@@ -88,6 +88,7 @@ class ServerProcess:
         self.pid = self.proc.pid
 
     def lines(self) -> list[str]:
+        """What the process logged so far."""
         return self.log.read_text().splitlines()
 
     def assignments(self) -> list[tuple[float, set[int]]]:
@@ -101,13 +102,16 @@ class ServerProcess:
         return out
 
     def current(self) -> set[int]:
+        """The partitions it said last it serves."""
         held = self.assignments()
         return held[-1][1] if held else set()
 
     def alive(self) -> bool:
+        """True while the process runs."""
         return self.proc.poll() is None
 
     def close(self) -> None:
+        """Kill the process if it still runs, and close its pipes and log."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
