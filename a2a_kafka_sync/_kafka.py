@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -41,6 +41,7 @@ __all__ = [
     "size_limits",
     "too_large",
     "translate_kafka_errors",
+    "when_topic_known",
 ]
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ _ADMIN_KEYS = frozenset(KafkaAdminClient.DEFAULT_CONFIG)
 _MANAGED_KEYS = {
     "bootstrap_servers": "use the bootstrap_servers argument",
     "group_id": "use consumer_group_id",
+    "group_instance_id": "use the server's group_instance_id (only its request consumer joins)",
     "enable_auto_commit": "the server commits offsets itself, after replying",
     "key_serializer": "records are bytes encoded by the library",
     "value_serializer": "records are bytes encoded by the library",
@@ -360,3 +362,47 @@ def size_limits(
         if entry and entry.get("value"):
             broker = SizeLimit(int(entry["value"]), _BROKER_SETTING)
     return SizeLimits(broker, found)
+
+
+_T = TypeVar("_T")
+
+
+class _TopicNotKnown(Exception):
+    """The broker a consumer asked does not know the topic (yet)."""
+
+
+def _unknown_yet(error: BaseException) -> bool:
+    if isinstance(error, _TopicNotKnown):
+        return True
+    cause = error.__cause__ if isinstance(error, KafkaOperationError) else error
+    return isinstance(cause, kafka.errors.KafkaError) and bool(cause.retriable)
+
+
+def when_topic_known(
+    topic: str, timeout: float, step: Callable[[], _T], *, missing: str = "no such topic"
+) -> _T:
+    """What ``step()`` returns once it finds ``topic``: called again, with backoff, for up
+    to ``timeout`` s while it returns something empty (no partitions) or raises a retriable
+    error (UnknownTopicOrPartition, LeaderNotAvailable), then KafkaOperationError(``missing``).
+
+    On a cluster a topic just created reaches the brokers one after the other:
+    ``create_topics(wait_for_metadata=True)`` waits until the node it asks knows the
+    topic, but a consumer built next may ask another node, or a leader that has not
+    heard of it yet.
+    """
+    retrying = Retrying(
+        stop=stop_after_delay(timeout),
+        wait=wait_exponential(multiplier=0.05, max=1.0),
+        retry=retry_if_exception(_unknown_yet),
+        reraise=True,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                found = step()
+                if not found:
+                    raise _TopicNotKnown(topic)
+                return found
+    except _TopicNotKnown as exc:
+        raise KafkaOperationError(missing, topic=topic) from exc
+    raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover

@@ -28,9 +28,10 @@ from .._kafka import (
     close_producer,
     ensure_topics,
     translate_kafka_errors,
+    when_topic_known,
 )
 from ..config import LOW_LATENCY, ClientConfig
-from ..errors import A2AKafkaError, ClientClosedError, KafkaOperationError
+from ..errors import A2AKafkaError, ClientClosedError
 from ..metrics import ClientMetrics
 from .correlation import CorrelationManager
 from .push import PushDispatcher
@@ -155,17 +156,32 @@ class ConnectionLifecycle:
         return producer, reader
 
     def _position(self, consumer: Any) -> None:
-        """Assign every partition of the reply topic and resolve its end offset now."""
+        """Assign every partition of the reply topic and resolve its end offset now.
+
+        A topic just created may not have reached the node the consumer asks (on a
+        cluster): asked again for up to ``connect_timeout`` (:func:`when_topic_known`).
+        """
+        when_topic_known(
+            self.reply_topic,
+            self.config.connect_timeout,
+            lambda: self._assign_at_end(consumer),
+            missing="the reply topic does not exist",
+        )
+
+    def _assign_at_end(self, consumer: Any) -> list[TopicPartition]:
+        """One try of :meth:`_position`: the partitions assigned (none when the topic is
+        unknown to the node asked)."""
         with translate_kafka_errors("reading reply topic metadata", topic=self.reply_topic):
             partitions = consumer.partitions_for_topic(self.reply_topic)
-        if not partitions:
-            raise KafkaOperationError("the reply topic does not exist", topic=self.reply_topic)
-        assigned = [TopicPartition(self.reply_topic, p) for p in sorted(partitions)]
+        assigned = [TopicPartition(self.reply_topic, p) for p in sorted(partitions or ())]
+        if not assigned:
+            return assigned
         with translate_kafka_errors("positioning on the reply topic", topic=self.reply_topic):
             consumer.assign(assigned)
             consumer.seek_to_end(*assigned)
             for partition in assigned:
                 consumer.position(partition)
+        return assigned
 
     def close(self, timeout: float = 5.0) -> None:
         """Fail the calls still waiting, stop the reader and close the producer. Idempotent.

@@ -23,6 +23,7 @@ from .consumer import RequestConsumer
 from .default_handler import DefaultRequestHandler, default_card
 from .dispatcher import Dispatcher
 from .guard import RequestGuard
+from .membership import consumer_overrides
 from .offsets import OffsetTracker
 from .producer import producer_overrides, reconnect, server_topics
 from .settle import Settler
@@ -160,13 +161,7 @@ class KafkaServerApp:
             try:
                 if config.create_topics:
                     ensure_topics(config, server_topics(config))
-                overrides: dict[str, Any] = {
-                    "group_id": config.group_id,
-                    "enable_auto_commit": False,
-                }
-                if "auto_offset_reset" not in config.kafka:
-                    overrides["auto_offset_reset"] = "earliest"
-                consumer = build_consumer(config, **overrides)
+                consumer = build_consumer(config, **consumer_overrides(config))
                 self._requests.subscribe(consumer)
             except BaseException:
                 close_producer(producer, 1.0)

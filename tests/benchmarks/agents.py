@@ -111,11 +111,6 @@ class ServerProcess:
         assert self._process.pid is not None
         return self._process.pid
 
-    def kill(self) -> None:
-        """SIGKILL, as a crash would: no leave-group, no commit."""
-        self._process.kill()
-        self._process.join()
-
     def stop(self) -> None:
         self._stop.set()
         self._process.join(30)
