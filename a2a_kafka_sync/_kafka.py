@@ -11,14 +11,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Collection, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from ._kafka_logs import ConnectionTrouble, quieten_routine_lines
+from ._kafka_logs import ConnectionTrouble, quiet_thread, quieten_routine_lines
 from ._redact import RedactSettingsFilter
 from .errors import (
     BrokerUnavailableError,
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from .config import _CommonConfig
 
 __all__ = [
+    "UNCHECKED_RECORD_BYTES",
+    "SizeLimit",
+    "SizeLimits",
     "build_admin",
     "build_consumer",
     "build_producer",
@@ -39,7 +43,10 @@ __all__ = [
     "ensure_topics",
     "library_error",
     "record_size",
+    "size_limits",
+    "too_large",
     "translate_kafka_errors",
+    "when_topic_known",
 ]
 
 logger = logging.getLogger(__name__)
@@ -59,6 +66,7 @@ _ADMIN_KEYS = frozenset(KafkaAdminClient.DEFAULT_CONFIG)
 _MANAGED_KEYS = {
     "bootstrap_servers": "use the bootstrap_servers argument",
     "group_id": "use consumer_group_id",
+    "group_instance_id": "use the server's group_instance_id (only its request consumer joins)",
     "enable_auto_commit": "the server commits offsets itself, after replying",
     "key_serializer": "records are bytes encoded by the library",
     "value_serializer": "records are bytes encoded by the library",
@@ -357,3 +365,143 @@ def close_producer(producer: KafkaProducer, timeout: float) -> None:
             sender.force_close()
             sender.join(max(timeout, 1.0))
         logger.warning("closed a producer that still held undelivered records")
+
+
+# -- how large a record the brokers take ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SizeLimit:
+    """The largest record batch a broker or topic takes, in bytes, and the setting that says
+    so (the one to raise): the topic's ``max.message.bytes`` or the brokers'
+    ``message.max.bytes``."""
+
+    bytes: int
+    setting: str
+
+
+@dataclass(frozen=True)
+class SizeLimits:
+    """What :func:`size_limits` read: the brokers' ``message.max.bytes`` (None when not
+    asked or not told) and each topic's effective ``max.message.bytes``."""
+
+    brokers: SizeLimit | None
+    topics: dict[str, SizeLimit]
+
+
+UNCHECKED_RECORD_BYTES = 16 * 1024
+"""Records up to this size are sent without asking the brokers' size limits (most are small:
+no admin connection for them). A topic that takes less is still handled: the broker's
+refusal is recovered from, and the limit asked before the next record."""
+
+_TOPIC_SETTING = "the topic's max.message.bytes"
+_BROKER_SETTING = "the brokers' message.max.bytes"
+
+
+def too_large(exc: BaseException) -> bool:
+    """True when kafka-python failed a record as too large: the broker's MESSAGE_TOO_LARGE
+    or RECORD_LIST_TOO_LARGE, or the producer's own ``max_request_size`` check.
+
+    After the broker's refusal of a record batch that cannot be split, kafka-python
+    3.0.12 fails an idempotent producer for good (``Sender._dispatch_error``), and the
+    records it still held fail with the same error: not every record failed this way
+    was too large itself.
+    """
+    return isinstance(
+        exc, (kafka.errors.MessageSizeTooLargeError, kafka.errors.RecordListTooLargeError)
+    )
+
+
+def size_limits(
+    config: _CommonConfig, topics: Collection[str] = (), *, brokers: bool = False
+) -> SizeLimits:
+    """Ask the brokers (DescribeConfigs, on an admin client of its own) the effective
+    ``max.message.bytes`` of each of ``topics`` (its own, or the brokers' default) and,
+    with ``brokers``, the ``message.max.bytes`` of one broker.
+
+    A topic that does not exist, or that the principal may not describe, is left out.
+    Raises KafkaOperationError (or BrokerUnavailableError) when the brokers do not
+    answer the request at all: the embedded broker, for one, has no DescribeConfigs.
+    """
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = build_admin(config)
+    io_thread = getattr(getattr(admin, "_net", None), "_io_thread", None)  # kafka-python 3.0
+    try:
+        resources = [
+            ConfigResource(ConfigResourceType.TOPIC, topic, ["max.message.bytes"])
+            for topic in topics
+        ]
+        where = ",".join(topics) or None
+        with (
+            quiet_thread(io_thread),  # a dropped connection is told by the error raised
+            translate_kafka_errors("reading the brokers' size limits", topic=where),
+        ):
+            if brokers:
+                ids = sorted(b["broker_id"] for b in admin.describe_cluster()["brokers"])
+                if ids:
+                    resources.append(
+                        ConfigResource(
+                            ConfigResourceType.BROKER, str(ids[0]), ["message.max.bytes"]
+                        )
+                    )
+            described = admin.describe_configs(resources, config_filter="all")
+    finally:
+        admin.close()
+    found: dict[str, SizeLimit] = {}
+    for topic, entries in described.get("topic", {}).items():
+        entry = entries.get("max.message.bytes")
+        if entry and entry.get("value"):
+            own = entry.get("config_source") == "DYNAMIC_TOPIC_CONFIG"
+            setting = _TOPIC_SETTING if own else _BROKER_SETTING
+            found[topic] = SizeLimit(int(entry["value"]), setting)
+    broker = None
+    for entries in described.get("broker", {}).values():
+        entry = entries.get("message.max.bytes")
+        if entry and entry.get("value"):
+            broker = SizeLimit(int(entry["value"]), _BROKER_SETTING)
+    return SizeLimits(broker, found)
+
+
+_T = TypeVar("_T")
+
+
+class _TopicNotKnown(Exception):
+    """The broker a consumer asked does not know the topic (yet)."""
+
+
+def _unknown_yet(error: BaseException) -> bool:
+    if isinstance(error, _TopicNotKnown):
+        return True
+    cause = error.__cause__ if isinstance(error, KafkaOperationError) else error
+    return isinstance(cause, kafka.errors.KafkaError) and bool(cause.retriable)
+
+
+def when_topic_known(
+    topic: str, timeout: float, step: Callable[[], _T], *, missing: str = "no such topic"
+) -> _T:
+    """What ``step()`` returns once it finds ``topic``: called again, with backoff, for up
+    to ``timeout`` s while it returns something empty (no partitions) or raises a retriable
+    error (UnknownTopicOrPartition, LeaderNotAvailable), then KafkaOperationError(``missing``).
+
+    On a cluster a topic just created reaches the brokers one after the other:
+    ``create_topics(wait_for_metadata=True)`` waits until the node it asks knows the
+    topic, but a consumer built next may ask another node, or a leader that has not
+    heard of it yet.
+    """
+    retrying = Retrying(
+        stop=stop_after_delay(timeout),
+        wait=wait_exponential(multiplier=0.05, max=1.0),
+        retry=retry_if_exception(_unknown_yet),
+        reraise=True,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                found = step()
+                if not found:
+                    raise _TopicNotKnown(topic)
+                return found
+    except _TopicNotKnown as exc:
+        raise KafkaOperationError(missing, topic=topic) from exc
+    raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover

@@ -16,17 +16,32 @@ does. Every other line of those loggers passes unchanged.
 
 :class:`ConnectionTrouble` listens while ``_kafka.py`` builds a client, so that a client
 that could not connect can say why (see the class).
+
+:func:`quiet_thread` moves down to DEBUG every line of one I/O thread while a block runs:
+the admin client that asks the brokers' size limits, whose connection a broker without
+DescribeConfigs (the embedded one) drops; the library logs the outcome itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import kafka.errors
 
-__all__ = ["ROUTINE_LINES", "ConnectionTrouble", "RoutineKafkaLines", "quieten_routine_lines"]
+__all__ = [
+    "ROUTINE_LINES",
+    "ConnectionTrouble",
+    "RoutineKafkaLines",
+    "quiet_thread",
+    "quieten_routine_lines",
+]
+
+_NETWORK_LOGGERS = ("kafka.net.transport", "kafka.net.connection", "kafka.net.manager")
 
 ROUTINE_LINES: dict[str, tuple[str, ...]] = {
     "kafka.cluster": ("Metadata refresh: failed Cancelled",),
@@ -145,3 +160,39 @@ def _lost_in_sasl(args: tuple[Any, ...]) -> bool:
     answered = getattr(connection, "broker_version_data", None) is not None
     init = getattr(connection, "_init_future", None)
     return answered and init is not None and getattr(init, "exception", None) is args[1]
+
+
+class _ThreadLines(logging.Filter):
+    """Moves the lines one thread logs down to DEBUG (see :func:`quiet_thread`)."""
+
+    def __init__(self, logger: logging.Logger, ident: int | None) -> None:
+        super().__init__()
+        self._logger = logger
+        self._ident = ident
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno <= logging.DEBUG or record.thread != self._ident:
+            return True
+        record.levelno = logging.DEBUG
+        record.levelname = logging.getLevelName(logging.DEBUG)
+        return self._logger.isEnabledFor(logging.DEBUG)
+
+
+@contextlib.contextmanager
+def quiet_thread(thread: threading.Thread | None) -> Iterator[None]:
+    """While the block runs, kafka-python's network lines logged by ``thread`` (an I/O
+    thread of a client of our own) go down to DEBUG. None: nothing changes."""
+    if thread is None or thread.ident is None:
+        yield
+        return
+    filters = []
+    for name in _NETWORK_LOGGERS:
+        logger = logging.getLogger(name)
+        line_filter = _ThreadLines(logger, thread.ident)
+        logger.addFilter(line_filter)
+        filters.append((logger, line_filter))
+    try:
+        yield
+    finally:
+        for logger, line_filter in filters:
+            logger.removeFilter(line_filter)

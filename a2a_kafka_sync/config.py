@@ -221,6 +221,18 @@ class ServerConfig(_CommonConfig, ServerAuthSettings):
         "default 'a2a-server-<request_topic>', one group per agent (a group whose members "
         "read different topics leaves some of them without partitions).",
     )
+    group_instance_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=249,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Static group membership (KIP-345): a name unique to this server process "
+        "within its group and kept across its restarts (a StatefulSet pod's name, a host name). "
+        "A process restarted within the session timeout gets its partitions back without a "
+        "rebalance; but a static member that crashes or stops does not leave the group, so its "
+        "partitions wait the whole session timeout before another server takes them. "
+        "None: a dynamic member.",
+    )
     max_workers: int = Field(default=8, ge=1, description="Threads of the pool that runs handlers.")
     max_in_flight: int = Field(
         default=64,
@@ -312,6 +324,13 @@ class ServerConfig(_CommonConfig, ServerAuthSettings):
         "the calls it makes continue the trace; False: neither (trace headers are still "
         "shown to the handler and copied onto replies).",
     )
+
+    @field_validator("group_instance_id")
+    @classmethod
+    def _usable_instance_id(cls, value: str | None) -> str | None:
+        if value in (".", ".."):
+            raise ValueError("group_instance_id cannot be '.' or '..'")
+        return value
 
     @model_validator(mode="after")
     def _workers_fit(self) -> ServerConfig:

@@ -8,6 +8,9 @@ from typing import Any
 
 from a2a_kafka_sync.admin import delete_stale_reply_topics, find_stale_reply_topics
 
+AGE = 3.0
+"""older_than of the test: more than any one find or delete takes on a busy machine."""
+
 
 def test_stale_reply_topics_are_found_and_deleted_and_live_ones_kept(
     serve, connect, broker_settings: dict[str, Any]
@@ -17,28 +20,21 @@ def test_stale_reply_topics_are_found_and_deleted_and_live_ones_kept(
     old, idle, live = (connect(reply_topic_prefix=prefix) for _ in range(3))
     assert old.send_text("x") == "ok"  # old has a reply on its topic
     old.close()
-    time.sleep(1.5)
-    assert live.send_text("y") == "ok"  # live answered just now; idle never called
+    time.sleep(AGE + 0.5)
 
-    stale = find_stale_reply_topics(prefix=prefix, older_than=1.0, **broker_settings)
+    def fresh(kwargs: dict[str, Any]) -> dict[str, Any]:
+        """live answered just now (idle never called), so only old is older than AGE."""
+        assert live.send_text("y") == "ok"
+        return {"prefix": prefix, "older_than": AGE, **broker_settings, **kwargs}
+
+    stale = find_stale_reply_topics(**fresh({}))
     assert stale == [old.reply_topic]
-    with_empty = find_stale_reply_topics(
-        prefix=prefix, older_than=1.0, include_empty=True, **broker_settings
-    )
+    with_empty = find_stale_reply_topics(**fresh({"include_empty": True}))
     assert sorted(with_empty) == sorted([old.reply_topic, idle.reply_topic])
-    assert (
-        find_stale_reply_topics(
-            prefix=prefix, older_than=1.0, keep={old.reply_topic}, **broker_settings
-        )
-        == []
-    )
+    assert find_stale_reply_topics(**fresh({"keep": {old.reply_topic}})) == []
 
-    assert delete_stale_reply_topics(
-        prefix=prefix, older_than=1.0, dry_run=True, **broker_settings
-    ) == [old.reply_topic]
-    assert delete_stale_reply_topics(prefix=prefix, older_than=1.0, **broker_settings) == [
-        old.reply_topic
-    ]
+    assert delete_stale_reply_topics(**fresh({"dry_run": True})) == [old.reply_topic]
+    assert delete_stale_reply_topics(**fresh({})) == [old.reply_topic]
     assert find_stale_reply_topics(prefix=prefix, older_than=0, **broker_settings) == [
         live.reply_topic
     ]

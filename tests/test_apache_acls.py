@@ -55,6 +55,7 @@ STORES = "Server with a KafkaTaskStore"
 STORES_CREATE = "Server that creates those topics too"
 EXACTLY_ONCE = "Server with exactly_once=True"
 OPERATORS = "Operators:"
+SIZE_LIMITS = "Recommended: read the size limits"
 OLD_BROKERS = "Brokers older than 2.8"  # cannot be tried on Kafka 4.1
 
 DOC_CLIENT, DOC_AGENT = "web-app", "my-agent"  # the principals the docs' commands name
@@ -144,7 +145,7 @@ def docs(start: str) -> list[list[str]]:
 # Each principal of the module and its ACLs, from the docs. Servers are named after their agent.
 SCENARIOS: dict[str, list[list[str]]] = {
     # the documented ACLs, and the client of both agents below
-    "my-agent": docs(SERVER) + docs(SERVER_CREATES),
+    "my-agent": docs(SERVER) + docs(SERVER_CREATES) + docs(SIZE_LIMITS),
     "web-app": as_principals(docs(CLIENT) + docs(CLIENT_CREATES))
     + as_principals(docs(CLIENT), agent="eo-agent"),
     "eo-agent": as_principals(

@@ -6,6 +6,7 @@ import pytest
 
 from a2a_kafka_sync import ClientConfig, ConfigurationError, KafkaClientTransport, KafkaServerApp
 from a2a_kafka_sync.config import LOW_LATENCY, PROFILES, ServerConfig, build_config
+from a2a_kafka_sync.server.membership import GROUP_TIMING_DEFAULTS, consumer_overrides
 
 
 def test_keyword_settings_split_into_config_fields_and_kafka_settings() -> None:
@@ -74,3 +75,43 @@ def test_a_config_object_and_loose_settings_do_not_mix() -> None:
 
 def test_timeout_none_means_no_limit() -> None:
     assert build_config(ClientConfig, timeout=None).timeout is None
+
+
+def test_the_request_consumer_gets_group_timings_for_rpc_unless_they_are_set() -> None:
+    overrides = consumer_overrides(build_config(ServerConfig))
+    assert overrides["session_timeout_ms"] == GROUP_TIMING_DEFAULTS["session_timeout_ms"]
+    assert overrides["heartbeat_interval_ms"] == GROUP_TIMING_DEFAULTS["heartbeat_interval_ms"]
+    assert overrides["heartbeat_interval_ms"] * 3 <= overrides["session_timeout_ms"]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"profile": LOW_LATENCY},
+        {"session_timeout_ms": 30_000},
+        {"heartbeat_interval_ms": 15_000},  # with our 10 s session it would be refused
+    ],
+)
+def test_group_timings_set_by_the_user_or_the_profile_are_left_alone(settings: dict) -> None:
+    overrides = consumer_overrides(build_config(ServerConfig, **settings))
+    assert not GROUP_TIMING_DEFAULTS.keys() & overrides.keys()
+
+
+def test_a_static_member_id_reaches_only_the_request_consumer() -> None:
+    config = build_config(ServerConfig, group_instance_id="agent-7.pod_1")
+    assert consumer_overrides(config)["group_instance_id"] == "agent-7.pod_1"
+    assert "group_instance_id" not in config.kafka_settings()  # not for the other consumers
+    assert "group_instance_id" not in consumer_overrides(build_config(ServerConfig))
+
+
+def test_a_static_member_id_given_as_a_kafka_python_setting_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="group_instance_id"):
+        KafkaServerApp(lambda m: "x", kafka={"group_instance_id": "pod-1"})
+    with pytest.raises(ConfigurationError, match="group_instance_id"):
+        KafkaClientTransport(group_instance_id="pod-1")
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "pod 1", "pod/1", "x" * 250])
+def test_an_unusable_static_member_id_is_refused(name: str) -> None:
+    with pytest.raises(ConfigurationError):
+        build_config(ServerConfig, group_instance_id=name)

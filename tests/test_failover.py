@@ -17,11 +17,7 @@ them. Select with ``pytest -k failover``.
 from __future__ import annotations
 
 import os
-import re
 import signal
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 from collections import Counter, defaultdict
@@ -29,125 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from failover_kit import ANSWER, ServerProcess, group_done, kill_one_of_two, read_replies, warm_up
 from helpers import wait_for
-from kafka import KafkaConsumer, TopicPartition
 
-from a2a_kafka_sync.wire import decode_reply
+from a2a_kafka_sync.config import DEFAULT_TIMEOUT
 
 PARTITIONS = 8
 CALLERS = 600
 IN_FLIGHT_AT_KILL = 500
 KILL_AFTER_ANSWERS = 25
 CALL_TIMEOUT = 70.0
-
-SERVER = textwrap.dedent(
-    """
-    import logging, os, random, sys, time
-    from a2a_kafka_sync import KafkaServerApp
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr,
-        format="%(created).3f %(levelname)s %(name)s: %(message)s",
-    )
-    bootstrap, topic, group, profile, gate = sys.argv[1:6]
-    pid = os.getpid()
-
-    def handle(message):
-        while os.path.exists(gate):  # the test holds every answer until all calls are sent
-            time.sleep(0.01)
-        time.sleep(random.uniform(0.02, 0.05))
-        return f"{message.text} answered by {pid}"
-
-    KafkaServerApp(
-        handle, bootstrap, topic, group, profile=profile or None,
-        request_topic_partitions=PARTITIONS, card_topic=None,
-    ).run()
-    print("run returned", flush=True)
-    """
-).replace("PARTITIONS", str(PARTITIONS))
-
-ANSWER = re.compile(r"^(?P<text>req-\d+|warm-\d+-\d+) answered by (?P<pid>\d+)$")
-SERVING = re.compile(r"^(?P<at>\d+\.\d+) INFO \S+: serving partitions \[(?P<parts>[\d, ]*)\]$")
-
-
-class Server:
-    """One server process, its stderr in a file (read while it runs)."""
-
-    def __init__(self, args: list[str], log: Path) -> None:
-        self.log = log
-        self._err = log.open("w")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER, *args],
-            stdout=subprocess.PIPE,
-            stderr=self._err,
-            text=True,
-            env=env,
-        )
-        self.pid = self.proc.pid
-
-    def lines(self) -> list[str]:
-        return self.log.read_text().splitlines()
-
-    def assignments(self) -> list[tuple[float, set[int]]]:
-        """(time, partitions) of every 'serving partitions' log line, in order."""
-        out = []
-        for line in self.lines():
-            match = SERVING.match(line)
-            if match:
-                parts = {int(p) for p in match["parts"].split(",") if p.strip()}
-                out.append((float(match["at"]), parts))
-        return out
-
-    def current(self) -> set[int]:
-        held = self.assignments()
-        return held[-1][1] if held else set()
-
-    def count(self, text: str) -> int:
-        return sum(text in line for line in self.lines())
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        self._err.close()
-
-
-def _read_replies(bootstrap: str, topic: str) -> list[tuple[str, str]]:
-    """Every record of the reply topic, in order: (correlation id, answer text)."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10
-    )
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        out: list[tuple[str, str]] = []
-        deadline = time.monotonic() + 30
-        while any(consumer.position(p) < end[p] for p in parts):
-            assert time.monotonic() < deadline, "the reply topic could not be read to its end"
-            for records in consumer.poll(timeout_ms=100).values():
-                for record in records:
-                    cid = dict(record.headers or [])["correlation_id"].decode()
-                    reply = decode_reply(record.value, correlation_id=cid)
-                    assert reply.type == "message", reply
-                    out.append((cid, reply.data.text))
-        return out
-    finally:
-        consumer.close(autocommit=False)
-
-
-def _group_done(bootstrap: str, group: str, topic: str) -> bool:
-    """True when the group has committed every request of the topic (all answered, acked)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        end = consumer.end_offsets(parts)
-        return all((consumer.committed(p) or 0) >= end[p] for p in parts)
-    finally:
-        consumer.close(autocommit=False)
+IN_FLIGHT = 3000
 
 
 def test_failover_kill9_with_500_in_flight_answers_each_call_once(
@@ -155,43 +43,22 @@ def test_failover_kill9_with_500_in_flight_answers_each_call_once(
 ) -> None:
     began = time.monotonic()
     bootstrap = broker_settings["bootstrap_servers"]
-    profile = broker_settings.get("profile") or ""
     group = f"{topic}-group"
     gate = tmp_path / "hold"
     client = connect(request_topic_partitions=PARTITIONS, timeout=CALL_TIMEOUT)
     client.open()
-    args = [bootstrap, topic, group, profile, str(gate)]
-    servers = [Server(args, tmp_path / f"server-{n}.log") for n in range(2)]
+    settings = {
+        "profile": broker_settings.get("profile"),
+        "request_topic_partitions": PARTITIONS,
+        "card_topic": None,
+    }
+    servers = [
+        ServerProcess(bootstrap, topic, group, settings, gate, tmp_path / f"server-{n}.log")
+        for n in range(2)
+    ]
     try:
         # -- warm-up: both processes hold partitions (disjoint, all 8) and both answer ---------
-        seen: set[int] = set()
-
-        def both_serving() -> bool:
-            held = [s.current() for s in servers]
-            return held[0] | held[1] == set(range(PARTITIONS)) and not held[0] & held[1]
-
-        for round_ in range(60):
-            if both_serving() and seen >= {s.pid for s in servers}:
-                break
-            answers: list[str] = []
-            callers = [
-                threading.Thread(
-                    target=lambda i=i, r=round_, out=answers: out.append(
-                        client.send_text(f"warm-{r}-{i}", timeout=30)
-                    )
-                )
-                for i in range(16)
-            ]
-            for t in callers:
-                t.start()
-            for t in callers:
-                t.join(35)
-            assert len(answers) == 16, f"warm-up round {round_}: {len(answers)}/16 answered"
-            seen |= {int(ANSWER.match(a)["pid"]) for a in answers}  # type: ignore[index]
-            for s in servers:
-                assert s.proc.poll() is None, s.log.read_text()[-3000:]
-        else:
-            pytest.fail(f"both servers never served: {[s.current() for s in servers]}, {seen}")
+        warm_up(client, servers, PARTITIONS)
         held = {s.pid: sorted(s.current()) for s in servers}
         warm_up_done = time.monotonic()
 
@@ -245,8 +112,9 @@ def test_failover_kill9_with_500_in_flight_answers_each_call_once(
             for at, parts in survivor.assignments()
             if at > killed_at and parts == set(range(PARTITIONS))
         )
-        assert wait_for(lambda: _group_done(bootstrap, group, topic), 30), "requests left"
-        replies = _read_replies(bootstrap, client.reply_topic)
+        done = wait_for(lambda: group_done(bootstrap, group, topic, PARTITIONS), 30)
+        assert done, "requests left"
+        replies = read_replies(bootstrap, client.reply_topic)
 
         # -- the survivor stops cleanly on SIGTERM --------------------------------------------
         survivor.proc.send_signal(signal.SIGTERM)
@@ -272,10 +140,8 @@ def test_failover_kill9_with_500_in_flight_answers_each_call_once(
 
     # -- what arrived on the reply topic -------------------------------------------------------
     per_text: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for cid, text in replies:
-        match = ANSWER.match(text)
-        assert match, text
-        per_text[match["text"]].append((cid, int(match["pid"])))
+    for reply in replies:
+        per_text[reply.text].append((reply.correlation_id, reply.pid))
     for i, answer in results.items():
         records = per_text[f"req-{i}"]
         assert len({cid for cid, _ in records}) == 1, records  # one request per call
@@ -314,3 +180,92 @@ def test_failover_kill9_with_500_in_flight_answers_each_call_once(
         "test (s)": round(time.monotonic() - began, 1),
     }
     print("\nfailover:", report)
+
+
+@pytest.mark.only_on("apache", reason="the library's group timings against Apache Kafka's")
+def test_a_killed_servers_3000_calls_are_answered_once_within_the_default_timeout(
+    broker_settings: dict[str, Any], topic: str, connect: Any, tmp_path: Path
+) -> None:
+    """kill -9 with 3,000 calls in flight: the survivor takes the dead server's partitions
+    soon enough that every call, at the client's default timeout (30 s), is answered, once.
+
+    With kafka-python's own group timings (a 45 s session) the dead server's partitions
+    would wait 45 s and about half of these calls would time out.
+    """
+    client = connect(request_topic_partitions=PARTITIONS, timeout=DEFAULT_TIMEOUT)
+    settings = {"profile": None, "request_topic_partitions": PARTITIONS, "card_topic": None}
+    run = kill_one_of_two(
+        client,
+        broker_settings["bootstrap_servers"],
+        topic,
+        tmp_path,
+        settings,
+        calls=IN_FLIGHT,
+        partitions=PARTITIONS,
+        call_timeout=DEFAULT_TIMEOUT,
+        handler_seconds=(0.01, 0.03),
+    )
+    print("\ntakeover:", run.figures())
+
+    assert run.in_flight_at_kill >= IN_FLIGHT - 100, run.in_flight_at_kill
+    assert not run.errors, {i: repr(e) for i, e in list(run.errors.items())[:5]}
+    assert len(run.answers) == IN_FLIGHT
+    first_reply: dict[str, int] = {}
+    for reply in run.replies:
+        first_reply.setdefault(reply.text, reply.pid)
+    for i, answer in run.answers.items():
+        match = ANSWER.match(answer)
+        assert match and match["text"] == f"req-{i}", (i, answer)
+        assert int(match["pid"]) == first_reply[f"req-{i}"], (i, answer)  # the first reply won
+    assert run.pending_after == 0
+    assert run.takeover is not None, "the survivor answered nothing of the victim's partitions"
+    assert max(run.seconds.values()) <= DEFAULT_TIMEOUT + 2.0
+
+
+@pytest.mark.only_on("apache", reason="static membership (KIP-345) on Apache Kafka's coordinator")
+def test_a_restarted_static_member_gets_its_partitions_back_without_a_rebalance(
+    broker_settings: dict[str, Any], topic: str, connect: Any, tmp_path: Path
+) -> None:
+    """A rolling restart with ``group_instance_id``: the other server keeps its partitions
+    (no rebalance), the restarted one gets its own back, and calls sent meanwhile are
+    answered (those of its partitions once it is back)."""
+    bootstrap = broker_settings["bootstrap_servers"]
+    group = f"{topic}-group"
+    gate = tmp_path / "hold"
+    client = connect(request_topic_partitions=PARTITIONS, timeout=DEFAULT_TIMEOUT)
+
+    def server(n: int, log: str) -> ServerProcess:
+        settings = {
+            "profile": None,
+            "request_topic_partitions": PARTITIONS,
+            "card_topic": None,
+            "group_instance_id": f"{topic}-server-{n}",
+        }
+        return ServerProcess(bootstrap, topic, group, settings, gate, tmp_path / log)
+
+    servers = [server(0, "server-0.log"), server(1, "server-1.log")]
+    try:
+        warm_up(client, servers, PARTITIONS)
+        restarted, other = servers
+        held = restarted.current()
+        other_assignments = other.assignments()
+
+        restarted.proc.send_signal(signal.SIGTERM)
+        assert restarted.proc.wait(30) == 0
+        stopped_at = time.time()
+        pending = [client.submit(f"during-{i}") for i in range(200)]
+        again = server(0, "server-0-again.log")
+        servers.append(again)
+        assert wait_for(lambda: bool(again.current()), 60), again.log.read_text()[-3000:]
+        answers = [call.result().text for call in pending]
+        back_after = again.assignments()[0][0] - stopped_at
+    finally:
+        for s in servers:
+            s.close()
+
+    assert again.current() == held
+    assert other.assignments() == other_assignments, "the other server's partitions moved"
+    for i, answer in enumerate(answers):
+        match = ANSWER.match(answer)
+        assert match and match["text"] == f"during-{i}", (i, answer)
+    print("\nstatic membership:", {"partitions back after (s)": round(back_after, 2)})

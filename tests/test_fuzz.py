@@ -758,12 +758,20 @@ def _broker_takes_big_records(producer: Producer) -> bool:
 
 
 def _probe_big_records(producer: Producer) -> bool:
+    # A probe producer of its own: a refused record leaves an idempotent kafka-python
+    # producer failed for good (Apache Kafka refuses records over message.max.bytes).
+    probe = KafkaProducer(
+        bootstrap_servers=producer.kafka.config["bootstrap_servers"],
+        max_request_size=16 * 1024 * 1024,
+    )
     raw_admin_topic = f"fuzz-big-probe-{uuid.uuid4().hex[:8]}"
     try:
-        producer.kafka.send(raw_admin_topic, value=b"b" * (BIG + 1024)).get(timeout=20)
+        probe.send(raw_admin_topic, value=b"b" * (BIG + 1024)).get(timeout=20)
     except Exception as exc:
         warnings.warn(f"the broker refuses {BIG} byte records ({exc}): none are sent", stacklevel=2)
         return False
+    finally:
+        probe.close(timeout=5)
     return True
 
 
@@ -1154,10 +1162,13 @@ def test_ten_thousand_malformed_requests_are_each_answered_or_dead_lettered(
     heap_bound = 256 * 1024 + 1024 * 1024
     assert last["heap"] - first["heap"] < heap_bound, (first["heap"], last["heap"])
     # 3. RSS, for what Python does not see (buffers of C extensions). 8 MB is a third of
-    # the records' bytes (measured: 1-5 MB, with one malloc arena; see server_process).
+    # the records' bytes (measured: 1-5 MB, with one malloc arena; see server_process);
+    # without the multi-megabyte records (a broker that refuses them: Apache Kafka's
+    # message.max.bytes) the records carry about 16 MB and the bound is still a third.
     if first["rss"] is not None and platform.libc_ver()[0] == "glibc":
-        assert later > 2.5 * 8 * 1024 * 1024
-        assert last["rss"] - first["rss"] < 8 * 1024 * 1024, (first["rss"], last["rss"])
+        rss_bound = 8 * 1024 * 1024 if big_at else 5 * 1024 * 1024
+        assert later > 2.5 * rss_bound
+        assert last["rss"] - first["rss"] < rss_bound, (first["rss"], last["rss"])
 
 
 # -- the client under fuzz ------------------------------------------------------------------------

@@ -86,6 +86,18 @@ def test_rewinds_are_counted_per_record_and_reset_when_it_finishes() -> None:
     assert tracker.rewind(P0, 7, ticket) == 1
 
 
+def test_a_record_rewound_past_the_limit_is_given_up_and_not_read_again() -> None:
+    tracker = OffsetTracker()
+    ticket = tracker.taken(P0, 4)
+    for expected in (1, 2):
+        assert tracker.rewind(P0, 4, ticket, limit=2) == expected
+        assert tracker.rewinds() == [(P0, 4)]
+    assert tracker.rewind(P0, 4, ticket, limit=2) == 3  # past the limit: the caller gives up
+    tracker.finished(P0, 4, ticket)
+    assert tracker.rewinds() == []  # so it is not read again (and again, forever)
+    assert tracker.to_commit() == {P0: 5}
+
+
 def test_wait_for_room_returns_at_once_below_the_limit() -> None:
     tracker = OffsetTracker()
     tracker.taken(P0, 0)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING
 
 from .. import tracing
-from .._kafka import library_error, record_size, translate_kafka_errors
+from .._kafka import (
+    UNCHECKED_RECORD_BYTES,
+    SizeLimit,
+    library_error,
+    record_size,
+    size_limits,
+    too_large,
+    translate_kafka_errors,
+)
 from ..errors import (
+    A2AKafkaError,
     ClientClosedError,
     KafkaOperationError,
     RequestTimeoutError,
@@ -25,6 +35,8 @@ from .stream import ReplyStream
 from .timeouts import USE_CLIENT_DEFAULT, Timeout
 
 __all__ = ["CallPath"]
+
+logger = logging.getLogger(__name__)
 
 
 class CallPath(ConnectionLifecycle):
@@ -74,7 +86,7 @@ class CallPath(ConnectionLifecycle):
             method, params, headers, streaming=stream, version=self.protocol_version
         )
         topic = self.config.request_topic
-        self._check_size(value, record_headers, correlation_id)
+        size = self._check_size(value, record_headers, correlation_id)
         observer = None
         if self.config.tracing:
             trace_headers, span = tracing.client_headers(method, topic, correlation_id, stream)
@@ -103,35 +115,83 @@ class CallPath(ConnectionLifecycle):
             if isinstance(exc, KafkaOperationError):
                 self._broken = True
             raise
-        future.add_errback(self._on_send_failed, correlation_id, method)
+        future.add_errback(self._on_send_failed, correlation_id, method, size)
         self.metrics.request_sent(method)
         return waiter
 
     def _check_size(
         self, value: bytes, headers: list[tuple[str, bytes]], correlation_id: str
-    ) -> None:
-        """Refuse, before anything is sent, a request the producer would refuse as too large."""
+    ) -> int:
+        """Refuse, before anything is sent, a request the producer or the broker would refuse
+        as too large; returns its size.
+
+        The broker's refusal would leave the producer failed for good (kafka-python
+        3.0.12), failing the calls sent with it; so the request topic's limit is asked
+        once, the first time a request is larger than 16 KiB, and again after a refusal.
+        """
         assert self._producer is not None
         limit: int = self._producer.config["max_request_size"]
         size = record_size(None, value, headers)
+        topic = self.config.request_topic
         if size > limit:
             raise RequestTooLargeError(
                 f"the request is {size} bytes, more than the producer's max_request_size "
                 f"({limit}); it was not sent",
                 correlation_id=correlation_id,
+                topic=topic,
+            )
+        takes = self._request_topic_limit(size)
+        if takes is not None and size > takes.bytes:
+            raise RequestTooLargeError(
+                f"the request is {size} bytes, more than topic {topic} takes: {takes.bytes} "
+                f"bytes ({takes.setting}); it was not sent",
+                correlation_id=correlation_id,
+                topic=topic,
+            )
+        return size
+
+    def _request_topic_limit(self, size: int) -> SizeLimit | None:
+        """The request topic's ``max.message.bytes``, asked once (None: not told, or not
+        asked yet because every request so far was small), and again after the broker
+        refused a request as too large."""
+        if self._request_refused:
+            self._request_refused = self._request_limit_asked = False
+        elif self._request_limit_asked or size <= UNCHECKED_RECORD_BYTES:
+            return self._request_limit
+        topic = self.config.request_topic
+        try:
+            self._request_limit = size_limits(self.config, [topic]).topics.get(topic)
+        except A2AKafkaError as exc:
+            logger.debug("the max.message.bytes of %s could not be read: %s", topic, exc)
+            self._request_limit = None
+        self._request_limit_asked = True
+        return self._request_limit
+
+    def _on_send_failed(
+        self, correlation_id: str, method: str, size: int, exc: BaseException
+    ) -> None:
+        self._broken = True  # the next call reconnects before it sends
+        error: KafkaOperationError | RequestTooLargeError
+        if too_large(exc):
+            self._request_refused = True  # ask the limit again: it is less than we knew
+        if too_large(exc) and size > UNCHECKED_RECORD_BYTES:  # else likely one sent with it
+            error = RequestTooLargeError(
+                f"the broker refused the request ({size} bytes) as too large: "
+                f"{type(exc).__name__}; raise the topic's max.message.bytes or the brokers' "
+                "message.max.bytes",
+                correlation_id=correlation_id,
                 topic=self.config.request_topic,
             )
-
-    def _on_send_failed(self, correlation_id: str, method: str, exc: BaseException) -> None:
-        topic = self.config.request_topic
-        error = library_error(
-            exc,
-            f"sending {method} failed",
-            correlation_id=correlation_id,
-            topic=topic,
-            acl=f"Write on topic {topic!r}",
-        )
-        self._broken = True  # the next call reconnects before it sends
+        else:
+            topic = self.config.request_topic
+            error = library_error(
+                exc,
+                f"sending {method} failed",
+                correlation_id=correlation_id,
+                topic=topic,
+                acl=f"Write on topic {topic!r}",
+            )
+        error.__cause__ = exc
         self._registry.fail(correlation_id, error)
 
     def _call(

@@ -22,14 +22,16 @@ from typing import TYPE_CHECKING, Any, cast
 from kafka import KafkaProducer, TopicPartition
 
 from .._kafka import (
+    SizeLimit,
     build_consumer,
     build_producer,
     close_producer,
     ensure_topics,
     translate_kafka_errors,
+    when_topic_known,
 )
 from ..config import LOW_LATENCY, ClientConfig
-from ..errors import A2AKafkaError, ClientClosedError, KafkaOperationError
+from ..errors import A2AKafkaError, ClientClosedError
 from ..metrics import ClientMetrics
 from .correlation import CorrelationManager
 from .push import PushDispatcher
@@ -74,6 +76,9 @@ class ConnectionLifecycle:
         self._pid = os.getpid()
         self._broken = False  # a send failed: reconnect before the next one
         self._suspect = False  # a call timed out: check the reply topic before the next one
+        self._request_limit: SizeLimit | None = None  # the request topic's, once asked
+        self._request_limit_asked = False
+        self._request_refused = False  # the broker refused a request: ask before the next
 
     def _after_fork(self) -> None:
         """In a forked child: the parent's threads and sockets are not ours. Start over.
@@ -156,17 +161,32 @@ class ConnectionLifecycle:
         return producer, reader
 
     def _position(self, consumer: Any) -> None:
-        """Assign every partition of the reply topic and resolve its end offset now."""
+        """Assign every partition of the reply topic and resolve its end offset now.
+
+        A topic just created may not have reached the node the consumer asks (on a
+        cluster): asked again for up to ``connect_timeout`` (:func:`when_topic_known`).
+        """
+        when_topic_known(
+            self.reply_topic,
+            self.config.connect_timeout,
+            lambda: self._assign_at_end(consumer),
+            missing="the reply topic does not exist",
+        )
+
+    def _assign_at_end(self, consumer: Any) -> list[TopicPartition]:
+        """One try of :meth:`_position`: the partitions assigned (none when the topic is
+        unknown to the node asked)."""
         with translate_kafka_errors("reading reply topic metadata", topic=self.reply_topic):
             partitions = consumer.partitions_for_topic(self.reply_topic)
-        if not partitions:
-            raise KafkaOperationError("the reply topic does not exist", topic=self.reply_topic)
-        assigned = [TopicPartition(self.reply_topic, p) for p in sorted(partitions)]
+        assigned = [TopicPartition(self.reply_topic, p) for p in sorted(partitions or ())]
+        if not assigned:
+            return assigned
         with translate_kafka_errors("positioning on the reply topic", topic=self.reply_topic):
             consumer.assign(assigned)
             consumer.seek_to_end(*assigned)
             for partition in assigned:
                 consumer.position(partition)
+        return assigned
 
     def close(self, timeout: float = 5.0) -> None:
         """Fail the calls still waiting, stop the reader and close the producer. Idempotent.
@@ -227,6 +247,7 @@ class ConnectionLifecycle:
             close_producer(self._producer, 0.5)
             self._producer, self._reader = self._connect()
             self._broken = self._suspect = False
+            self._request_limit_asked = False  # the brokers may have come back otherwise
 
     def _reply_topic_exists(self) -> bool:
         """Ask the brokers whether the reply topic is still there (after a timeout)."""

@@ -23,6 +23,7 @@ from .consumer import RequestConsumer
 from .default_handler import DefaultRequestHandler, default_card
 from .dispatcher import Dispatcher
 from .guard import RequestGuard
+from .membership import consumer_overrides
 from .offsets import OffsetTracker
 from .producer import producer_overrides, reconnect, server_access, server_topics
 from .settle import Settler
@@ -161,16 +162,14 @@ class KafkaServerApp:
             try:
                 topics = server_topics(config) if config.create_topics else {}
                 ensure_topics(config, topics, access=server_access(config))
-                overrides: dict[str, Any] = {
-                    "group_id": config.group_id,
-                    "enable_auto_commit": False,
-                }
-                if "auto_offset_reset" not in config.kafka:
-                    overrides["auto_offset_reset"] = "earliest"
-                consumer = build_consumer(config, **overrides)
+                consumer = build_consumer(config, **consumer_overrides(config))
                 self._requests.subscribe(consumer)
                 if config.exactly_once:
-                    self._committer = TransactionalCommitter(config)
+                    # Topics refused as too large: the dispatcher (made below, before any
+                    # commit) asks their limits again.
+                    self._committer = TransactionalCommitter(
+                        config, lambda topic: self._dispatcher.limits.refused(topic)
+                    )
                 start_handler = getattr(self.handler, "start", None)
                 if callable(start_handler):
                     start_handler(producer)

@@ -19,6 +19,7 @@ from .._kafka import library_error
 from ..config import ServerConfig
 from ..errors import KafkaOperationError
 from ..metrics import ServerMetrics
+from .group_join import StrandedJoinGuard, wait_for_topic
 from .offsets import OffsetTracker
 from .transactions import TransactionalCommitter
 
@@ -43,6 +44,9 @@ LAG_INTERVAL = 1.0
 
 LAG_TIMEOUT_MS = 500
 """How long the consumer thread waits for the request topic's end offsets, for the lag."""
+
+TOPIC_METADATA_WAIT = 5.0
+"""How long start() waits for a request topic it just created to show in the metadata."""
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -114,12 +118,25 @@ class RequestConsumer:
         self._before_poll: Callable[[], None] | None = None
         self._lag_at = 0.0
         self._last_commit = 0.0
+        self.join_guard = StrandedJoinGuard()
+        """Rejoins when kafka-python strands a finished group join (see group_join.py)."""
 
     def subscribe(self, consumer: KafkaConsumer) -> None:
         """Read the request topic with ``consumer``, the rebalance listener on; the thread
-        closes it on the way out."""
+        closes it on the way out.
+
+        Subscribes once the consumer knows the topic's partitions (a topic this server
+        just created may take a moment to show), so the group's first assignment is not
+        empty; a topic that does not exist (``create_topics=False``) is served once it does.
+        """
         self._consumer = consumer
-        consumer.subscribe([self.config.request_topic], listener=_Rebalance(self))
+        topic = self.config.request_topic
+        wait = TOPIC_METADATA_WAIT if self.config.create_topics else 0.0
+        if not wait_for_topic(consumer, topic, wait, self._stopping):
+            logger.warning(
+                "request topic %s has no partitions yet; serving it once it does", topic
+            )
+        consumer.subscribe([topic], listener=_Rebalance(self))
 
     def start(
         self,
@@ -210,6 +227,7 @@ class RequestConsumer:
             for record in records:
                 ticket = self._tracker.taken(partition, record.offset)
                 self._submit(partition, record, ticket)
+        self.join_guard.check(consumer)
         self._commit()
         if self.metrics.enabled and time.monotonic() - self._lag_at >= LAG_INTERVAL:
             self._refresh_lag(consumer)

@@ -34,7 +34,8 @@ from .dead_letters import INVALID, DeadLetters
 from .guard import RequestGuard
 from .handlers import HANDLER_METHODS
 from .ledger import RequestLedger, Seen, ledger_key
-from .replies import Abandoned, ReplyNotSent, ReplySender, Sent
+from .limits import RecordLimits
+from .replies import Abandoned, ReplyNotSent, ReplySender, ReplyTooLarge, Sent
 from .transactions import Outbox
 from .watchdog import ActiveCall, HandlerWatchdog
 
@@ -75,7 +76,9 @@ class Dispatcher:
             if config.dedupe_window
             else None
         )
-        self._replies = ReplySender(producer, self._metrics, self._ledger)
+        dead_letter_topic = config.dead_letter_topic_name
+        limits = RecordLimits(config, [dead_letter_topic] if dead_letter_topic else [])
+        self._replies = ReplySender(producer, self._metrics, self._ledger, limits)
         self._dead_letters = DeadLetters(config, self._metrics, self._replies)
         self._watchdog = (
             HandlerWatchdog(config.handler_timeout, config.max_workers, self._overdue)
@@ -85,6 +88,11 @@ class Dispatcher:
 
     def _new_sent(self) -> Sent:
         return Sent(Outbox() if self._config.exactly_once else None)
+
+    @property
+    def limits(self) -> RecordLimits:
+        """How large a record each topic takes (told of refusals by the transactions too)."""
+        return self._replies.limits
 
     def use_producer(self, producer: KafkaProducer) -> None:
         """Send later replies through ``producer`` (after the app replaced a broken one)."""
@@ -147,8 +155,7 @@ class Dispatcher:
                 return _SETTLED_LATER
             if seen is Seen.ANSWERED:
                 logger.info("request %s is redelivered: its replies are sent again", correlation_id)
-                for value in replies:
-                    self._replies.send(headers, value, sent, remember=False)
+                self._replay(headers, replies, sent, method)
                 metrics.redelivered(method, "replayed")
                 metrics.request_handled(method, "redelivered")
                 return sent
@@ -158,6 +165,19 @@ class Dispatcher:
             if self._ledger is not None:
                 self._ledger.finish(ledger_key(headers), answered=bool(sent))
         return sent
+
+    def _replay(
+        self, headers: RequestHeaders, replies: list[bytes], sent: list[Future], method: str
+    ) -> None:
+        """Send a redelivered request's cached replies again; one its topic cannot take (the
+        broker refused it the first time) ends them with the error instead."""
+        for value in replies:
+            try:
+                self._replies.send(headers, value, sent, remember=False)
+            except ReplyTooLarge as exc:
+                error = self._as_a2a_error(exc, headers)
+                self._replies.send_error(headers, error, sent, method, remember=False)
+                return
 
     def _run(
         self,
@@ -182,7 +202,9 @@ class Dispatcher:
             if self._required_extensions:
                 self._check_extensions(context)
             if request.streaming:
-                self._stream(request, context, sent, call)
+                error = self._stream(request, context, sent, call)
+                if error is not None:
+                    outcome = "error"
             else:
                 result = self._call(request, context)
                 reply = encode_reply(result, method=method, version=request.version)
@@ -293,32 +315,45 @@ class Dispatcher:
         context: RequestContext,
         sent: list[Future],
         call: ActiveCall | None,
-    ) -> None:
+    ) -> A2AError | None:
+        """Send the events of a stream, then its end; returns the error that ended the
+        caller's stream early (a task event too large to send), or None."""
         headers = request.headers
         method = request.method.name
         metrics = self._metrics
         version = request.version
+        ended: list[A2AError] = []  # the caller's stream ended: nothing more is sent
 
         def emit(event: Any, sequence: int | None = None) -> None:
-            """Send one event now, with its task's ``sequence`` header; a failure is logged
-            (the stream's end reports it)."""
+            """Send one event now, with its task's ``sequence`` header; a failure is logged,
+            and one too large to send ends the caller's stream with its error."""
+            if ended:
+                return
             try:
                 reply = encode_reply(event, method=method, version=version, streaming=True)
                 self._replies.send(headers, reply, sent, call=call, sequence=sequence)
                 metrics.stream_event_sent(method)
             except Abandoned:
                 pass
+            except ReplyTooLarge as exc:  # the handler goes on; its caller hears no more
+                ended.append(self._as_a2a_error(exc, headers))
+                self._replies.send_error(headers, ended[0], sent, method)
             except ReplyNotSent as exc:
                 logger.warning("could not send a stream event to %s: %s", headers.reply_topic, exc)
 
         context = context.replace(emit=emit)
         for event in self._events(request, context):
+            if ended:
+                continue  # let the handler finish its work
             emitted = encode_reply(event, method=method, version=version, streaming=True)
             self._replies.send(headers, emitted, sent, call=call)
             metrics.stream_event_sent(method)
+        if ended:
+            return ended[0]
         if self._config.stream_complete_delay and sent:
             time.sleep(self._config.stream_complete_delay)
         self._replies.send(headers, encode_reply(STREAM_COMPLETE), sent, call=call)
+        return None
 
     @staticmethod
     def _as_a2a_error(exc: Exception, headers: RequestHeaders) -> A2AError:

@@ -56,18 +56,25 @@ class OffsetTracker:
         with self._room:
             return self._room.wait_for(lambda: self._count() < limit, timeout)
 
-    def rewind(self, partition: TopicPartition, offset: int, ticket: int) -> int:
-        """A record's replies were not delivered: leave it unfinished and read it again.
+    def rewind(
+        self, partition: TopicPartition, offset: int, ticket: int, limit: int | None = None
+    ) -> int:
+        """A record's replies were not delivered: leave it unfinished and read it again,
+        unless it was rewound more than ``limit`` times already (then the caller gives up
+        on it and finishes it: it must not be read again).
 
-        Returns how many times this record was rewound so far (0 for a stale ticket).
+        Returns how many times this record was rewound so far, this time included (0 for a
+        stale ticket).
         """
         with self._lock:
             if self._epoch.get(partition, 0) != ticket:
                 return 0
-            self._rewind[partition] = min(self._rewind.get(partition, offset), offset)
             key = (partition, offset)
-            self._rewound[key] = self._rewound.get(key, 0) + 1
-            return self._rewound[key]
+            count = self._rewound.get(key, 0) + 1
+            self._rewound[key] = count
+            if limit is None or count <= limit:
+                self._rewind[partition] = min(self._rewind.get(partition, offset), offset)
+            return count
 
     def rewinds(self) -> list[tuple[TopicPartition, int]]:
         """The (partition, offset) pairs to seek back to, once each (consumer thread)."""

@@ -11,15 +11,16 @@ from kafka import KafkaProducer
 from kafka.future import Future
 from kafka.partitioner import murmur2
 
-from .._kafka import library_error
-from ..errors import A2AError, A2AKafkaError
+from .._kafka import library_error, record_size
+from ..errors import A2AError, A2AKafkaError, KafkaOperationError
 from ..metrics import ServerMetrics
 from ..wire import RequestHeaders, encode_error, reply_headers
 from .ledger import RequestLedger, ledger_key
+from .limits import RecordLimits
 from .transactions import Outbox
 from .watchdog import ActiveCall
 
-__all__ = ["Abandoned", "ReplyNotSent", "ReplySender", "Sent"]
+__all__ = ["Abandoned", "ReplyNotSent", "ReplySender", "ReplyTooLarge", "Sent"]
 
 # Logged under the dispatcher's name, as before replies.py was split off from dispatcher.py:
 # docs/observability.md names that logger for these lines, and operators filter on it.
@@ -32,20 +33,28 @@ class ReplySender:
     Each record goes through the app's producer, or, in exactly-once mode, into
     its request's transaction outbox (:class:`Sent`). Every reply of a request
     goes to one partition of the reply topic, so a stream stays in order; each
-    value sent is remembered in the ``ledger`` (if any) for redeliveries.
+    value sent is remembered in the ``ledger`` (if any) for redeliveries. A reply
+    too large for its topic is not sent (:class:`ReplyTooLarge`): the broker would
+    refuse it and leave the producer failed for good.
 
     Args:
         producer: the app's producer (replaced with :meth:`use_producer`).
         metrics: where error replies are counted.
         ledger: the recent requests and their replies, or None (``dedupe_window`` 0).
+        limits: how large a record each topic takes.
     """
 
     def __init__(
-        self, producer: KafkaProducer, metrics: ServerMetrics, ledger: RequestLedger | None
+        self,
+        producer: KafkaProducer,
+        metrics: ServerMetrics,
+        ledger: RequestLedger | None,
+        limits: RecordLimits,
     ) -> None:
         self._producer = producer
         self._metrics = metrics
         self._ledger = ledger
+        self.limits = limits
 
     @property
     def producer(self) -> KafkaProducer:
@@ -62,12 +71,18 @@ class ReplySender:
         return outbox if outbox is not None else self._producer
 
     def send_error(
-        self, headers: RequestHeaders, error: A2AError, sent: list[Future], method: str
+        self,
+        headers: RequestHeaders,
+        error: A2AError,
+        sent: list[Future],
+        method: str,
+        *,
+        remember: bool = True,
     ) -> bool:
         """Send an error reply to a request of ``method``; False when it could not be produced
-        (logged)."""
+        (logged). ``remember`` False keeps it out of the ledger."""
         try:
-            self.send(headers, encode_error(error), sent)
+            self.send(headers, encode_error(error), sent, remember=remember)
             self._metrics.error_sent(method, error.code)
             return True
         except Exception as exc:  # nothing more can be sent to this caller
@@ -89,30 +104,36 @@ class ReplySender:
         call: ActiveCall | None = None,
         sequence: int | None = None,
     ) -> None:
-        """Produce one reply and add its future to ``sent``; raises ReplyNotSent.
+        """Produce one reply and add its future to ``sent``; raises ReplyNotSent (ReplyTooLarge
+        when the reply is larger than its topic takes: nothing is sent).
 
         The value is remembered in the ledger, so a redelivery gets it again.
         """
         assert headers.correlation_id is not None and headers.reply_topic is not None
         if call is not None and call.abandoned:
             raise Abandoned
+        topic = headers.reply_topic
         partition = headers.reply_partition
         key = None if partition is not None else headers.correlation_id.encode()
+        record_headers = reply_headers(
+            headers.correlation_id,
+            headers.trace_id,
+            headers.traceparent,
+            headers.tracestate,
+            sequence=sequence,
+        )
+        size = record_size(key, value, record_headers)
+        excess = self.limits.excess("reply", topic, size, self.max_request_size)
+        if excess is not None:
+            raise ReplyTooLarge(
+                KafkaOperationError(excess, correlation_id=headers.correlation_id, topic=topic)
+            )
+        target = self.target(sent)
         try:  # on every record of a stream: no context manager here
             if key is not None:
-                partition = self._keyed_partition(headers.reply_topic, key)
-            future: Future = self.target(sent).send(
-                headers.reply_topic,
-                value=value,
-                key=key,
-                headers=reply_headers(
-                    headers.correlation_id,
-                    headers.trace_id,
-                    headers.traceparent,
-                    headers.tracestate,
-                    sequence=sequence,
-                ),
-                partition=partition,
+                partition = self._keyed_partition(topic, key)
+            future: Future = target.send(
+                topic, value=value, key=key, headers=record_headers, partition=partition
             )
         except kafka.errors.KafkaError as exc:
             error = library_error(
@@ -122,9 +143,17 @@ class ReplySender:
                 topic=headers.reply_topic,
             )
             raise ReplyNotSent(error) from exc
+        if target is self._producer:  # a refusal as too large: ask the topic's own limit
+            future.add_errback(self.limits.failed, topic)
         sent.append(future)
         if remember and self._ledger is not None:
             self._ledger.record(ledger_key(headers), value)
+
+    @property
+    def max_request_size(self) -> int:
+        """The producer's ``max_request_size``: no record may be larger."""
+        size: int = self._producer.config["max_request_size"]
+        return size
 
     def _keyed_partition(self, topic: str, key: bytes) -> int | None:
         """The partition kafka-python's default partitioner gives ``key``, hashed once per key.
@@ -165,3 +194,7 @@ class ReplyNotSent(Exception):
     def __init__(self, cause: A2AKafkaError) -> None:
         super().__init__(str(cause))
         self.cause = cause
+
+
+class ReplyTooLarge(ReplyNotSent):
+    """A reply larger than its topic takes: not sent (the cause names its size and the limit)."""

@@ -73,7 +73,8 @@ class Settler:
         def done(failed: bool) -> None:
             if failed:  # not committed: read again once the producer is replaced
                 self._producer_failed()
-                if self._tracker.rewind(partition, record.offset, ticket) <= MAX_REDELIVERIES:
+                rewound = self._tracker.rewind(partition, record.offset, ticket, MAX_REDELIVERIES)
+                if rewound <= MAX_REDELIVERIES:
                     return
                 logger.warning(
                     "the replies to the request at %s[%d]@%d failed %d times: giving up on it",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 
-from .._kafka import build_producer, close_producer, translate_kafka_errors
+from .._kafka import build_producer, close_producer, too_large, translate_kafka_errors
 from ..config import ServerConfig
 
 __all__ = ["Outbox", "TransactionalCommitter"]
@@ -51,11 +52,16 @@ class TransactionalCommitter:
     consumer's group metadata (KIP-447 fencing). A reader with
     ``isolation_level="read_committed"`` sees a request's replies exactly when
     its offset is committed. A failed transaction is aborted, the producer
-    replaced, and the partitions read again from their committed offsets.
+    replaced, and the partitions read again from their committed offsets; the
+    topics of its records the broker refused as too large are passed to
+    ``refused`` (so their limits are asked before the records are produced again).
     """
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(
+        self, config: ServerConfig, refused: Callable[[str], None] | None = None
+    ) -> None:
         self._config = config
+        self._refused = refused
         self._lock = threading.Lock()
         self._done: dict[TopicPartition, dict[int, list[tuple[str, dict[str, Any]]]]] = {}
         self._producer = self._new_producer()
@@ -107,10 +113,11 @@ class TransactionalCommitter:
                 offsets[partition] = OffsetAndMetadata(point, "", -1)
         if not offsets:
             return True
+        futures: list[tuple[str, Any]] = []
         try:
             self._producer.begin_transaction()
             for topic, record in batch:
-                self._producer.send(topic, **record)
+                futures.append((topic, self._producer.send(topic, **record)))
             self._producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
             self._producer.commit_transaction()
             return True
@@ -121,7 +128,10 @@ class TransactionalCommitter:
                 exc,
                 sorted(p.partition for p in offsets),
             )
-            self._reset()
+            self._reset()  # aborted: every record's future is failed now
+            if self._refused is not None:
+                for topic in {t for t, f in futures if f.failed() and too_large(f.exception)}:
+                    self._refused(topic)
             return False
 
     def _reset(self) -> None:

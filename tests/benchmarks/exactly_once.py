@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from a2a_kafka_sync import KafkaClientTransport, KafkaServerApp
 from a2a_kafka_sync.testing import EmbeddedBroker
@@ -59,6 +60,34 @@ def measure(settings: dict[str, object], exactly_once: bool) -> dict[str, float]
         "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
         "req_per_s": done[0] / elapsed,
     }
+
+
+def rows(settings: dict[str, object]) -> list[Any]:
+    """Exactly once against at least once, for run.py's table (one run, one broker)."""
+    from report import Row
+
+    alo = measure(settings, exactly_once=False)
+    eos = measure(settings, exactly_once=True)
+    note = "read_committed client; transactions each poll round"
+    return [
+        Row(
+            "exactly once",
+            "sequential p50",
+            "ms",
+            eos["p50_ms"],
+            alo["p50_ms"],
+            reference_name="at least once",
+            note=note,
+        ),
+        Row(
+            "exactly once",
+            f"{THREADS} threads",
+            "req/s",
+            eos["req_per_s"],
+            alo["req_per_s"],
+            reference_name="at least once",
+        ),
+    ]
 
 
 def main() -> None:

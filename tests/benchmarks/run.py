@@ -1,6 +1,8 @@
 """Run the benchmark suite: ``python tests/benchmarks/run.py`` (or ``tox -e bench``).
 
-Starts the embedded broker (or uses the one named by ``A2A_KAFKA_BOOTSTRAP``),
+Starts the embedded broker, or Apache Kafka (``--broker apache``, or
+``A2A_KAFKA_BROKER=apache``: one KRaft node with the library's defaults), or uses the
+one named by ``A2A_KAFKA_BOOTSTRAP``,
 measures the library and a raw kafka-python floor side by side in one run,
 prints a table of figures, ratios and targets, and writes the results as JSON.
 Speed is only ever judged here, as ratios within one run: never in the tests.
@@ -19,10 +21,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import exactly_once
 import scenarios
+import takeover
 from report import Row, machine, print_table, write_json
 
-from a2a_kafka_sync.testing import EmbeddedBroker
+from a2a_kafka_sync.testing import ApacheKafka, EmbeddedBroker
 
 SCENARIOS = (
     "request-reply",
@@ -32,19 +36,30 @@ SCENARIOS = (
     "memory",
     "scale-out",
     "profiles",
+    "takeover",
+    "exactly-once",
 )
+APACHE_SKIPS = ("profiles",)
+"""Scenarios about Tansu's profile, not run on Apache Kafka."""
+TANSU_SKIPS = ("takeover",)
+"""Scenarios about Apache Kafka's group timings (Tansu's profile sets its own)."""
 
 
 @contextlib.contextmanager
-def broker_settings() -> Iterator[tuple[dict[str, Any], int | None]]:
+def broker_settings(kind: str) -> Iterator[tuple[dict[str, Any], int | None]]:
     """The broker under test, and its process id when it runs here.
 
-    A2A_KAFKA_BOOTSTRAP (with A2A_KAFKA_PROFILE) names one; otherwise an embedded one starts.
+    A2A_KAFKA_BOOTSTRAP (with A2A_KAFKA_PROFILE) names one; otherwise ``kind`` starts:
+    the embedded broker (``tansu``) or one Apache Kafka node (``apache``).
     """
     bootstrap = os.environ.get("A2A_KAFKA_BOOTSTRAP")
     if bootstrap:
         profile = os.environ.get("A2A_KAFKA_PROFILE")
         yield {"bootstrap_servers": bootstrap, "profile": profile}, None
+        return
+    if kind == "apache":
+        with ApacheKafka() as kafka:
+            yield kafka.settings(), None
         return
     with EmbeddedBroker() as broker:
         yield broker.settings(), broker.pid
@@ -55,12 +70,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", choices=SCENARIOS, default=list(SCENARIOS))
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--quick", action="store_true", help="shorter runs, noisier figures")
+    parser.add_argument(
+        "--broker",
+        choices=("tansu", "apache"),
+        default=os.environ.get("A2A_KAFKA_BROKER", "tansu"),
+        help="the broker to start: the embedded one (default) or Apache Kafka",
+    )
     args = parser.parse_args(argv)
+    skips = APACHE_SKIPS if args.broker == "apache" else TANSU_SKIPS
+    args.only = [name for name in args.only if name not in skips]
     sequential, seconds = (200, 2.0) if args.quick else (1000, 5.0)
     print("machine:", machine())
+    print("broker:", os.environ.get("A2A_KAFKA_BOOTSTRAP") or args.broker)
     rows: list[Row] = []
     started = time.monotonic()
-    with broker_settings() as (settings, broker_pid):
+    with broker_settings(args.broker) as (settings, broker_pid):
         r = scenarios.one_way(settings)
         rows.append(Row("one-way", "R: raw producer -> consumer", "records/s", r))
         if "request-reply" in args.only:
@@ -80,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
                 rows += scenarios.scale_out(settings, seconds, max_workers=workers)
         if "profiles" in args.only:
             rows += scenarios.profiles(settings, broker_pid)
+        if "takeover" in args.only:
+            rows += takeover.takeover(settings)
+        if "exactly-once" in args.only:
+            rows += exactly_once.rows(settings)
     print()
     print_table(rows)
     write_json(args.json, rows, settings)

@@ -26,6 +26,7 @@ from ..._kafka import (
     ensure_topics,
     library_error,
     translate_kafka_errors,
+    when_topic_known,
 )
 from ...config import _CommonConfig
 from ...errors import ClientClosedError, KafkaOperationError
@@ -79,17 +80,25 @@ class TopicFollower:
                 consumer = build_consumer(config, group_id=None, enable_auto_commit=False)
                 undo.callback(consumer.close, autocommit=False, timeout_ms=1000)
                 consumers.append(consumer)
-            with translate_kafka_errors("assigning a topic to follow", topic=topic):
-                partitions = sorted(consumers[0].partitions_for_topic(topic) or ())
-                if not partitions:
-                    raise KafkaOperationError("no such topic", topic=topic)
-                self._partitions = [TopicPartition(topic, p) for p in partitions]
-                consumers[0].assign(self._partitions)
-                consumers[0].seek_to_beginning(*self._partitions)
+            # A topic just created may not have reached the node asked yet (on a cluster).
+            self._partitions = when_topic_known(
+                topic, config.connect_timeout, lambda: self._assign(consumers[0])
+            )
             undo.pop_all()
         self._consumer, self._ends = consumers
         self._started = True
         self._thread.start()
+
+    def _assign(self, consumer: Any) -> list[TopicPartition]:
+        """Assign every partition of the topic to ``consumer``, from its start; the partitions
+        (none when the node asked does not know the topic)."""
+        with translate_kafka_errors("assigning a topic to follow", topic=self.topic):
+            partitions = consumer.partitions_for_topic(self.topic) or ()
+            assigned = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+            if assigned:
+                consumer.assign(assigned)
+                consumer.seek_to_beginning(*assigned)
+        return assigned
 
     def close(self, timeout: float) -> None:
         """Stop the reader (joining up to ``timeout`` s) and close the end-offsets consumer
