@@ -221,9 +221,12 @@ def test_a_hung_handler_is_answered_at_handler_timeout_and_others_keep_running(
 
     def sometimes_hangs(message: Message, context: RequestContext) -> str:
         if message.text == "hang":
-            while not release.wait(0.05):
-                if context.is_cancelled():
-                    saw_cancel.set()
+            release.wait(30)
+            # The watchdog cancels the context before it answers the caller, so the flag
+            # is set by the time the test releases the handler (on Apache Kafka the answer
+            # can come back within the 50 ms a polling loop would sleep).
+            if context.is_cancelled():
+                saw_cancel.set()
             return "too late"
         return f"fine {message.text}"
 
@@ -252,7 +255,7 @@ def test_a_hung_handler_is_answered_at_handler_timeout_and_others_keep_running(
     assert len(hung_errors) == 2
     assert all(isinstance(e, InternalError) for e in hung_errors)
     assert all("did not finish within 1.0s" in e.message for e in hung_errors)
-    assert saw_cancel.is_set()
+    assert saw_cancel.wait(5)
     assert client.pending == 0
 
 

@@ -386,10 +386,11 @@ def test_the_consumer_lag_grows_while_the_server_is_full_and_drains_to_zero(
 
     # the first request holds the only worker; the four behind it wait on the topic
     assert wait_for(lambda: lag() >= 3, timeout=20), app.metrics.snapshot()["consumer_lag"]
-    assert app.metrics.value("in_flight") == 1
+    assert app.metrics.value("in_flight") == 1, app.metrics.snapshot()["in_flight"]
     release.set()
-    assert len(replies.read(5)) == 5
-    assert wait_for(lambda: lag() == 0, timeout=20)
+    answered = replies.read(5)
+    assert len(answered) == 5, answered
+    assert wait_for(lambda: lag() == 0, timeout=20), app.metrics.snapshot()["consumer_lag"]
 
 
 def test_with_metrics_off_nothing_is_counted(serve, connect) -> None:

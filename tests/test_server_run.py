@@ -56,6 +56,56 @@ def test_run_serves_until_a_signal_then_returns(
     assert "stopped serving" in err
 
 
+# The signal comes while start() still publishes the card (the server already serves by
+# then: CI once signalled a server in that window, and it died of the signal instead of
+# stopping). Sent from inside publish_card, so the window is hit every time.
+SIGNALLED_DURING_START = textwrap.dedent(
+    """
+    import logging, os, signal, sys
+    import a2a_kafka_sync.server.app as app_module
+    from a2a_kafka_sync import KafkaServerApp
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    bootstrap, topic, profile, signum = sys.argv[1], sys.argv[2], sys.argv[3] or None, sys.argv[4]
+    publish = app_module.publish_card
+
+    def publish_after_a_signal(*args, **kwargs):
+        os.kill(os.getpid(), int(signum))
+        publish(*args, **kwargs)
+        print("card published", flush=True)
+
+    app_module.publish_card = publish_after_a_signal
+    KafkaServerApp(lambda m: "pong", bootstrap, topic, profile=profile).run()
+    print("run returned", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_run_is_still_starting_stops_the_server_cleanly(
+    broker_settings: dict[str, Any], topic: str, signum: int
+) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    server = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SIGNALLED_DURING_START,
+            broker_settings["bootstrap_servers"],
+            topic,
+            broker_settings.get("profile") or "",
+            str(int(signum)),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=90,
+    )
+    assert server.returncode == 0, server.stderr[-2000:]
+    assert server.stdout.splitlines() == ["card published", "run returned"]
+    assert f"received {signal.Signals(signum).name}: stopping" in server.stderr
+    assert "stopped serving" in server.stderr
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_run_raises_when_the_consumer_thread_ends_unasked(
     broker_settings: dict[str, Any], topic: str, monkeypatch: pytest.MonkeyPatch

@@ -270,7 +270,6 @@ class KafkaServerApp:
         asked to (after stopping the app), so a supervisor sees a failure, not a clean exit:
         KafkaAuthorizationError when the broker's ACLs refused the group or the topic.
         """
-        self.start()
         died = False
         stop_requested = threading.Event()
         previous: dict[signal.Signals, Any] = {}
@@ -279,10 +278,13 @@ class KafkaServerApp:
             logger.info("received %s: stopping", signal.Signals(signum).name)
             stop_requested.set()
 
+        # The handlers go in before start(): a signal while it still publishes the card
+        # (the server already serves by then) stops the server once start() returns.
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 previous[signum] = signal.signal(signum, request_stop)
         try:
+            self.start()
             while not stop_requested.wait(0.5):
                 if self._thread is None or not self._thread.is_alive():
                     died = self._state is _State.RUNNING  # not ended by stop()
