@@ -20,6 +20,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from ._kafka_logs import ConnectionTrouble, quiet_thread, quieten_routine_lines
+from ._reach import PROBE_TIMEOUT, check_reachable
 from ._redact import RedactSettingsFilter
 from .errors import (
     BrokerUnavailableError,
@@ -181,7 +182,9 @@ def translate_kafka_errors(
 
 def _connect(what: str, config: _CommonConfig, factory: Any, settings: dict[str, Any]) -> Any:
     """Build a kafka-python client, retrying with backoff until ``connect_timeout`` is spent
-    (not after the brokers refused the credentials or their certificate failed)."""
+    (not after the brokers refused the credentials or their certificate failed); at once
+    BrokerUnavailableError, with the reason, when no bootstrap server takes a TCP connection."""
+    check_reachable(config.bootstrap_servers, min(PROBE_TIMEOUT, config.connect_timeout))
     trouble = ConnectionTrouble(sasl="sasl_mechanism" in settings)
     kafka_logger = logging.getLogger("kafka")
     kafka_logger.addHandler(trouble)

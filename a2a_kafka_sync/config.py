@@ -57,6 +57,14 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 """Named sets of kafka-python settings; a config's ``kafka`` dict wins over its profile."""
 
+KAFKA_DEFAULTS: dict[str, Any] = {
+    "reconnect_backoff_max_ms": 1000,
+}
+"""kafka-python settings the library changes for every client it builds (a profile and
+``kafka`` win over them). ``reconnect_backoff_max_ms``: kafka-python waits up to 30 s
+between two attempts to reach a broker that went away, so a broker back after a restart
+stayed unused for up to half a minute; 1 s is the Java client's default."""
+
 
 class _CommonConfig(BaseModel):
     # hide_input_in_errors: a refused setting's error must not echo a password given with it
@@ -127,8 +135,10 @@ class _CommonConfig(BaseModel):
         yield from redact(dict(super().__repr_args__())).items()
 
     def kafka_settings(self) -> dict[str, Any]:
-        """The kafka-python settings in force: the profile's, then ``kafka`` over them."""
-        settings = dict(PROFILES[self.profile]) if self.profile else {}
+        """The kafka-python settings in force: :data:`KAFKA_DEFAULTS`, the profile's over
+        them, then ``kafka`` over both."""
+        settings = dict(KAFKA_DEFAULTS)
+        settings.update(PROFILES[self.profile] if self.profile else {})
         settings.update(self.kafka)
         settings["bootstrap_servers"] = list(self.bootstrap_servers)
         return settings

@@ -107,7 +107,10 @@ class ConfigurationError(A2AKafkaError, ValueError):
 
 
 class BrokerUnavailableError(A2AKafkaError):
-    """No Kafka broker answered within the connect budget (``connect_timeout``)."""
+    """No Kafka broker could be reached: none takes a TCP connection (raised at once, and at
+    once again during a short cool-down), none answered within ``connect_timeout``, the
+    client was not connected within the call's timeout, or no broker acknowledged the
+    request within it (the request was not delivered)."""
 
 
 class KafkaAuthenticationError(BrokerUnavailableError):

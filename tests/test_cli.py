@@ -388,7 +388,10 @@ def test_an_unreachable_broker_exits_3_with_one_line(args: list[str]) -> None:
     result = cli(*args, "--bootstrap-servers", address, "--connect-timeout", "1")
     assert result.returncode == 3
     assert result.stdout == ""
-    assert f"could not reach Kafka at {address}" in one_error_line(result)
+    # At once (not after --connect-timeout), with the reason and what to try, without -v.
+    line = one_error_line(result)
+    assert f"no Kafka broker reachable: {address}: ECONNREFUSED" in line
+    assert "A2A_KAFKA_BOOTSTRAP" in line
 
 
 @pytest.mark.parametrize(

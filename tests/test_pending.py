@@ -87,7 +87,7 @@ def test_a_pending_call_reports_its_state() -> None:
     from a2a_kafka_sync.wire import Reply
 
     waiter = Waiter("c-1")
-    call = PendingCall(None, waiter, None)  # type: ignore[arg-type]
+    call = PendingCall(None, waiter, None, None)  # type: ignore[arg-type]
     assert repr(call) == "<PendingCall c-1 pending>"
     waiter.set_reply(Reply("message", Message.agent_text("x")))
     assert call.done() and repr(call) == "<PendingCall c-1 done>"

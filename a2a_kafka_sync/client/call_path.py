@@ -18,6 +18,7 @@ from .._kafka import (
 )
 from ..errors import (
     A2AKafkaError,
+    BrokerUnavailableError,
     ClientClosedError,
     KafkaOperationError,
     RequestTimeoutError,
@@ -56,6 +57,11 @@ class CallPath(ConnectionLifecycle):
     def _timeout(self, timeout: Timeout) -> float | None:
         return self.config.timeout if timeout is USE_CLIENT_DEFAULT else timeout
 
+    @staticmethod
+    def _deadline(seconds: float | None) -> float | None:
+        """The time.monotonic() by which a call of ``seconds`` ends (None: no limit)."""
+        return None if seconds is None else time.monotonic() + seconds
+
     def _send(
         self,
         method: str,
@@ -63,13 +69,11 @@ class CallPath(ConnectionLifecycle):
         *,
         stream: bool,
         timeout: float | None,
+        deadline: float | None,
         after_sequence: int | None = None,
         credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> Waiter | StreamWaiter:
-        if self._state is not _State.OPENED:
-            self.open()
-        if self._broken or self._suspect:
-            self._recover()
+        self._ready(deadline, timeout)  # connecting counts against the call's deadline
         assert self._producer is not None
         correlation_id = new_id()
         deadline_ms = None if stream or timeout is None else int((time.time() + timeout) * 1000)
@@ -115,6 +119,7 @@ class CallPath(ConnectionLifecycle):
             if isinstance(exc, KafkaOperationError):
                 self._broken = True
             raise
+        waiter.sent = future
         future.add_errback(self._on_send_failed, correlation_id, method, size)
         self.metrics.request_sent(method)
         return waiter
@@ -202,24 +207,60 @@ class CallPath(ConnectionLifecycle):
         credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> Reply:
         seconds = self._timeout(timeout)
-        waiter = self._send(method, params, stream=False, timeout=seconds, credentials=credentials)
+        deadline = self._deadline(seconds)
+        waiter = self._send(
+            method,
+            params,
+            stream=False,
+            timeout=seconds,
+            deadline=deadline,
+            credentials=credentials,
+        )
         assert isinstance(waiter, Waiter)
-        return self._await(waiter, seconds)
+        return self._await(waiter, seconds, deadline)
 
-    def _await(self, waiter: Waiter, seconds: float | None) -> Reply:
-        """The reply a waiter gets within ``seconds``; raises the error it carries."""
+    def _await(self, waiter: Waiter, seconds: float | None, deadline: float | None) -> Reply:
+        """The reply a waiter gets by ``deadline`` (the call's ``seconds`` after it began);
+        raises the error it carries, or the one :meth:`_timed_out` names."""
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            reply: Reply = waiter.wait(seconds)
+            if not waiter.wait_done(left):
+                raise self._timed_out(
+                    waiter,
+                    RequestTimeoutError(
+                        f"no reply within {seconds}s", correlation_id=waiter.correlation_id
+                    ),
+                )
+            reply: Reply = waiter.wait(0)
         except BaseException as exc:
             self._registry.abandon(waiter.correlation_id, exc)  # a timeout ends the call here
-            if isinstance(exc, RequestTimeoutError):
-                self._suspect = True
             if getattr(exc, "topic", "") is None:
                 exc.topic = self.config.request_topic  # type: ignore[attr-defined]
             raise
         if reply.type == "error":
             raise reply.data
         return reply
+
+    def _timed_out(
+        self, waiter: Waiter | StreamWaiter, error: RequestTimeoutError
+    ) -> A2AKafkaError:
+        """What a call that timed out raises: BrokerUnavailableError when its request never
+        reached a broker (the next call checks the brokers first, and fails fast while
+        none is reachable), else ``error`` (the reply topic is checked in the background)."""
+        sent = waiter.sent
+        if sent is None or sent.is_done:
+            self._suspect = True
+            return error
+        self._unreachable = True
+        servers = ",".join(self.config.bootstrap_servers)
+        undelivered = BrokerUnavailableError(
+            f"the request was not delivered within {error.message.rsplit(' ', 1)[-1]}: no "
+            f"broker at {servers} acknowledged it (is the broker down?)",
+            correlation_id=waiter.correlation_id,
+            topic=self.config.request_topic,
+        )
+        undelivered.__cause__ = error
+        return undelivered
 
     def _stream(
         self,
@@ -232,11 +273,13 @@ class CallPath(ConnectionLifecycle):
         resume: bool | int = False,
     ) -> ReplyStream:
         seconds = self._timeout(timeout)
+        deadline = self._deadline(seconds)
         waiter = self._send(
             method,
             params,
             stream=True,
             timeout=seconds,
+            deadline=deadline,
             after_sequence=after_sequence,
             credentials=credentials,
         )
@@ -252,4 +295,6 @@ class CallPath(ConnectionLifecycle):
                 )
 
             resumer = Resumer(reopen, attempts)
-        return ReplyStream(self._registry, waiter, seconds, resumer)
+        return ReplyStream(
+            self._registry, waiter, seconds, resumer, first_by=deadline, on_timeout=self._timed_out
+        )

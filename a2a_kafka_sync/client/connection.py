@@ -3,7 +3,9 @@
 The base of :class:`~a2a_kafka_sync.client.KafkaClientTransport`: its state
 (unopened, opened, closed), opening (the producer, the topics, the reply reader
 positioned at the end of the reply topic), closing, the fresh start in a forked
-child, and the recovery after a failed send or a timeout.
+child, and the recovery after a failed send or a timeout. Opening, recovering and
+checking run on the :class:`~a2a_kafka_sync.client.connector.Connector`'s thread: a
+call waits for them only until its own deadline.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
 from kafka import KafkaProducer, TopicPartition
+from kafka.admin import OffsetSpec
 
 from .._kafka import (
     SizeLimit,
+    build_admin,
     build_consumer,
     build_producer,
     close_producer,
@@ -30,9 +34,11 @@ from .._kafka import (
     translate_kafka_errors,
     when_topic_known,
 )
+from .._reach import check_reachable
 from ..config import LOW_LATENCY, ClientConfig
 from ..errors import A2AKafkaError, ClientClosedError
 from ..metrics import ClientMetrics
+from .connector import Connector
 from .correlation import CorrelationManager
 from .push import PushDispatcher
 from .reader import GAP_GRACE, ReplyReader
@@ -75,7 +81,9 @@ class ConnectionLifecycle:
         self._push = PushDispatcher()
         self._pid = os.getpid()
         self._broken = False  # a send failed: reconnect before the next one
-        self._suspect = False  # a call timed out: check the reply topic before the next one
+        self._unreachable = False  # a request was not delivered: check before the next one
+        self._suspect = False  # a call timed out: check the reply topic, in the background
+        self._connector = Connector(self._bring_up, ",".join(self.config.bootstrap_servers))
         self._request_limit: SizeLimit | None = None  # the request topic's, once asked
         self._request_limit_asked = False
         self._request_refused = False  # the broker refused a request: ask before the next
@@ -99,20 +107,45 @@ class ConnectionLifecycle:
         """Connect, create the topics when missing, and start the reply reader. Idempotent.
 
         Raises BrokerUnavailableError when no broker answers within
-        ``connect_timeout`` (KafkaAuthenticationError when the brokers refuse the SASL
+        ``connect_timeout`` (at once, with the reason, when no bootstrap address takes a
+        TCP connection; KafkaAuthenticationError when the brokers refuse the SASL
         credentials), KafkaAuthorizationError when the broker's ACLs do not let this
         principal create or read its reply topic or write the request topic, and
-        ClientClosedError after :meth:`close`.
+        ClientClosedError after :meth:`close`. After a failure, later calls raise the
+        same error at once for a short cool-down (see :mod:`.connector`).
         """
-        with self._lock:
-            if self._state is _State.OPENED:
-                return cast("KafkaClientTransport", self)
-            if self._state is _State.CLOSED:
-                raise ClientClosedError("the client is closed")
-            self._producer, self._reader = self._connect()
-            self._state = _State.OPENED
-            atexit.register(self._atexit)
+        self._ready(None, None)
         return cast("KafkaClientTransport", self)
+
+    def _ready(self, deadline: float | None, timeout: float | None) -> None:
+        """Before a send: the client opened and sound; or the reason it is not, by
+        ``deadline`` (time.monotonic(); None: no limit). ``timeout`` is the call's."""
+        state = self._state
+        if state is _State.OPENED and not (self._broken or self._unreachable):
+            if self._suspect:
+                self._connector.start()  # checked in the background; this call goes on
+            return
+        if state is _State.CLOSED:
+            raise ClientClosedError("the client is closed")
+        self._connector.ensure(deadline, timeout)
+        if self._state is _State.CLOSED:
+            raise ClientClosedError("the client was closed")
+
+    def _bring_up(self) -> None:
+        """One attempt of the connector's thread: open the client, repair it, or check it."""
+        if self._state is _State.UNOPENED:
+            producer, reader = self._connect()  # probes the brokers first (_kafka._connect)
+            with self._lock:
+                if self._state is _State.UNOPENED:
+                    self._producer, self._reader = producer, reader
+                    self._state = _State.OPENED
+                    atexit.register(self._atexit)
+                    return
+            reader.stop(2.0)  # closed (or forked) meanwhile: keep nothing
+            close_producer(producer, 0.5)
+            raise ClientClosedError("the client was closed while it connected")
+        if self._state is _State.OPENED:
+            self._recover()
 
     def _connect(self) -> tuple[KafkaProducer, ReplyReader]:
         config = self.config
@@ -133,6 +166,13 @@ class ConnectionLifecycle:
                 config,
                 topics if config.create_topics else {},
                 access={self.reply_topic: ["READ"], config.request_topic: ["WRITE"]},
+            )
+            # Known now, so that a call's send never waits for the metadata (max_block_ms).
+            when_topic_known(
+                config.request_topic,
+                config.connect_timeout,
+                lambda: producer.partitions_for(config.request_topic),
+                missing="the request topic does not exist",
             )
             consumer = build_consumer(
                 config, group_id=None, enable_auto_commit=False, auto_offset_reset="latest"
@@ -192,25 +232,29 @@ class ConnectionLifecycle:
         """Fail the calls still waiting, stop the reader and close the producer. Idempotent.
 
         Waits at most about ``timeout`` seconds for the reader thread and for the
-        producer to send what it holds.
+        producer to send what it holds (and for a connection attempt under way, which
+        otherwise closes what it built when it ends).
         """
         with self._lock:
             if self._state is _State.CLOSED:
                 return
             opened = self._state is _State.OPENED
             self._state = _State.CLOSED
+        deadline = time.monotonic() + timeout
         failed = self._registry.fail_all("the client was closed")
         if failed:
             logger.info("closing the client failed %d pending call(s)", failed)
+        self._connector.wait_idle(min(timeout, 2.0))
         if not opened:
             self._push.close(timeout)
             return
         atexit.unregister(self._atexit)
-        deadline = time.monotonic() + timeout
-        assert self._reader is not None and self._producer is not None
-        if not self._reader.stop(timeout):
+        with self._lock:  # a repair may have swapped them meanwhile
+            reader, producer = self._reader, self._producer
+        assert reader is not None and producer is not None
+        if not reader.stop(max(0.1, deadline - time.monotonic())):
             logger.warning("the reply reader did not stop within %ss", timeout)
-        close_producer(self._producer, max(0.0, deadline - time.monotonic()))
+        close_producer(producer, max(0.0, deadline - time.monotonic()))
         self._push.close(timeout=max(0.1, deadline - time.monotonic()))
 
     def __enter__(self) -> KafkaClientTransport:
@@ -227,39 +271,79 @@ class ConnectionLifecycle:
     # -- recovery after a failed send or a timeout ---------------------------------------------
 
     def _recover(self) -> None:
-        """After a failed send: new producer, topics recreated when missing, reader repositioned.
+        """On the connector's thread, after a failed send or a timeout: when the brokers are
+        reachable and the reply topic is still there after a mere timeout, nothing to do;
+        else a new producer, topics recreated when missing, reader repositioned.
 
         A broker that restarted may have lost its topics and its producer state
         (the embedded broker keeps nothing); this brings the client back without
-        restarting the application. Calls still waiting keep waiting.
+        restarting the application. Calls still waiting keep waiting. Raises
+        BrokerUnavailableError when no broker is reachable (calls then fail fast).
         """
+        try:
+            check_reachable(self._known_servers())
+        except A2AKafkaError:
+            self._unreachable = True  # calls fail fast until a later attempt finds one
+            raise
+        if not self._broken and self._reply_topic_sound():
+            self._suspect = self._unreachable = False
+            return
+        logger.warning(
+            "a send failed or the reply topic is gone: reconnecting to %s",
+            ",".join(self.config.bootstrap_servers),
+        )
+        producer, reader = self._connect()
+        old_producer: KafkaProducer | None
+        old_reader: ReplyReader | None
         with self._lock:
-            if self._state is not _State.OPENED or not (self._broken or self._suspect):
-                return
-            if not self._broken and self._reply_topic_exists():
-                self._suspect = False
-                return
-            logger.warning(
-                "a send failed: reconnecting to %s", ",".join(self.config.bootstrap_servers)
-            )
-            assert self._producer is not None and self._reader is not None
-            self._reader.stop(2.0)
-            close_producer(self._producer, 0.5)
-            self._producer, self._reader = self._connect()
-            self._broken = self._suspect = False
-            self._request_limit_asked = False  # the brokers may have come back otherwise
+            if self._state is not _State.OPENED:
+                old_producer, old_reader = producer, reader  # closed meanwhile: drop the new
+            else:
+                old_producer, old_reader = self._producer, self._reader
+                self._producer, self._reader = producer, reader
+                self._broken = self._suspect = self._unreachable = False
+                self._request_limit_asked = False  # the brokers may have come back otherwise
+        assert old_producer is not None and old_reader is not None
+        old_reader.stop(2.0)
+        close_producer(old_producer, 0.5)
 
-    def _reply_topic_exists(self) -> bool:
-        """Ask the brokers whether the reply topic is still there (after a timeout)."""
-        from .._kafka import build_admin
+    def _known_servers(self) -> list[str]:
+        """The bootstrap addresses, and every broker the producer's metadata knows (a
+        cluster is reachable while any of its brokers is, listed at bootstrap or not)."""
+        servers = list(self.config.bootstrap_servers)
+        producer = self._producer
+        try:
+            brokers = producer._metadata.brokers() if producer is not None else ()
+        except Exception:  # kafka-python internals: a convenience, never a failure
+            brokers = ()
+        for broker in brokers:
+            address = f"{broker.host}:{broker.port}"
+            if address not in servers:
+                servers.append(address)
+        return servers
 
+    def _reply_topic_sound(self) -> bool:
+        """After a timeout: is the reply topic still the one the reader reads? Not when it
+        is gone, nor when it was made again (a broker that restarted empty, a consumer's
+        metadata request re-creating it): its end is then below where the reader stands,
+        and the reader would wait there for ever. True when the brokers cannot say."""
+        reader = self._reader
+        read_to = dict(reader.read_to) if reader is not None else {}
         try:
             admin = build_admin(self.config)
         except A2AKafkaError:
             return True  # unreachable: nothing to repair yet; the call will report it
         try:
             with translate_kafka_errors("listing topics"):
-                return self.reply_topic in admin.list_topics()
+                if self.reply_topic not in admin.list_topics():
+                    return False
+            if not read_to:
+                return True
+            with translate_kafka_errors("reading the reply topic's end", topic=self.reply_topic):
+                ends = admin.list_partition_offsets(
+                    {partition: OffsetSpec.LATEST for partition in read_to}, timeout_ms=5000
+                )
+            return all(ends[p].offset >= offset for p, offset in read_to.items() if p in ends)
         except A2AKafkaError:
             return True
         finally:

@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..errors import ClientClosedError, PendingLimitError, RequestTimeoutError
 from ..wire import Reply
@@ -48,11 +48,13 @@ def _tell(observer: CallObserver, reply: Reply | None, error: BaseException | No
 class Waiter:
     """A pending unary call: resolved once, by a reply or an error, then read by the caller."""
 
-    __slots__ = ("_error", "_event", "_reply", "correlation_id", "observer")
+    __slots__ = ("_error", "_event", "_reply", "correlation_id", "observer", "sent")
 
     def __init__(self, correlation_id: str, observer: CallObserver | None = None) -> None:
         self.correlation_id = correlation_id
         self.observer = observer
+        self.sent: Any = None
+        """The producer's future of the request record, once handed to the producer."""
         self._event = threading.Event()
         self._reply: Reply | None = None
         self._error: BaseException | None = None
@@ -95,11 +97,13 @@ class Waiter:
 class StreamWaiter:
     """A pending stream: replies queue up in arrival order until the final one."""
 
-    __slots__ = ("_queue", "correlation_id", "observer")
+    __slots__ = ("_queue", "correlation_id", "observer", "sent")
 
     def __init__(self, correlation_id: str, observer: CallObserver | None = None) -> None:
         self.correlation_id = correlation_id
         self.observer = observer
+        self.sent: Any = None
+        """The producer's future of the request record, once handed to the producer."""
         self._queue: queue.SimpleQueue[Reply | BaseException] = queue.SimpleQueue()
 
     def set_reply(self, reply: Reply) -> None:

@@ -24,14 +24,19 @@ class PendingCall:
     the answer with :meth:`result`, or stop waiting with :meth:`cancel`.
     """
 
-    __slots__ = ("_client", "_deadline", "_waiter")
+    __slots__ = ("_client", "_deadline", "_timeout", "_waiter")
 
     def __init__(
-        self, client: KafkaClientTransport, waiter: Waiter, timeout: float | None
+        self,
+        client: KafkaClientTransport,
+        waiter: Waiter,
+        timeout: float | None,
+        deadline: float | None,
     ) -> None:
         self._client = client
         self._waiter = waiter
-        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._timeout = timeout
+        self._deadline = deadline  # time.monotonic(), set when the call began
 
     @property
     def correlation_id(self) -> str:
@@ -58,10 +63,12 @@ class PendingCall:
         ``send_message`` raises: RequestTimeoutError, the agent's A2AError, ...
         """
         if timeout is USE_CLIENT_DEFAULT:
-            timeout = (
-                None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
-            )
-        return self._client._message_or_task(self._client._await(self._waiter, timeout))
+            seconds, deadline = self._timeout, self._deadline
+        else:
+            seconds = timeout
+            deadline = None if timeout is None else time.monotonic() + timeout
+        reply = self._client._await(self._waiter, seconds, deadline)
+        return self._client._message_or_task(reply)
 
     def cancel(self) -> bool:
         """Stop waiting: a later reply is dropped and :meth:`result` raises ClientClosedError.

@@ -83,6 +83,9 @@ class ReplyReader:
         self._gap_grace = gap_grace
         """0: trust the broker; else re-read any hole in the offsets for this long (GAP_GRACE)."""
         self._next_offset: dict[TopicPartition, int] = {}
+        self.read_to: dict[TopicPartition, int] = {}
+        """The offset after the last record read, by partition (written by the reader's
+        thread only): a reply topic whose end is below it was deleted and made again."""
         """Per partition, the offset after the last record handled."""
         self._holes: dict[TopicPartition, dict[tuple[int, int], float]] = {}
         """Per partition, each hole seen (first missing offset, next present one): since when."""
@@ -123,6 +126,8 @@ class ReplyReader:
                     self._stop.wait(_ERROR_BACKOFF)
                     continue
                 for partition, records in batches.items():
+                    if records:
+                        self.read_to[partition] = records[-1].offset + 1
                     if self._gap_grace > 0:
                         records = self._contiguous(partition, records)
                     for record in records:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Union
 
-from ..errors import ClientClosedError
+from ..errors import ClientClosedError, RequestTimeoutError
 from ..types import Message, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 from ..wire import STREAM_COMPLETE
 from .correlation import CorrelationManager, StreamWaiter
@@ -44,10 +45,15 @@ class ReplyStream(Iterator[StreamEvent]):
         waiter: StreamWaiter,
         timeout: float | None,
         resumer: Resumer | None = None,
+        *,
+        first_by: float | None = None,
+        on_timeout: Callable[[StreamWaiter, RequestTimeoutError], BaseException] | None = None,
     ) -> None:
         self._registry = registry
         self._waiter = waiter
         self._timeout = timeout
+        self._first_by = first_by  # the call's deadline covers the first event
+        self._on_timeout = on_timeout
         self._closed = False
         self._resumer = resumer
         self._last_sequence: int | None = None
@@ -83,7 +89,7 @@ class ReplyStream(Iterator[StreamEvent]):
         """The next event, or _END; raises what ended the stream."""
         while not self._closed:
             try:
-                reply = self._waiter.next(self._timeout)
+                reply = self._next()
             except BaseException as exc:
                 self._end(exc)
                 raise
@@ -104,9 +110,28 @@ class ReplyStream(Iterator[StreamEvent]):
             return data
         return _END
 
+    def _next(self) -> Any:
+        """The next reply; the first within what is left of the call's deadline (connecting
+        and sending took part of it), each later one within ``timeout``."""
+        wait = self._timeout
+        if self._first_by is not None:
+            wait = max(0.0, self._first_by - time.monotonic())
+        try:
+            reply = self._waiter.next(wait)
+        except RequestTimeoutError as exc:
+            if self._timeout is not None:
+                exc.message = f"no stream event within {self._timeout}s"
+                exc.args = (exc.message,)
+            if self._on_timeout is not None:
+                raise self._on_timeout(self._waiter, exc) from None
+            raise
+        self._first_by = None
+        return reply
+
     def _take_over(self, other: ReplyStream) -> None:
         """Go on with ``other``'s call (the resubscription after a break) as this stream."""
         self._registry, self._waiter = other._registry, other._waiter
+        self._first_by, self._on_timeout = other._first_by, other._on_timeout
         other._closed = True  # its waiter is this stream's now
         self._closed = False
         self._floor = self._last_sequence

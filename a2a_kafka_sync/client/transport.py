@@ -186,12 +186,18 @@ class KafkaClientTransport(CallPath, TaskCalls):
         :meth:`send_message`; ``PendingCall.result()`` waits at most until it.
         """
         seconds = self._timeout(timeout)
+        deadline = self._deadline(seconds)
         params = _as_send_params(message)
         waiter = self._send(
-            "message_send", params, stream=False, timeout=seconds, credentials=credentials
+            "message_send",
+            params,
+            stream=False,
+            timeout=seconds,
+            deadline=deadline,
+            credentials=credentials,
         )
         assert isinstance(waiter, Waiter)
-        return PendingCall(self, waiter, seconds)
+        return PendingCall(self, waiter, seconds, deadline)
 
     def send_text(
         self,
