@@ -190,7 +190,6 @@ class ClientConfig(_CommonConfig, ClientAuthSettings):
 
     reply_topic_prefix: TopicName = Field(
         default="a2a-reply",
-        max_length=MAX_TOPIC_NAME_LENGTH - 33,
         description="Prefix of the client's own reply topic, named '<prefix>-<random hex>' "
         "(so at most 216 characters, of a topic name's).",
     )
@@ -253,6 +252,18 @@ class ClientConfig(_CommonConfig, ClientAuthSettings):
         "(OpenTelemetry's, or continue_trace()), and wrap each call in an OpenTelemetry "
         "CLIENT span when a tracer provider is set; False: neither.",
     )
+
+    @field_validator("reply_topic_prefix")
+    @classmethod
+    def _room_for_the_suffix(cls, value: str) -> str:
+        longest = MAX_TOPIC_NAME_LENGTH - len("-") - 32
+        if len(value) > longest:
+            raise ValueError(
+                f"a reply topic prefix is at most {longest} characters, not {len(value)}: the "
+                f"reply topic adds '-' and 32 hex digits, and a topic name is at most "
+                f"{MAX_TOPIC_NAME_LENGTH}"
+            )
+        return value
 
     @field_validator("timeout")
     @classmethod
