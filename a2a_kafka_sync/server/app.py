@@ -87,6 +87,10 @@ class KafkaServerApp:
         handler: a plain function ``fn(message, context)`` returning a Message, Task or
             str; a generator function (a stream); or a handler object with
             ``on_message_send`` / ``on_message_send_stream`` / ``on_get_task`` ...
+            Checked here, not at the first request: an ``async def`` function or method,
+            a class instead of an instance, a function that takes no argument or more
+            than two, or anything not callable raises TypeError
+            (:func:`~a2a_kafka_sync.server.handlers.check_handler`).
         bootstrap_servers: Kafka brokers, a list or a comma-separated string.
         request_topic: the topic this agent serves.
         consumer_group_id: the group the server processes share.
