@@ -124,9 +124,11 @@ def test_a_handler_exception_arrives_as_an_internal_error_and_serving_goes_on(
     serve(fragile)
     client = connect()
 
-    with caplog.at_level(logging.ERROR, logger="a2a_kafka_sync.server.dispatcher"):
-        with pytest.raises(InternalError) as caught:
-            client.send_text("boom")
+    with (
+        caplog.at_level(logging.ERROR, logger="a2a_kafka_sync.server.dispatcher"),
+        pytest.raises(InternalError) as caught,
+    ):
+        client.send_text("boom")
 
     error = caught.value
     assert error.code == -32603
