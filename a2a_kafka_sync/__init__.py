@@ -1,7 +1,7 @@
 """a2a-kafka-sync: the A2A protocol over Apache Kafka, for code that is not async.
 
-Call an agent with :class:`KafkaClientTransport` (blocking calls, streams as
-iterators, one client shared by every thread), and serve one with
+Call an agent with :class:`KafkaClientTransport` (also named :class:`A2AKafkaClient`;
+blocking calls, streams as iterators, one client shared by every thread), and serve one with
 :class:`KafkaServerApp` (plain-function handlers on a thread pool). The data
 model lives in :mod:`a2a_kafka_sync.types`, the errors in
 :mod:`a2a_kafka_sync.errors`, a broker for tests in :mod:`a2a_kafka_sync.testing`.
@@ -12,6 +12,7 @@ import logging
 from .auth import Principal
 from .client import (
     USE_CLIENT_DEFAULT,
+    A2AKafkaClient,
     CorrelationManager,
     KafkaClientTransport,
     PendingCall,
@@ -68,6 +69,7 @@ __all__ = [
     "PROFILES",
     "USE_CLIENT_DEFAULT",
     "A2AError",
+    "A2AKafkaClient",
     "A2AKafkaError",
     "AgentCard",
     "AgentDirectory",

@@ -12,10 +12,19 @@ is checked against it by a test).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ._kafka import check_kafka_settings
 from ._redact import redact
@@ -26,15 +35,55 @@ from .types import AgentCard
 __all__ = [
     "DEFAULT_TIMEOUT",
     "LOW_LATENCY",
+    "MAX_TOPIC_NAME_LENGTH",
     "PROFILES",
     "ClientConfig",
     "ServerConfig",
+    "TopicName",
     "build_config",
+    "check_topic_name",
     "config_from",
 ]
 
-DEFAULT_TIMEOUT = 30.0
-"""Seconds a call waits for its reply when neither the call nor the client says otherwise."""
+DEFAULT_TIMEOUT = 20.0
+"""Seconds a call waits for its reply when neither the call nor the client says otherwise.
+
+20 s, below gunicorn's default worker timeout (30 s) with room for the view's own work, so
+that an unconfigured web view answers a slow agent with a 504 instead of a killed worker.
+"""
+
+MAX_TOPIC_NAME_LENGTH = 249
+"""The longest topic name Kafka accepts."""
+
+_TOPIC_CHARACTERS = re.compile(r"[a-zA-Z0-9._-]+")
+
+
+def check_topic_name(name: str) -> str:
+    """Return ``name`` when Kafka accepts it as a topic name, else raise ValueError saying why.
+
+    Kafka refuses an empty name, ``'.'`` and ``'..'``, names over 249 characters and any
+    character outside ``[a-zA-Z0-9._-]``; the library refuses them at construction, not
+    when the topic is first created or written.
+    """
+    if not name:
+        raise ValueError("a Kafka topic name cannot be empty")
+    if name in (".", ".."):
+        raise ValueError(f"a Kafka topic name cannot be {name!r}")
+    if len(name) > MAX_TOPIC_NAME_LENGTH:
+        raise ValueError(
+            f"a Kafka topic name is at most {MAX_TOPIC_NAME_LENGTH} characters, not {len(name)}"
+        )
+    if not _TOPIC_CHARACTERS.fullmatch(name):
+        bad = sorted({c for c in name if not _TOPIC_CHARACTERS.fullmatch(c)})
+        raise ValueError(
+            "a Kafka topic name has only the characters [a-zA-Z0-9._-]; "
+            f"{name!r} has {''.join(bad)!r}"
+        )
+    return name
+
+
+TopicName = Annotated[str, AfterValidator(check_topic_name)]
+"""A ``str`` field that must be a topic name Kafka accepts (:func:`check_topic_name`)."""
 
 LOW_LATENCY = "low-latency"
 """Name of the profile for brokers that do not wake a waiting fetch (Tansu, the embedded broker).
@@ -74,9 +123,8 @@ class _CommonConfig(BaseModel):
         default=["localhost:9092"],
         description="Kafka brokers to bootstrap from, as a list or a comma-separated string.",
     )
-    request_topic: str = Field(
+    request_topic: TopicName = Field(
         default="a2a-requests",
-        min_length=1,
         description="Topic the agent's requests travel on (the agent's address).",
     )
     request_topic_partitions: int = Field(
@@ -150,12 +198,12 @@ _C = TypeVar("_C", bound=_CommonConfig)
 class ClientConfig(_CommonConfig, ClientAuthSettings):
     """Settings of a :class:`~a2a_kafka_sync.KafkaClientTransport`."""
 
-    reply_topic_prefix: str = Field(
+    reply_topic_prefix: TopicName = Field(
         default="a2a-reply",
-        min_length=1,
-        description="Prefix of the client's own reply topic, named '<prefix>-<random hex>'.",
+        description="Prefix of the client's own reply topic, named '<prefix>-<random hex>' "
+        "(so at most 216 characters, of a topic name's).",
     )
-    reply_topic: str | None = Field(
+    reply_topic: TopicName | None = Field(
         default=None,
         description="A fixed reply topic instead of a fresh one per client. The client reads "
         "all of its partitions and ignores replies to other clients' correlation ids.",
@@ -199,7 +247,9 @@ class ClientConfig(_CommonConfig, ClientAuthSettings):
     timeout: float | None = Field(
         default=DEFAULT_TIMEOUT,
         description="Default seconds a call waits for its reply (for a stream: for each next "
-        "event); None waits without limit. Each call can override it.",
+        "event); None waits without limit. Each call can override it. 20 s: below gunicorn's "
+        "default worker timeout (30 s), with room for the view's own work, so a web view "
+        "waiting on a slow agent answers 504 instead of being killed.",
     )
     metrics: bool = Field(
         default=True,
@@ -212,6 +262,18 @@ class ClientConfig(_CommonConfig, ClientAuthSettings):
         "(OpenTelemetry's, or continue_trace()), and wrap each call in an OpenTelemetry "
         "CLIENT span when a tracer provider is set; False: neither.",
     )
+
+    @field_validator("reply_topic_prefix")
+    @classmethod
+    def _room_for_the_suffix(cls, value: str) -> str:
+        longest = MAX_TOPIC_NAME_LENGTH - len("-") - 32
+        if len(value) > longest:
+            raise ValueError(
+                f"a reply topic prefix is at most {longest} characters, not {len(value)}: the "
+                f"reply topic adds '-' and 32 hex digits, and a topic name is at most "
+                f"{MAX_TOPIC_NAME_LENGTH}"
+            )
+        return value
 
     @field_validator("timeout")
     @classmethod
@@ -275,7 +337,7 @@ class ServerConfig(_CommonConfig, ServerAuthSettings):
         description="Send request records that cannot be answered (no reply topic or "
         "correlation id) to the dead-letter topic, with the reason in headers.",
     )
-    dead_letter_topic: str | None = Field(
+    dead_letter_topic: TopicName | None = Field(
         default=None,
         description="The dead-letter topic; default '<request_topic>.dead-letters'.",
     )
@@ -303,7 +365,7 @@ class ServerConfig(_CommonConfig, ServerAuthSettings):
         description="Bytes of reply values kept for that window; a request whose replies "
         "are larger than an eighth of it is remembered without its replies.",
     )
-    card_topic: str | None = Field(
+    card_topic: TopicName | None = Field(
         default="a2a-agent-cards",
         description="Compacted topic the server publishes its agent card on at start, keyed "
         "by agent name, for discovery (AgentDirectory); None publishes nothing. A failed "
@@ -327,6 +389,15 @@ class ServerConfig(_CommonConfig, ServerAuthSettings):
         "and the consumer lag in app.metrics (see docs/observability.md); False: nothing is "
         "counted and the lag is not asked for.",
     )
+    error_detail: Literal["redacted", "full"] = Field(
+        default="redacted",
+        description="How much of a handler's unexpected exception (anything but an A2AError) "
+        "its caller is told, in the -32603 InternalError it gets: 'redacted', the exception's "
+        "class and the request's correlation id, not its message (which may hold data or "
+        "secrets); 'full', its class and message too. The server logs the whole exception, "
+        "with its traceback, at ERROR either way. An A2AError the handler raises goes to the "
+        "caller as it is, message included.",
+    )
     tracing: bool = Field(
         default=True,
         description="Run each handler inside an OpenTelemetry SERVER span (a child of the "
@@ -348,6 +419,19 @@ class ServerConfig(_CommonConfig, ServerAuthSettings):
             raise ValueError("max_in_flight must be at least max_workers")
         return self
 
+    @model_validator(mode="after")
+    def _dead_letter_name_fits(self) -> ServerConfig:
+        name = self.dead_letter_topic_name
+        if name is not None and self.dead_letter_topic is None:
+            try:
+                check_topic_name(name)
+            except ValueError as exc:
+                raise ValueError(
+                    f"the default dead-letter topic {name[:40]!r}... is no topic name "
+                    f"({exc}): set dead_letter_topic, or a shorter request_topic"
+                ) from None
+        return self
+
     @property
     def dead_letter_topic_name(self) -> str | None:
         """The dead-letter topic in force, or None when dead letters are off."""
@@ -365,8 +449,12 @@ def build_config(config_class: type[_C], **settings: Any) -> _C:
     """Build a config from keyword settings: the config's own fields, and kafka-python
     settings for every other key (merged into ``kafka``).
 
-    Raises ConfigurationError, naming each refused setting.
+    Raises ConfigurationError, naming each refused setting, and TypeError when
+    ``bootstrap_servers`` is not a str or a list of str (a config object or an agent card
+    passed in its place, say).
     """
+    if "bootstrap_servers" in settings:
+        _check_servers_type(settings["bootstrap_servers"])
     fields = {k: v for k, v in settings.items() if k in config_class.model_fields}
     passthrough = {k: v for k, v in settings.items() if k not in config_class.model_fields}
     if passthrough:
@@ -382,16 +470,38 @@ def build_config(config_class: type[_C], **settings: Any) -> _C:
         raise ConfigurationError(f"invalid {config_class.__name__}: {problems}") from exc
 
 
+def _check_servers_type(value: Any) -> None:
+    """Raise TypeError, saying what to write instead, unless ``value`` can be brokers."""
+    if isinstance(value, str):
+        return
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return
+    hint = ""
+    if isinstance(value, _CommonConfig):
+        hint = f"; pass a {type(value).__name__} as config=..."
+    elif isinstance(value, AgentCard):
+        hint = "; pass an agent card as agent_card=..."
+    raise TypeError(
+        "bootstrap_servers must be a str ('host1:9092,host2:9092') or a list of str, "
+        f"not {type(value).__name__}{hint}"
+    )
+
+
 def config_from(
     config_class: type[_C], config: _C | None, explicit: dict[str, Any], settings: dict[str, Any]
 ) -> _C:
     """The config a constructor was given: ``config`` itself, or one built (with
     :func:`build_config`) from its explicit arguments that are not None and ``settings``.
 
-    Raises TypeError when both a config object and loose settings are passed.
+    Raises TypeError when both a config object and loose settings are passed, or when
+    ``config`` is not a ``config_class``.
     """
     given = {key: value for key, value in explicit.items() if value is not None}
     if config is not None:
+        if not isinstance(config, config_class):
+            raise TypeError(
+                f"config must be a {config_class.__name__}, not {type(config).__name__}"
+            )
         if given or settings:
             raise TypeError("pass either config or individual settings, not both")
         return config

@@ -19,7 +19,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from pydantic import Field, ValidationError
 
 from ._kafka import build_consumer, build_producer, ensure_topics, translate_kafka_errors
-from .config import _CommonConfig, config_from
+from .config import TopicName, _CommonConfig, config_from
 from .errors import (
     A2AKafkaError,
     CardSignatureError,
@@ -73,9 +73,8 @@ class AgentNotFoundError(A2AKafkaError, LookupError):
 class AgentDirectoryConfig(_CommonConfig):
     """Settings of an :class:`AgentDirectory`."""
 
-    topic: str = Field(
+    topic: TopicName = Field(
         default="a2a-agent-cards",
-        min_length=1,
         description="Compacted topic holding the agent cards, keyed by agent name.",
     )
     read_timeout: float = Field(

@@ -371,7 +371,7 @@ def _rel(path: Path) -> str:
 @pytest.mark.parametrize(
     ("under", "allowed"),
     [
-        ("types", ("a2a_kafka_sync.types",)),
+        ("types", ("a2a_kafka_sync.types", "a2a_kafka_sync._redact")),
         (
             "wire",
             (

@@ -187,7 +187,7 @@ def test_a_killed_servers_3000_calls_are_answered_once_within_the_default_timeou
     broker_settings: dict[str, Any], topic: str, connect: Any, tmp_path: Path
 ) -> None:
     """kill -9 with 3,000 calls in flight: the survivor takes the dead server's partitions
-    soon enough that every call, at the client's default timeout (30 s), is answered, once.
+    soon enough that every call, at the client's default timeout (20 s), is answered, once.
 
     With kafka-python's own group timings (a 45 s session) the dead server's partitions
     would wait 45 s and about half of these calls would time out.

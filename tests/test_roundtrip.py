@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -111,24 +112,59 @@ def test_32_threads_sharing_one_client_each_get_their_own_answer(serve, connect)
     assert client.pending == 0
 
 
-def test_a_handler_exception_arrives_as_an_internal_error_and_serving_goes_on(
-    serve, connect
-) -> None:
-    def fragile(message: Message) -> str:
-        if message.text == "boom":
-            raise ValueError("kaboom")
-        return "fine"
+def fragile(message: Message) -> str:
+    if message.text == "boom":
+        raise ValueError("kaboom: card 4111-1111")
+    return "fine"
 
+
+def test_a_handler_exception_arrives_as_an_internal_error_and_serving_goes_on(
+    serve, connect, caplog: pytest.LogCaptureFixture
+) -> None:
     serve(fragile)
     client = connect()
 
-    with pytest.raises(InternalError) as caught:
+    with (
+        caplog.at_level(logging.ERROR, logger="a2a_kafka_sync.server.dispatcher"),
+        pytest.raises(InternalError) as caught,
+    ):
         client.send_text("boom")
 
-    assert caught.value.code == -32603
-    assert "kaboom" in caught.value.message
-    assert caught.value.correlation_id
+    error = caught.value
+    assert error.code == -32603
+    assert error.correlation_id
+    # redacted by default: the class and the correlation id reach the caller, not the text
+    assert "kaboom" not in error.message and "4111" not in str(error)
+    assert "ValueError" in error.message and error.correlation_id in error.message
+    # the whole exception, with its traceback, is in the server's log at ERROR
+    (logged,) = [r for r in caplog.records if r.exc_info and r.levelno == logging.ERROR]
+    assert error.correlation_id in logged.getMessage()
+    assert "kaboom: card 4111-1111" in caplog.text and "Traceback" in caplog.text
     assert client.send_text("again") == "fine"
+
+
+def test_error_detail_full_sends_the_exceptions_message_to_the_caller(serve, connect) -> None:
+    serve(fragile, error_detail="full")
+
+    with pytest.raises(InternalError) as caught:
+        connect().send_text("boom")
+
+    assert caught.value.message == "ValueError: kaboom: card 4111-1111"
+
+
+def test_a_stream_that_fails_midway_is_redacted_too(serve, connect) -> None:
+    def breaks(message: Message) -> Iterator[str]:
+        yield "one"
+        raise RuntimeError("lost the thread at /srv/secret/path")
+
+    serve(breaks)
+    stream = connect().send_message_streaming("go")
+
+    assert next(stream).text == "one"
+    with pytest.raises(InternalError) as caught:
+        next(stream)
+    assert "RuntimeError" in caught.value.message
+    assert "/srv/secret/path" not in caught.value.message
 
 
 def test_an_a2a_error_raised_by_a_handler_keeps_its_class_and_code(serve, connect) -> None:
@@ -141,7 +177,7 @@ def test_an_a2a_error_raised_by_a_handler_keeps_its_class_and_code(serve, connec
         connect().send_text("where is it")
 
     assert caught.value.code == -32001
-    assert "t-404" in caught.value.message
+    assert "t-404" in caught.value.message  # an A2AError is for the caller: never redacted
 
 
 def test_a_stream_that_fails_midway_yields_its_events_then_raises(serve, connect) -> None:

@@ -21,6 +21,11 @@ from a2a_kafka_sync._redact import REDACTED, is_secret, redact
 from a2a_kafka_sync.config import ServerConfig, build_config
 from a2a_kafka_sync.errors import BrokerUnavailableError, ConfigurationError
 from a2a_kafka_sync.testing import EmbeddedBroker
+from a2a_kafka_sync.types import (
+    PushNotificationAuthenticationInfo,
+    PushNotificationConfig,
+    TaskPushNotificationConfig,
+)
 from a2a_kafka_sync.wire import RequestHeaders
 
 PASSWORD = "sasl-pass-3e8b"
@@ -129,6 +134,42 @@ def test_the_authorization_header_is_not_in_the_repr_of_request_headers() -> Non
     headers = RequestHeaders(correlation_id="c", authorization=f"Bearer {TOKEN}")
     assert TOKEN not in repr(headers)
     assert headers.authorization == f"Bearer {TOKEN}"
+
+
+def _push_config() -> TaskPushNotificationConfig:
+    auth = PushNotificationAuthenticationInfo(schemes=["Bearer"], credentials=TOKEN)
+    config = PushNotificationConfig(
+        url="https://hooks.example.com/a2a",
+        id="hook-1",
+        token=PASSWORD,
+        authentication=auth,
+        webhookSecret=KEY_PASSWORD,  # an extra field named like a secret
+    )
+    return TaskPushNotificationConfig(task_id="t-1", push_notification_config=config)
+
+
+def test_push_config_reprs_hide_the_token_and_the_credentials() -> None:
+    task_config = _push_config()
+    config = task_config.push_notification_config
+    assert config.authentication is not None
+    for shown in (task_config, config, config.authentication):
+        for text in (repr(shown), str(shown), f"{shown}", f"{shown!r}"):
+            _assert_hidden(text)
+    assert f"token={REDACTED!r}" in repr(config)
+    assert f"credentials={REDACTED!r}" in repr(config.authentication)
+    # the rest is shown, to tell configs apart
+    assert "https://hooks.example.com/a2a" in repr(task_config) and "hook-1" in repr(config)
+    assert "t-1" in repr(task_config) and "Bearer" in repr(config)
+
+
+def test_push_configs_keep_their_secrets_as_data() -> None:
+    config = _push_config().push_notification_config
+    assert config.token == PASSWORD
+    assert config.authentication is not None and config.authentication.credentials == TOKEN
+    wire = config.to_wire()
+    assert wire["token"] == PASSWORD and wire["authentication"]["credentials"] == TOKEN
+    assert PushNotificationConfig(url="https://x").token is None
+    assert "token=None" in repr(PushNotificationConfig(url="https://x"))  # unset stays None
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import sys
 import time
 
 from ..client import KafkaClientTransport
+from ..config import DEFAULT_TIMEOUT
 from ..errors import RequestTimeoutError
 from ..types import Message
 from .exits import INTERRUPTED, ExitCode
@@ -50,9 +51,10 @@ def _add_call_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
         type=positive_float,
-        default=30.0,
+        default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
-        help="how long to wait for the reply (stream: for each next event; default 30)",
+        help="how long to wait for the reply (stream: for each next event; default "
+        f"{DEFAULT_TIMEOUT:g}, the client's)",
     )
     parser.add_argument(
         "--a2a-version",

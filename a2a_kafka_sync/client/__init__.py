@@ -6,10 +6,11 @@ from .sdk_view import A2ASdkClient
 from .stream import ReplyStream
 from .tasks import push_config
 from .timeouts import USE_CLIENT_DEFAULT
-from .transport import KafkaClientTransport
+from .transport import A2AKafkaClient, KafkaClientTransport
 
 __all__ = [
     "USE_CLIENT_DEFAULT",
+    "A2AKafkaClient",
     "A2ASdkClient",
     "CorrelationManager",
     "KafkaClientTransport",

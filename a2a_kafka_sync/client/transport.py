@@ -26,7 +26,7 @@ from .stream import ReplyStream
 from .tasks import TaskCalls
 from .timeouts import USE_CLIENT_DEFAULT, Timeout
 
-__all__ = ["USE_CLIENT_DEFAULT", "KafkaClientTransport"]
+__all__ = ["USE_CLIENT_DEFAULT", "A2AKafkaClient", "KafkaClientTransport"]
 
 
 def _reset_after_fork(ref: weakref.ReferenceType[KafkaClientTransport]) -> None:
@@ -57,6 +57,45 @@ def _as_send_params(message: MessageSendParams | Message | str) -> MessageSendPa
     raise TypeError(f"expected MessageSendParams, Message or str, not {type(message).__name__}")
 
 
+def _card_and_servers(
+    agent_card: Any, bootstrap_servers: str | list[str] | None
+) -> tuple[AgentCard | None, str | list[str] | None]:
+    """The agent card and brokers of a constructor call, however its first argument was used.
+
+    The first positional parameter is the agent card (the seed's order), but most
+    first calls pass the brokers there: a str or a list of str is taken as
+    ``bootstrap_servers`` when that is not given too. Anything else that is not a card
+    raises TypeError saying what to write instead.
+    """
+    if agent_card is None or isinstance(agent_card, AgentCard):
+        return agent_card, bootstrap_servers
+    card = from_a2a_sdk(agent_card)  # a2a-sdk's AgentCard is welcome too
+    if isinstance(card, AgentCard):
+        return card, bootstrap_servers
+    brokers = isinstance(agent_card, str) or (
+        isinstance(agent_card, (list, tuple))
+        and bool(agent_card)
+        and all(isinstance(item, str) for item in agent_card)
+    )
+    if brokers and bootstrap_servers is None:
+        return None, agent_card
+    if brokers:
+        raise TypeError(
+            "KafkaClientTransport's first positional argument is the agent card, and "
+            f"{agent_card!r} looks like the brokers, while bootstrap_servers is "
+            f"{bootstrap_servers!r}. Write KafkaClientTransport(bootstrap_servers=..., "
+            "request_topic=...)"
+        )
+    if isinstance(agent_card, ClientConfig):
+        instead = "KafkaClientTransport(config=config)"
+    else:
+        instead = "KafkaClientTransport(bootstrap_servers=..., request_topic=..., agent_card=...)"
+    raise TypeError(
+        "KafkaClientTransport's first positional argument is the agent card (an AgentCard "
+        f"or None), not {type(agent_card).__name__}. Write {instead}"
+    )
+
+
 # CallPath before TaskCalls: its _call and _stream replace the stubs of TaskCalls.
 class KafkaClientTransport(CallPath, TaskCalls):
     """A blocking A2A client that talks to an agent through Kafka.
@@ -72,8 +111,14 @@ class KafkaClientTransport(CallPath, TaskCalls):
     the topic before any request leaves, so no reply can be missed. ``close()``
     fails calls still waiting with ClientClosedError and stops the thread.
 
+    Write the arguments as keywords: ``KafkaClientTransport(bootstrap_servers="kafka:9092",
+    request_topic="my-agent")``. :class:`A2AKafkaClient` is the same class.
+
     Args:
         agent_card: the card of the agent this client calls (returned by :meth:`get_card`).
+            It is the first positional parameter, as in the seed; a str or a list of str
+            there is taken as ``bootstrap_servers`` (when that is not given as well), and
+            anything else that is not an AgentCard raises TypeError.
         bootstrap_servers: Kafka brokers, a list or a comma-separated string.
         request_topic: the agent's request topic.
         reply_topic_prefix: prefix of the client's reply topic name.
@@ -88,7 +133,7 @@ class KafkaClientTransport(CallPath, TaskCalls):
 
     def __init__(
         self,
-        agent_card: AgentCard | None = None,
+        agent_card: AgentCard | str | list[str] | None = None,
         bootstrap_servers: str | list[str] | None = None,
         request_topic: str | None = None,
         reply_topic_prefix: str | None = None,
@@ -98,6 +143,7 @@ class KafkaClientTransport(CallPath, TaskCalls):
         config: ClientConfig | None = None,
         **settings: Any,
     ) -> None:
+        card, bootstrap_servers = _card_and_servers(agent_card, bootstrap_servers)
         explicit = {
             "bootstrap_servers": bootstrap_servers,
             "request_topic": request_topic,
@@ -106,7 +152,7 @@ class KafkaClientTransport(CallPath, TaskCalls):
             "consumer_group_id": consumer_group_id,
         }
         self.config: ClientConfig = config_from(ClientConfig, config, explicit, settings)
-        self.agent_card = agent_card or AgentCard(name=self.config.request_topic)
+        self.agent_card = card or AgentCard(name=self.config.request_topic)
         self.protocol_version: str = self.config.protocol_version or protocol_version_for(
             self.agent_card
         )
@@ -241,3 +287,7 @@ class KafkaClientTransport(CallPath, TaskCalls):
         if isinstance(reply.data, (Message, Task)):
             return reply.data
         raise ProtocolError(f"message_send answered with a {reply.type!r} reply")
+
+
+A2AKafkaClient = KafkaClientTransport
+"""The short name of :class:`KafkaClientTransport`: the same class."""

@@ -23,6 +23,7 @@ from .consumer import RequestConsumer
 from .default_handler import DefaultRequestHandler, default_card
 from .dispatcher import Dispatcher
 from .guard import RequestGuard
+from .handlers import check_handler, is_handler_object
 from .membership import consumer_overrides
 from .offsets import OffsetTracker
 from .producer import producer_overrides, reconnect, server_access, server_topics
@@ -43,6 +44,33 @@ class _State(enum.Enum):
     STOPPED = "stopped"
 
 
+def _check_arguments(
+    handler: Any, agent_card: Any, extended_agent_card: Any, task_store: Any
+) -> None:
+    """Raise TypeError, saying what to write instead, for an argument of the wrong kind."""
+    if isinstance(handler, (str, list)):
+        raise TypeError(
+            "KafkaServerApp's first argument is the handler (a function or a handler object), "
+            f"not {type(handler).__name__} {handler!r}. Write KafkaServerApp(handler, "
+            "bootstrap_servers=..., request_topic=...)"
+        )
+    check_handler(handler)
+    for name, card in (("agent_card", agent_card), ("extended_agent_card", extended_agent_card)):
+        if card is not None and not isinstance(card, AgentCard):
+            raise TypeError(f"{name} must be an AgentCard, not {type(card).__name__}")
+    if task_store is not None:
+        if isinstance(task_store, type):
+            raise TypeError(
+                f"task_store is the class {task_store.__name__}, not an instance of it: "
+                f"pass {task_store.__name__}(...)"
+            )
+        if not all(callable(getattr(task_store, m, None)) for m in ("save", "get", "delete")):
+            raise TypeError(
+                "task_store must be a TaskStore (InMemoryTaskStore(), SQLiteTaskStore(path), "
+                f"KafkaTaskStore(...)), not {type(task_store).__name__}"
+            )
+
+
 class KafkaServerApp:
     """Serves an A2A agent: reads its request topic, runs handlers on a thread pool, replies.
 
@@ -59,6 +87,10 @@ class KafkaServerApp:
         handler: a plain function ``fn(message, context)`` returning a Message, Task or
             str; a generator function (a stream); or a handler object with
             ``on_message_send`` / ``on_message_send_stream`` / ``on_get_task`` ...
+            Checked here, not at the first request: an ``async def`` function or method,
+            a class instead of an instance, a function that takes no argument or more
+            than two, or anything not callable raises TypeError
+            (:func:`~a2a_kafka_sync.server.handlers.check_handler`).
         bootstrap_servers: Kafka brokers, a list or a comma-separated string.
         request_topic: the topic this agent serves.
         consumer_group_id: the group the server processes share.
@@ -98,6 +130,7 @@ class KafkaServerApp:
         config: ServerConfig | None = None,
         **settings: Any,
     ) -> None:
+        _check_arguments(handler, agent_card, extended_agent_card, task_store)
         explicit = {
             "bootstrap_servers": bootstrap_servers,
             "request_topic": request_topic,
@@ -105,7 +138,7 @@ class KafkaServerApp:
         }
         self.config: ServerConfig = config_from(ServerConfig, config, explicit, settings)
         self.agent_card = agent_card or default_card(self.config.request_topic)
-        if hasattr(handler, "on_message_send") or hasattr(handler, "on_message_send_stream"):
+        if is_handler_object(handler):
             if task_store is not None or extended_agent_card is not None or event_log is not None:
                 raise TypeError(
                     "task_store, event_log and extended_agent_card configure the "

@@ -32,7 +32,7 @@ from ..types import (
 )
 from ..wire import SUCCESS
 from .context import RequestContext
-from .handlers import RequestHandler, _positional_arity
+from .handlers import RequestHandler, _positional_arity, check_handler, is_handler_object
 from .resume import follow_task
 from .tasks import InMemoryTaskStore, TaskStore
 from .tasks.event_log import InMemoryTaskEventLog, TaskEventLog
@@ -93,8 +93,11 @@ class DefaultRequestHandler(RequestHandler):
         extended_agent_card: AgentCard | None = None,
         event_log: TaskEventLog | None = None,
     ) -> None:
-        if not callable(agent):
-            raise TypeError(f"an agent must be callable, not {type(agent).__name__}")
+        if is_handler_object(agent):
+            raise TypeError(
+                "DefaultRequestHandler runs a function; a handler object is served as it is"
+            )
+        check_handler(agent)
         self.agent = agent
         self.task_store = task_store or InMemoryTaskStore()
         self.agent_card = agent_card or default_card(getattr(agent, "__name__", "agent"))

@@ -355,15 +355,29 @@ class Dispatcher:
         self._replies.send(headers, encode_reply(STREAM_COMPLETE), sent, call=call)
         return None
 
-    @staticmethod
-    def _as_a2a_error(exc: Exception, headers: RequestHeaders) -> A2AError:
-        if isinstance(exc, A2AError):
+    def _as_a2a_error(self, exc: Exception, headers: RequestHeaders) -> A2AError:
+        if isinstance(exc, A2AError):  # raised to be answered: its message is for the caller
             return exc
         if isinstance(exc, ReplyNotSent):
             logger.warning("could not send a reply to %s: %s", headers.reply_topic, exc.cause)
             return InternalError(f"reply not sent: {exc.cause.message}")
         logger.exception("handler failed on request %s", headers.correlation_id)
-        return InternalError(f"{type(exc).__name__}: {exc}")
+        return unexpected_error(exc, headers.correlation_id, self._config.error_detail)
+
+
+def unexpected_error(exc: Exception, correlation_id: str | None, detail: str) -> InternalError:
+    """The InternalError a caller gets for a handler's unexpected exception ``exc``.
+
+    ``detail`` is the server's ``error_detail``: ``"redacted"`` tells the exception's
+    class and the request's correlation id, under which the server logged the whole
+    exception; ``"full"`` tells its class and message too.
+    """
+    name = type(exc).__name__
+    if detail == "full":
+        return InternalError(f"{name}: {exc}")
+    return InternalError(
+        f"internal error ({name}); the agent logged it under correlation id {correlation_id}"
+    )
 
 
 _SETTLED_LATER: list[Future] = []

@@ -30,6 +30,7 @@ __all__ = [
     "HANDLER_METHODS",
     "FunctionHandler",
     "RequestHandler",
+    "check_handler",
 ]
 
 HANDLER_METHODS: dict[str, tuple[str, str | None]] = {
@@ -107,6 +108,107 @@ class RequestHandler:
         raise self._unsupported("agent_card_get")
 
 
+_SHAPES = (
+    "a function fn(message) or fn(message, context), a generator function, or a handler "
+    "object with on_message_send (a RequestHandler subclass's instance)"
+)
+
+
+def _is_async(fn: Any) -> bool:
+    call = getattr(fn, "__call__", None)  # noqa: B004 - a callable object's own method
+    return any(inspect.iscoroutinefunction(f) or inspect.isasyncgenfunction(f) for f in (fn, call))
+
+
+def is_handler_object(handler: Any) -> bool:
+    """True for a handler object (it has ``on_message_send`` or ``on_message_send_stream``)."""
+    return hasattr(handler, "on_message_send") or hasattr(handler, "on_message_send_stream")
+
+
+def check_handler(handler: Any) -> None:
+    """Raise TypeError, saying what is wrong and what to pass, unless ``handler`` can serve.
+
+    Accepted: a plain function (or callable object) taking the message, or the message and
+    the RequestContext; a generator function; a handler object with ``on_*`` methods.
+    Refused, when the server is built rather than at its first request: an ``async def``
+    function or method (handlers run on worker threads; a2a-sdk's async handlers go through
+    :class:`~a2a_kafka_sync.contrib.a2a_sdk.A2ASdkHandler`), a coroutine, a class instead
+    of an instance, a function needing no argument, more than two, or a keyword-only one,
+    and anything that is not callable.
+    """
+    if inspect.iscoroutine(handler):
+        handler.close()  # no "never awaited" warning on top of this error
+        raise TypeError(
+            "the handler is a coroutine (an async function that was called); handlers run "
+            f"on worker threads and must be plain: pass {_SHAPES}"
+        )
+    if inspect.isclass(handler):
+        name = handler.__name__
+        raise TypeError(
+            f"the handler is the class {name}, not an instance of it: pass {name}() (or a function)"
+        )
+    if is_handler_object(handler):
+        for unary, stream in HANDLER_METHODS.values():
+            for attribute in (unary, stream):
+                method = getattr(handler, attribute, None) if attribute else None
+                if method is None:
+                    continue
+                if not callable(method):
+                    raise TypeError(
+                        f"{type(handler).__name__}.{attribute} is a "
+                        f"{type(method).__name__}, not a method"
+                    )
+                if _is_async(method):
+                    raise TypeError(
+                        f"{type(handler).__name__}.{attribute} is async (async def); handlers "
+                        "run on worker threads and must be plain def methods (a2a-sdk's "
+                        "async handlers: a2a_kafka_sync.contrib.a2a_sdk.A2ASdkHandler)"
+                    )
+        return
+    if not callable(handler):
+        raise TypeError(f"the handler must be {_SHAPES}, not {type(handler).__name__}")
+    name = getattr(handler, "__qualname__", type(handler).__name__)
+    if _is_async(handler):
+        raise TypeError(
+            f"the handler {name} is async (async def); handlers run on worker threads: "
+            f"make it a plain def (a generator for a stream), i.e. {_SHAPES}"
+        )
+    _check_arguments(handler, name)
+
+
+def _check_arguments(fn: Callable[..., Any], name: str) -> None:
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # builtins without a signature: let them be
+        return
+    positional = [
+        p
+        for p in parameters
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    required = [p.name for p in positional if p.default is inspect.Parameter.empty]
+    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
+    keyword_only = [
+        p.name
+        for p in parameters
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
+    ]
+    if len(required) > 2:
+        raise TypeError(
+            f"the handler {name} needs {len(required)} arguments ({', '.join(required)}); it "
+            "is called with the message, or the message and the context: fn(message, context)"
+        )
+    if keyword_only:
+        raise TypeError(
+            f"the handler {name} needs the keyword-only argument(s) {', '.join(keyword_only)}, "
+            "which nobody passes; it is called as fn(message) or fn(message, context)"
+        )
+    if not positional and not variadic:
+        raise TypeError(
+            f"the handler {name} takes no argument; it is called with the request's message: "
+            "fn(message) or fn(message, context)"
+        )
+
+
 def _positional_arity(fn: Callable[..., Any]) -> int:
     try:
         parameters = inspect.signature(fn).parameters.values()
@@ -129,8 +231,9 @@ class FunctionHandler(RequestHandler):
     """
 
     def __init__(self, fn: Callable[..., Any]) -> None:
-        if not callable(fn):
-            raise TypeError(f"a handler must be callable, not {type(fn).__name__}")
+        if is_handler_object(fn):
+            raise TypeError("FunctionHandler adapts a function; a handler object is used as it is")
+        check_handler(fn)
         self.fn = fn
         self._generator = inspect.isgeneratorfunction(fn)
         self._with_context = _positional_arity(fn) >= 2

@@ -135,6 +135,11 @@ class PushNotifier:
         backoff: float = 0.2,
         name: str = "a2a-kafka-push",
     ) -> None:
+        if not callable(getattr(producer, "send", None)):
+            raise TypeError(
+                "PushNotifier's first argument is the KafkaProducer that sends kafka:// "
+                f"pushes, not {type(producer).__name__}"
+            )
         if workers < 1 or attempts < 1 or timeout <= 0 or backoff < 0:
             raise ValueError("workers and attempts must be >= 1, timeout > 0 and backoff >= 0")
         self._producer = producer

@@ -16,5 +16,5 @@ with ApacheKafka() as kafka:  # one KRaft node on free loopback ports; ApacheKaf
     settings = kafka.settings()  # bootstrap_servers, and no profile: the library's defaults
     with KafkaServerApp(echo, request_topic="echo-agent", **settings) as app:
         app.wait_until_assigned(30)
-        with KafkaClientTransport(None, request_topic="echo-agent", **settings) as client:
+        with KafkaClientTransport(request_topic="echo-agent", **settings) as client:
             print(client.send_text("hello"))  # -> echo: hello

@@ -13,7 +13,8 @@ def orders(message, context):
         # An A2AError answers the request with its code, message and data.
         raise InvalidParamsError("an order number is digits only", data={"got": message.text})
     if message.text == "0":
-        # Any other exception answers with InternalError (-32603).
+        # Any other exception answers with InternalError (-32603); its message stays in
+        # the server's log (error_detail="redacted", the default).
         raise ZeroDivisionError("order 0 does not exist")
     return f"order {message.text}: shipped"
 
@@ -33,8 +34,8 @@ def main():
 
                 try:
                     client.send_text("0")
-                except InternalError as exc:
-                    print(exc.code, exc.message)
+                except InternalError as exc:  # "...; the agent logged it under correlation id ..."
+                    print(exc.code, exc.message.partition(";")[0])
 
                 try:
                     client.send_text("42", timeout=0.001)

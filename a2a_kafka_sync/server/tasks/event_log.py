@@ -117,6 +117,9 @@ class _EventView:
     """
 
     def __init__(self, max_events_per_task: int, max_tasks: int) -> None:
+        for name, value in (("max_events_per_task", max_events_per_task), ("max_tasks", max_tasks)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, not {type(value).__name__}")
         if max_events_per_task < 1 or max_tasks < 1:
             raise ValueError("max_events_per_task and max_tasks must be at least 1")
         self.lock = threading.Lock()

@@ -26,10 +26,10 @@ import logging
 import threading
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..._kafka import translate_kafka_errors
-from ...config import _CommonConfig, config_from
+from ...config import TopicName, _CommonConfig, check_topic_name, config_from
 from ...errors import A2AKafkaError, ClientClosedError
 from ...types import Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 from .event_log import (
@@ -59,9 +59,8 @@ _RUN_ENDED = "run_ended"
 class KafkaTaskEventLogConfig(_CommonConfig):
     """Settings of a :class:`KafkaTaskEventLog`: the common connection settings, and these."""
 
-    topic: str | None = Field(
+    topic: TopicName | None = Field(
         default=None,
-        min_length=1,
         description="Topic of the task events, keyed by task id; default "
         "'<request_topic>.task-events'.",
     )
@@ -96,6 +95,18 @@ class KafkaTaskEventLogConfig(_CommonConfig):
     def topic_name(self) -> str:
         """The event topic in force."""
         return self.topic or f"{self.request_topic}.task-events"
+
+    @model_validator(mode="after")
+    def _default_topic_fits(self) -> KafkaTaskEventLogConfig:
+        if self.topic is None:
+            try:
+                check_topic_name(self.topic_name)
+            except ValueError as exc:
+                raise ValueError(
+                    f"the default task-event topic is no topic name ({exc}): set topic, "
+                    "or a shorter request_topic"
+                ) from None
+        return self
 
 
 def _encode(task_id: str, sequence: int, kind: str, event: TaskEvent | None) -> bytes:
@@ -269,6 +280,9 @@ def event_log_for(choice: TaskEventLog | str | None, server: _CommonConfig) -> T
     ``'<request_topic>.task-events'`` with the server's connection settings."""
     if choice is None or isinstance(choice, TaskEventLog):
         return choice
+    if not isinstance(choice, str):
+        what = f"the class {choice.__name__}" if isinstance(choice, type) else type(choice).__name__
+        raise TypeError(f"event_log must be a TaskEventLog, 'memory' or 'kafka', not {what}")
     if choice == "memory":
         from .event_log import InMemoryTaskEventLog
 

@@ -28,7 +28,7 @@ from kafka import KafkaProducer
 from pydantic import Field
 
 from ..._kafka import translate_kafka_errors
-from ...config import _CommonConfig, config_from
+from ...config import TopicName, _CommonConfig, config_from
 from ...errors import ClientClosedError
 from ...types import PushNotificationConfig, Task
 from .store import TaskStore
@@ -44,8 +44,8 @@ _Snapshot = tuple[Task | None, list[PushNotificationConfig], bool, str | None]
 class KafkaTaskStoreConfig(_CommonConfig):
     """Settings of a :class:`KafkaTaskStore`: the common connection settings, and these."""
 
-    topic: str = Field(
-        default="a2a-tasks", min_length=1, description="Compacted topic of the task snapshots."
+    topic: TopicName = Field(
+        default="a2a-tasks", description="Compacted topic of the task snapshots."
     )
     topic_partitions: int = Field(
         default=1,
