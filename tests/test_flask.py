@@ -99,6 +99,34 @@ def test_the_example_answers_with_the_agents_reply(serve, example_app: Flask) ->
     assert response.get_json() == {"reply": "echo: hello"}
 
 
+def test_the_example_answers_503_at_once_and_logs_the_reason_when_no_broker_is_there(
+    collect_garbage: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    app = example.create_app({"bootstrap_servers": address, "request_topic": "web-agent"})
+    try:
+        took = []
+        for _ in range(3):  # the first finds out; the others fail fast during the cool-down
+            began = time.monotonic()
+            response = app.test_client().post("/ask", data="anyone?")
+            took.append(time.monotonic() - began)
+            assert response.status_code == 503
+            error = response.get_json()["error"]
+            assert error["type"] == "BrokerUnavailableError"
+            assert error["message"] == "the agent cannot be reached right now"  # no address
+    finally:
+        example.a2a.close()
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("A2A call")]
+    assert len(logged) == 3 and all(address in m and "ECONNREFUSED" in m for m in logged)
+    # Not connect_timeout (15 s) nor the client's timeout (20 s): the TCP refusal, at once.
+    assert max(took) < 5, took
+
+
 def _sse(body: str) -> list[tuple[str, Any]]:
     """(event name, decoded data) of each Server-Sent Event in ``body``."""
     found = []
