@@ -690,10 +690,18 @@ def _pkcs8(key: Path) -> str:
 
 
 def _kraft_id() -> str:
-    """A KRaft cluster id: 16 random bytes, base64url without padding (as StorageTool's)."""
+    """A KRaft cluster id: 16 random bytes, base64url without padding (as StorageTool's).
+
+    Never one that starts with "-" (one in 64 would): StorageTool's parser takes it for an
+    option ("argument --cluster-id/-t: expected one argument"); Kafka's own
+    ``Uuid.randomUuid()`` draws again in that case too.
+    """
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        made = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not made.startswith("-"):
+            return made
 
 
 def main(argv: Sequence[str] | None = None) -> int:
