@@ -229,11 +229,15 @@ def settings(kafka: ApacheKafka, user: str, **extra: Any) -> dict[str, Any]:
 
 def complaints(caplog: pytest.LogCaptureFixture) -> list[str]:
     """What the library logged at WARNING or worse during the test (a refusal it retried
-    would show here even when the test's calls succeed)."""
+    would show here even when the test's calls succeed). The rescue of a group join that
+    kafka-python 3.0.12 finished and did not apply (server/group_join.py, a few starts in a
+    hundred, ACLs or not) is no complaint about the ACLs."""
     return [
         record.getMessage()
         for record in caplog.records
-        if record.name.startswith("a2a_kafka_sync") and record.levelno >= logging.WARNING
+        if record.name.startswith("a2a_kafka_sync")
+        and record.levelno >= logging.WARNING
+        and not record.getMessage().startswith("kafka-python finished a group join")
     ]
 
 

@@ -20,8 +20,10 @@ from a2a_kafka_sync import (
 from a2a_kafka_sync.client import ReplyStream
 from a2a_kafka_sync.client.resume import is_break
 from a2a_kafka_sync.errors import (
+    BrokerUnavailableError,
     InternalError,
     InvalidParamsError,
+    KafkaAuthenticationError,
     RequestTimeoutError,
     TaskNotFoundError,
 )
@@ -235,6 +237,8 @@ def test_what_counts_as_a_break() -> None:
     assert is_break(InternalError("stopping", data={"reason": "server_stopping"}))
     assert not is_break(InternalError("the agent failed"))
     assert not is_break(InvalidParamsError("not kept"))
+    assert is_break(BrokerUnavailableError("the request was not delivered within 4.0s"))
+    assert not is_break(KafkaAuthenticationError("SASL authentication failed"))
 
 
 # -- the Kafka log: another instance replays -----------------------------------------------------

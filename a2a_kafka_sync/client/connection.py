@@ -271,9 +271,13 @@ class ConnectionLifecycle:
     # -- recovery after a failed send or a timeout ---------------------------------------------
 
     def _recover(self) -> None:
-        """On the connector's thread, after a failed send or a timeout: when the brokers are
-        reachable and the reply topic is still there after a mere timeout, nothing to do;
-        else a new producer, topics recreated when missing, reader repositioned.
+        """On the connector's thread, after a failed send, an undelivered request or a timeout.
+
+        No broker takes a connection: raise (calls fail fast). After an undelivered request,
+        once one does: calls go on, and the reply topic is checked in the background next.
+        After a timeout: when the reply topic is still the one the reader reads, nothing to
+        do. Else (and after a failed send) a new producer, the topics recreated when
+        missing, and the reader repositioned.
 
         A broker that restarted may have lost its topics and its producer state
         (the embedded broker keeps nothing); this brings the client back without
@@ -285,8 +289,13 @@ class ConnectionLifecycle:
         except A2AKafkaError:
             self._unreachable = True  # calls fail fast until a later attempt finds one
             raise
+        if not self._broken and self._unreachable:
+            # A broker answers again: calls go on at once; the reply topic is checked next,
+            # in the background (it may have been made again meanwhile).
+            self._unreachable, self._suspect = False, True
+            return
         if not self._broken and self._reply_topic_sound():
-            self._suspect = self._unreachable = False
+            self._suspect = False
             return
         logger.warning(
             "a send failed or the reply topic is gone: reconnecting to %s",

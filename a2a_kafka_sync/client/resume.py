@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from ..errors import InternalError, KafkaOperationError, RequestTimeoutError
+from ..errors import (
+    BrokerUnavailableError,
+    InternalError,
+    KafkaAuthenticationError,
+    KafkaOperationError,
+    RequestTimeoutError,
+)
 
 if TYPE_CHECKING:
     from .stream import ReplyStream
@@ -42,8 +48,10 @@ _SERVER_STOPPING = "server_stopping"  # the server's reason; see a2a_kafka_sync.
 
 def is_break(error: BaseException) -> bool:
     """True when ``error`` broke a stream whose task may still be sending events."""
-    if isinstance(error, (RequestTimeoutError, KafkaOperationError)):
-        return True
+    if isinstance(error, KafkaAuthenticationError):
+        return False  # refused credentials: no retry cures that
+    if isinstance(error, (RequestTimeoutError, KafkaOperationError, BrokerUnavailableError)):
+        return True  # BrokerUnavailableError: a request not delivered while a leader moved
     data = getattr(error, "data", None)
     return (
         isinstance(error, InternalError)
