@@ -153,7 +153,8 @@ class ClientConfig(_CommonConfig, ClientAuthSettings):
     reply_topic_prefix: str = Field(
         default="a2a-reply",
         min_length=1,
-        description="Prefix of the client's own reply topic, named '<prefix>-<random hex>'.",
+        description="Prefix of the client's own reply topic, named '<prefix>-<hex>' (32 hex "
+        "digits laid out as a UUID version 7: the time it was named, then random ones).",
     )
     reply_topic: str | None = Field(
         default=None,
@@ -162,6 +163,15 @@ class ClientConfig(_CommonConfig, ClientAuthSettings):
     )
     reply_topic_partitions: int = Field(
         default=1, ge=1, description="Partitions of the reply topic when the client creates it."
+    )
+    delete_reply_topic_on_close: bool = Field(
+        default=True,
+        description="Delete the reply topic at close() when this client created it: its fresh "
+        "'<prefix>-<hex>' topic, which no one else reads and no later process reuses (a fixed "
+        "reply_topic is never deleted). A long-lived client closes once, at the end of its "
+        "process, so its topic lives as long as it does. Bounded by close()'s timeout; a "
+        "failure (broker down, no Delete ACL) is logged, never raised, and leaves the topic to "
+        "a2a_kafka_sync.admin's cleanup. False: keep it.",
     )
     reply_topic_retention_ms: int = Field(
         default=3_600_000,

@@ -7,6 +7,7 @@ import os
 import sys
 import time
 
+from .._reply_topics import cli_reply_topic
 from ..client import KafkaClientTransport
 from ..errors import RequestTimeoutError
 from ..types import Message
@@ -64,7 +65,13 @@ def _add_call_arguments(parser: argparse.ArgumentParser) -> None:
         "other users could read in the process list",
     )
     add_options(
-        parser, "bootstrap_servers", "request_topic", "profile", "connect_timeout", "verbose"
+        parser,
+        "bootstrap_servers",
+        "request_topic",
+        "reply_topic",
+        "profile",
+        "connect_timeout",
+        "verbose",
     )
 
 
@@ -100,8 +107,12 @@ _SLICE = 0.2
 
 
 def _client(args: argparse.Namespace) -> KafkaClientTransport:
+    """The command's client. Its reply topic is one per user and host (or ``--reply-topic``),
+    made once and shared by every command of that user: a command leaves no topic behind,
+    and each reads only the replies to its own request (from the topic's end on)."""
     return KafkaClientTransport(
         request_topic=args.request_topic,
+        reply_topic=args.reply_topic or cli_reply_topic(),
         timeout=args.timeout,
         protocol_version=args.protocol_version,
         credentials=os.environ.get(CREDENTIALS_VARIABLE) or None,
