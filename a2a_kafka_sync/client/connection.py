@@ -147,6 +147,7 @@ class ConnectionLifecycle:
                     return
             reader.stop(2.0)  # closed (or forked) meanwhile: keep nothing
             close_producer(producer, 0.5)
+            self._delete_own_reply_topic(1.0)
             raise ClientClosedError("the client was closed while it connected")
         if self._state is _State.OPENED:
             self._recover()
@@ -265,10 +266,14 @@ class ConnectionLifecycle:
             logger.warning("the reply reader did not stop within %ss", timeout)
         close_producer(producer, max(0.0, deadline - time.monotonic()))
         self._push.close(timeout=max(0.1, deadline - time.monotonic()))
+        self._delete_own_reply_topic(min(_DELETE_BUDGET, max(0.5, deadline - time.monotonic())))
+
+    def _delete_own_reply_topic(self, timeout: float) -> None:
+        """Once the reader is stopped: delete the reply topic when this client made it and
+        ``delete_reply_topic_on_close`` says so. Within ``timeout``; never raises."""
         if self._made_reply_topic and self.config.delete_reply_topic_on_close:
-            # the reader is stopped: nobody reads the topic now. Bounded, never raises.
-            budget = min(_DELETE_BUDGET, max(0.5, deadline - time.monotonic()))
-            delete_reply_topic(self.config, self.reply_topic, budget)
+            self._made_reply_topic = False
+            delete_reply_topic(self.config, self.reply_topic, timeout)
 
     def __enter__(self) -> KafkaClientTransport:
         return self.open()
