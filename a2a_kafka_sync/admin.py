@@ -1,9 +1,13 @@
 """Operations helpers: find and delete the reply topics of clients that are gone.
 
 Each client creates its own reply topic (``<reply_topic_prefix>-<hex>``) with a
-``retention.ms``, so the records of a client that died expire; the empty topic
-itself stays. Run :func:`delete_stale_reply_topics` from a cron job or an
-operator's shell to remove topics whose newest record is older than a bound.
+``retention.ms``, so the records of a client that died expire (after an hour by
+default), and its topic stays behind, empty. A client deletes the topic it created when
+it closes (``delete_reply_topic_on_close``); a client killed, or one without the Delete
+ACL, leaves it. Run :func:`delete_stale_reply_topics` from a cron job or an operator's
+shell to remove the topics whose newest record is older than a bound, and the empty ones
+named more than that bound ago (the name of a fresh reply topic says when it was made:
+its 32 hex digits are a UUID version 7).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from kafka import TopicPartition
 
 from ._kafka import build_admin, build_consumer, build_producer, translate_kafka_errors
+from ._reply_topics import created_at
 from .config import ClientConfig, build_config
 
 __all__ = ["delete_stale_reply_topics", "find_stale_reply_topics"]
@@ -55,12 +60,21 @@ def find_stale_reply_topics(
     keep: frozenset[str] | set[str] = frozenset(),
     **settings: Any,
 ) -> list[str]:
-    """Reply topics (named ``<prefix>-...``) whose newest record is older than ``older_than`` s.
+    """Reply topics (named ``<prefix>-...``) of clients gone for more than ``older_than`` s.
 
-    An empty topic has no age: it counts as stale only with ``include_empty``
-    (a client that has opened but not called yet also has an empty topic). Topics
-    in ``keep`` are never stale. ``settings`` are client settings (profile,
+    A topic with records is stale when its newest record is older than ``older_than``.
+    A topic with no record (never written, or its records expired) is stale when its name
+    says it was made before that (the fresh reply topics of clients of this version end
+    with a UUID version 7, whose first 12 hex digits are the time); one whose name does
+    not say (made by an older version, a fixed ``reply_topic``, the command line's) only
+    with ``include_empty``, since a client that opened and never called has an empty topic
+    too. Topics in ``keep`` are never stale. ``settings`` are client settings (profile,
     security, ...), as for :class:`~a2a_kafka_sync.KafkaClientTransport`.
+
+    A live client idle for longer than ``older_than`` (no reply within it, and its records
+    expired) looks gone: after its topic is deleted, its next call times out and the
+    client makes its topic again. Keep ``older_than`` well above the longest idle spell of
+    your long-lived clients (the default: a day), or list their topics in ``keep``.
     """
     config = build_config(ClientConfig, bootstrap_servers=bootstrap_servers, **settings)
     producer = build_producer(config)  # proves the brokers are there (see _kafka.build_consumer)
@@ -81,7 +95,8 @@ def find_stale_reply_topics(
             with translate_kafka_errors("reading a reply topic", topic=name):
                 stamps = _newest_timestamps(consumer, name)
             if stamps is None:
-                if include_empty:
+                made = created_at(name, prefix)
+                if include_empty or (made is not None and made * 1000 < cutoff_ms):
                     stale.append(name)
             elif max(stamps) < cutoff_ms:
                 stale.append(name)

@@ -200,8 +200,9 @@ class ClientConfig(_CommonConfig, ClientAuthSettings):
 
     reply_topic_prefix: TopicName = Field(
         default="a2a-reply",
-        description="Prefix of the client's own reply topic, named '<prefix>-<random hex>' "
-        "(so at most 216 characters, of a topic name's).",
+        description="Prefix of the client's own reply topic, named '<prefix>-<hex>' (32 hex "
+        "digits laid out as a UUID version 7: the time it was named, then random ones; so "
+        "the prefix is at most 216 characters, of a topic name's 249).",
     )
     reply_topic: TopicName | None = Field(
         default=None,
@@ -210,6 +211,15 @@ class ClientConfig(_CommonConfig, ClientAuthSettings):
     )
     reply_topic_partitions: int = Field(
         default=1, ge=1, description="Partitions of the reply topic when the client creates it."
+    )
+    delete_reply_topic_on_close: bool = Field(
+        default=True,
+        description="Delete the reply topic at close() when this client created it: its fresh "
+        "'<prefix>-<hex>' topic, which no one else reads and no later process reuses (a fixed "
+        "reply_topic is never deleted). A long-lived client closes once, at the end of its "
+        "process, so its topic lives as long as it does. Bounded by close()'s timeout; a "
+        "failure (broker down, no Delete ACL) is logged, never raised, and leaves the topic to "
+        "a2a_kafka_sync.admin's cleanup. False: keep it.",
     )
     reply_topic_retention_ms: int = Field(
         default=3_600_000,

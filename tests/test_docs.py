@@ -402,7 +402,14 @@ def _rel(path: Path) -> str:
             ),
         ),
         ("signing", ("a2a_kafka_sync.types", "a2a_kafka_sync.errors")),
-        ("admin", ("a2a_kafka_sync._kafka", "a2a_kafka_sync.config")),
+        (
+            "admin",
+            ("a2a_kafka_sync._kafka", "a2a_kafka_sync.config", "a2a_kafka_sync._reply_topics"),
+        ),
+        (
+            "_reply_topics",
+            ("a2a_kafka_sync._kafka", "a2a_kafka_sync.config", "a2a_kafka_sync._reach"),
+        ),
         (
             "testing",
             (

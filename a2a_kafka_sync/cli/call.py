@@ -7,6 +7,7 @@ import os
 import sys
 import time
 
+from .._reply_topics import cli_reply_topic
 from ..client import KafkaClientTransport
 from ..config import DEFAULT_TIMEOUT
 from ..errors import RequestTimeoutError
@@ -66,7 +67,13 @@ def _add_call_arguments(parser: argparse.ArgumentParser) -> None:
         "other users could read in the process list",
     )
     add_options(
-        parser, "bootstrap_servers", "request_topic", "profile", "connect_timeout", "verbose"
+        parser,
+        "bootstrap_servers",
+        "request_topic",
+        "reply_topic",
+        "profile",
+        "connect_timeout",
+        "verbose",
     )
 
 
@@ -102,8 +109,12 @@ _SLICE = 0.2
 
 
 def _client(args: argparse.Namespace) -> KafkaClientTransport:
+    """The command's client. Its reply topic is one per user and host (or ``--reply-topic``),
+    made once and shared by every command of that user: a command leaves no topic behind,
+    and each reads only the replies to its own request (from the topic's end on)."""
     return KafkaClientTransport(
         request_topic=args.request_topic,
+        reply_topic=args.reply_topic or cli_reply_topic(),
         timeout=args.timeout,
         protocol_version=args.protocol_version,
         credentials=os.environ.get(CREDENTIALS_VARIABLE) or None,

@@ -28,6 +28,7 @@ line wins:
   A2A_KAFKA_REQUEST_TOPIC  --request-topic      (default a2a-requests)
   A2A_KAFKA_PROFILE        --profile            (default none)
   A2A_KAFKA_CARD_TOPIC     --card-topic         (default a2a-agent-cards)
+  A2A_KAFKA_REPLY_TOPIC    --reply-topic        (default a2a-reply-cli-<user>-<host>)
 
 exit codes:
   0    ok (serve, dev-broker: stopped by Ctrl-C or SIGTERM)
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bootstrap_servers",
         "request_topic",
         "card_topic",
+        "reply_topic",
         "profile",
         "connect_timeout",
         "verbose",

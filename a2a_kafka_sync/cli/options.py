@@ -28,6 +28,7 @@ ENVIRONMENT: dict[str, str] = {
     "request_topic": "A2A_KAFKA_REQUEST_TOPIC",
     "profile": "A2A_KAFKA_PROFILE",
     "card_topic": "A2A_KAFKA_CARD_TOPIC",
+    "reply_topic": "A2A_KAFKA_REPLY_TOPIC",
 }
 """Option (its ``dest``) -> the environment variable read when the option is not given."""
 
@@ -84,6 +85,14 @@ _OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
             "metavar": "TOPIC",
             "help": "the topic of the agent cards (env A2A_KAFKA_CARD_TOPIC; "
             "default a2a-agent-cards)",
+        },
+    ),
+    "reply_topic": (
+        ("--reply-topic",),
+        {
+            "metavar": "TOPIC",
+            "help": "the topic replies come back on, shared with your other commands (env "
+            "A2A_KAFKA_REPLY_TOPIC; default a2a-reply-cli-<user>-<host>, made when missing)",
         },
     ),
     "connect_timeout": (

@@ -16,7 +16,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
@@ -35,6 +34,7 @@ from .._kafka import (
     when_topic_known,
 )
 from .._reach import check_reachable
+from .._reply_topics import delete_reply_topic, fresh_reply_topic
 from ..config import LOW_LATENCY, ClientConfig
 from ..errors import A2AKafkaError, ClientClosedError
 from ..metrics import ClientMetrics
@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 __all__ = ["ConnectionLifecycle"]
 
 logger = logging.getLogger(__name__)
+
+_DELETE_BUDGET = 3.0
+"""Seconds close() gives, at most, to deleting the reply topic it created."""
 
 
 class _State(enum.Enum):
@@ -87,6 +90,7 @@ class ConnectionLifecycle:
         self._request_limit: SizeLimit | None = None  # the request topic's, once asked
         self._request_limit_asked = False
         self._request_refused = False  # the broker refused a request: ask before the next
+        self._made_reply_topic = False  # this process created its (fresh) reply topic
 
     def _after_fork(self) -> None:
         """In a forked child: the parent's threads and sockets are not ours. Start over.
@@ -96,7 +100,7 @@ class ConnectionLifecycle:
         """
         atexit.unregister(self._atexit)
         if not self.config.reply_topic:
-            self.reply_topic = f"{self.config.reply_topic_prefix}-{uuid.uuid4().hex}"
+            self.reply_topic = fresh_reply_topic(self.config.reply_topic_prefix)
         state = _State.CLOSED if self._state is _State.CLOSED else _State.UNOPENED
         self.metrics.reset()  # the parent's calls are not this process's
         self._fresh_state(state)
@@ -143,6 +147,7 @@ class ConnectionLifecycle:
                     return
             reader.stop(2.0)  # closed (or forked) meanwhile: keep nothing
             close_producer(producer, 0.5)
+            self._delete_own_reply_topic(1.0)
             raise ClientClosedError("the client was closed while it connected")
         if self._state is _State.OPENED:
             self._recover()
@@ -162,11 +167,13 @@ class ConnectionLifecycle:
                 config.request_topic: (config.request_topic_partitions, {}),
             }
             # A missing ACL fails open() here, not a call later; then missing topics are made.
-            ensure_topics(
+            created = ensure_topics(
                 config,
                 topics if config.create_topics else {},
                 access={self.reply_topic: ["READ"], config.request_topic: ["WRITE"]},
             )
+            if self.reply_topic in created and not config.reply_topic:
+                self._made_reply_topic = True
             # Known now, so that a call's send never waits for the metadata (max_block_ms).
             when_topic_known(
                 config.request_topic,
@@ -229,11 +236,14 @@ class ConnectionLifecycle:
         return assigned
 
     def close(self, timeout: float = 5.0) -> None:
-        """Fail the calls still waiting, stop the reader and close the producer. Idempotent.
+        """Fail the calls still waiting, stop the reader and close the producer, then delete
+        the reply topic when this client created it (``delete_reply_topic_on_close``).
+        Idempotent; never raises for a broker that is down.
 
         Waits at most about ``timeout`` seconds for the reader thread and for the
         producer to send what it holds (and for a connection attempt under way, which
-        otherwise closes what it built when it ends).
+        otherwise closes what it built when it ends); the deletion takes what is left of
+        it, at least 0.5 s and at most 3 s.
         """
         with self._lock:
             if self._state is _State.CLOSED:
@@ -256,6 +266,14 @@ class ConnectionLifecycle:
             logger.warning("the reply reader did not stop within %ss", timeout)
         close_producer(producer, max(0.0, deadline - time.monotonic()))
         self._push.close(timeout=max(0.1, deadline - time.monotonic()))
+        self._delete_own_reply_topic(min(_DELETE_BUDGET, max(0.5, deadline - time.monotonic())))
+
+    def _delete_own_reply_topic(self, timeout: float) -> None:
+        """Once the reader is stopped: delete the reply topic when this client made it and
+        ``delete_reply_topic_on_close`` says so. Within ``timeout``; never raises."""
+        if self._made_reply_topic and self.config.delete_reply_topic_on_close:
+            self._made_reply_topic = False
+            delete_reply_topic(self.config, self.reply_topic, timeout)
 
     def __enter__(self) -> KafkaClientTransport:
         return self.open()

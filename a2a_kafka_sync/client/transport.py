@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import os
-import uuid
 import weakref
 from collections.abc import Callable
 from typing import Any
 
+from .._reply_topics import fresh_reply_topic
 from ..config import ClientConfig, config_from
 from ..errors import ProtocolError
 from ..interfaces import protocol_version_for
@@ -160,8 +160,8 @@ class KafkaClientTransport(CallPath, TaskCalls):
         version the agent card offers first
         (:func:`~a2a_kafka_sync.interfaces.protocol_version_for`)."""
         self._extensions = ",".join(self.config.extensions) or None
-        self.reply_topic = self.config.reply_topic or (
-            f"{self.config.reply_topic_prefix}-{uuid.uuid4().hex}"
+        self.reply_topic = self.config.reply_topic or fresh_reply_topic(
+            self.config.reply_topic_prefix
         )
         self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
         self.metrics = ClientMetrics(
