@@ -8,7 +8,7 @@ the Flask development server on http://127.0.0.1:5000. Then::
     curl -N -X POST --data 'tell me a story' http://127.0.0.1:5000/stream
 
 Against your own Kafka and agent, run ``flask --app docs/examples/flask_app run``
-with ``A2A_KAFKA_BOOTSTRAP`` (and ``A2A_KAFKA_TOPIC``) set.
+with ``A2A_KAFKA_BOOTSTRAP`` (and ``A2A_KAFKA_REQUEST_TOPIC``) set.
 """
 
 import os
@@ -30,7 +30,7 @@ def create_app(a2a_kafka=None):
     app = Flask(__name__)
     app.config["A2A_KAFKA"] = a2a_kafka or {
         "bootstrap_servers": os.environ.get("A2A_KAFKA_BOOTSTRAP", "localhost:9092"),
-        "request_topic": os.environ.get("A2A_KAFKA_TOPIC", "web-agent"),
+        "request_topic": os.environ.get("A2A_KAFKA_REQUEST_TOPIC", "web-agent"),
         "timeout": 10,
     }
     a2a.init_app(app)  # checks the settings; connects nothing yet

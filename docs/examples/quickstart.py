@@ -1,7 +1,7 @@
 """The quickstart of the a2a-kafka-sync docs, as one runnable file.
 
 Run it with ``python docs/examples/quickstart.py``; it needs the ``broker``
-extra (``pip install "a2a-kafka-sync[broker]"``) for the embedded broker.
+extra (``pip install ".[broker]"`` from a clone of the repository) for the embedded broker.
 """
 
 from a2a_kafka_sync import KafkaClientTransport, KafkaServerApp, Message

@@ -2,7 +2,7 @@
 
 The broker and the agent's topic come from the environment, as ``agent.py``
 prints them: ``A2A_KAFKA_BOOTSTRAP``, ``A2A_KAFKA_PROFILE`` (``low-latency`` for the
-embedded broker) and ``A2A_KAFKA_TOPIC``.
+embedded broker) and ``A2A_KAFKA_REQUEST_TOPIC``.
 """
 
 import os
@@ -26,7 +26,7 @@ MIDDLEWARE = [
 # KafkaClientTransport's keyword arguments: ClientConfig fields and kafka-python settings.
 A2A_KAFKA = {
     "bootstrap_servers": os.environ.get("A2A_KAFKA_BOOTSTRAP", "localhost:9092"),
-    "request_topic": os.environ.get("A2A_KAFKA_TOPIC", "web-agent"),
+    "request_topic": os.environ.get("A2A_KAFKA_REQUEST_TOPIC", "web-agent"),
     "profile": os.environ.get("A2A_KAFKA_PROFILE") or None,
     "timeout": 10,
 }
