@@ -254,8 +254,8 @@ class CallPath(ConnectionLifecycle):
         self._unreachable = True
         servers = ",".join(self.config.bootstrap_servers)
         undelivered = BrokerUnavailableError(
-            f"the request was not delivered within {error.message.rsplit(' ', 1)[-1]}: no "
-            f"broker at {servers} acknowledged it (is the broker down?)",
+            f"{error.message}, and the request was not delivered: no broker at {servers} "
+            "acknowledged it (is the broker down?)",
             correlation_id=waiter.correlation_id,
             topic=self.config.request_topic,
         )
