@@ -45,7 +45,9 @@ from ._process import (
     accepts_connections,
     free_port,
     read_log,
+    start_reaper,
     stop_process,
+    stop_reaper,
     wait_until,
 )
 
@@ -212,6 +214,8 @@ class _Node:
     controller_port: int
     folder: Path
     process: subprocess.Popen[bytes] | None = None
+    reaper: subprocess.Popen[bytes] | None = None
+    """Ends the node if this process dies without stopping it (see _process.start_reaper)."""
     starts_logged: int = 0
     """How many ready marks its log held when it was last launched (the log keeps them all)."""
 
@@ -382,6 +386,8 @@ class ApacheKafka:
         Idempotent; a cluster still running at interpreter exit is stopped then."""
         atexit.unregister(self._atexit)
         for node in self._nodes.values():
+            stop_reaper(node.reaper)
+            node.reaper = None
             if node.process is not None:
                 stop_process(node.process, timeout)
                 node.process = None
@@ -392,14 +398,18 @@ class ApacheKafka:
 
     def kill(self, node_id: int) -> None:
         """Kill node ``node_id`` at once (SIGKILL), as a crash would; its data stays."""
-        process = self._nodes[node_id].process
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(10.0)
+        node = self._nodes[node_id]
+        stop_reaper(node.reaper)
+        node.reaper = None
+        if node.process is not None and node.process.poll() is None:
+            node.process.kill()
+            node.process.wait(10.0)
 
     def restart(self, node_id: int) -> None:
         """Start node ``node_id`` again on its data (after :meth:`kill`), and wait for it."""
         node = self._nodes[node_id]
+        stop_reaper(node.reaper)
+        node.reaper = None
         if node.process is not None:
             stop_process(node.process, 10.0)
         self._launch(node_id)
@@ -622,9 +632,11 @@ class ApacheKafka:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 # Its own session: a Ctrl-C or a kernel interrupt must not kill the brokers
-                # under their clients; stop() ends them, and so does interpreter exit.
+                # under their clients; stop() ends them, and so does interpreter exit, and
+                # the node's reaper when this process dies without either.
                 start_new_session=True,
             )
+        node.reaper = start_reaper(node.process)
 
     def _wait_ready(self, node_ids: Sequence[int]) -> None:
         def ready() -> bool:

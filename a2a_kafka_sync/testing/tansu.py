@@ -25,7 +25,15 @@ from types import TracebackType
 from typing import Any
 
 from ..config import LOW_LATENCY
-from ._process import BrokerStartError, accepts_connections, free_port, read_log, stop_process
+from ._process import (
+    BrokerStartError,
+    accepts_connections,
+    free_port,
+    read_log,
+    start_reaper,
+    stop_process,
+    stop_reaper,
+)
 
 __all__ = ["EmbeddedBroker"]
 
@@ -93,6 +101,7 @@ class EmbeddedBroker:
         self._env = dict(env or {})
         self.advertised_port = advertised_port
         self._process: subprocess.Popen[bytes] | None = None
+        self._reaper: subprocess.Popen[bytes] | None = None
         self._log_path: Path | None = None
         self._atexit = functools.partial(_stop_at_exit, weakref.ref(self))
 
@@ -149,9 +158,11 @@ class EmbeddedBroker:
                 env={**os.environ, **self._env},
                 # A session of its own: a Ctrl-C in a terminal, or a Jupyter kernel interrupt
                 # (SIGINT to the whole process group), must not kill the broker under its
-                # clients; stop() ends it, and so does interpreter exit.
+                # clients; stop() ends it, and so does interpreter exit, and the reaper
+                # when this process dies without either (a killed Jupyter kernel).
                 start_new_session=True,
             )
+        self._reaper = start_reaper(self._process)
         self._wait_ready()
         atexit.register(self._atexit)
         logger.info(
@@ -181,6 +192,8 @@ class EmbeddedBroker:
         A broker still running at interpreter exit is stopped then.
         """
         atexit.unregister(self._atexit)
+        stop_reaper(self._reaper)
+        self._reaper = None
         process, self._process = self._process, None
         if process is not None:
             stop_process(process, timeout)
@@ -193,6 +206,8 @@ class EmbeddedBroker:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait(5.0)
+        stop_reaper(self._reaper)
+        self._reaper = None
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()
