@@ -60,8 +60,8 @@ def test_each_prefork_worker_answers_through_a_client_of_its_own(
         env=_example_env(
             broker_settings,
             topic,
-            A2A_POOL_PROCESSES=str(processes),
-            A2A_POOL_JOBS=str(processes * rounds),
+            A2A_KAFKA_POOL_PROCESSES=str(processes),
+            A2A_KAFKA_POOL_JOBS=str(processes * rounds),
         ),
         capture_output=True,
         text=True,

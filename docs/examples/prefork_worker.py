@@ -12,8 +12,8 @@ Configured from the environment:
 - ``A2A_KAFKA_PROFILE``: a settings profile, ``low-latency`` for the embedded broker
   (default: none, right for Apache Kafka);
 - ``A2A_KAFKA_REQUEST_TOPIC``: the agent's request topic (default ``worker-agent``);
-- ``A2A_POOL_PROCESSES``: worker processes (default 4);
-- ``A2A_POOL_JOBS``: jobs to hand out (default twice the processes).
+- ``A2A_KAFKA_POOL_PROCESSES``: worker processes (default 4);
+- ``A2A_KAFKA_POOL_JOBS``: jobs to hand out (default twice the processes).
 
 Run an agent on that topic first (``docs/examples/worker_service.py`` is one),
 then ``python docs/examples/prefork_worker.py``.
@@ -56,8 +56,8 @@ def ask(job):
 
 def main():
     """Fork the pool, run the jobs, print each answer and which process gave it."""
-    processes = int(os.environ.get("A2A_POOL_PROCESSES", "4"))
-    jobs = [f"job {i}" for i in range(int(os.environ.get("A2A_POOL_JOBS", 2 * processes)))]
+    processes = int(os.environ.get("A2A_KAFKA_POOL_PROCESSES", "4"))
+    jobs = [f"job {i}" for i in range(int(os.environ.get("A2A_KAFKA_POOL_JOBS", 2 * processes)))]
     pool = multiprocessing.get_context("fork").Pool(processes, initializer=start_worker)
     try:
         # chunksize=1: a worker takes one job at a time, so a slow call holds back no other job.
