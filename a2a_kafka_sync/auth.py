@@ -216,6 +216,20 @@ class ServerAuthSettings(BaseModel):
         "dead-lettered. Never allowed: the request, dead-letter and card topics, the task "
         "store's topic, names starting '__'. None: any other topic.",
     )
+    push_topics: tuple[str, ...] = Field(
+        default=(),
+        description="Topics a kafka:// push config may name besides the caller's own reply "
+        "topic (which is always allowed when reply_topic_pattern allows it). Any other topic "
+        "is refused with -32041, so a caller cannot have task updates written into another "
+        "client's reply topic or an unrelated topic. Never the server's own topics.",
+    )
+    allow_insecure_webhooks: bool = Field(
+        default=False,
+        description="Development only: allow webhook push configs over plain http:// and to "
+        "loopback, private, link-local and other non-public addresses. Off: such a config is "
+        "refused when it is set (-32041), and a webhook whose host resolves to a non-public "
+        "address is not called.",
+    )
     max_request_bytes: int | None = Field(
         default=1_048_576,
         ge=1,
@@ -228,6 +242,16 @@ class ServerAuthSettings(BaseModel):
         description="Largest total size of a request record's headers (names and values, "
         "bytes); a request over it is answered with -32042 and not decoded. None: no limit.",
     )
+
+    @field_validator("push_topics")
+    @classmethod
+    def _valid_topics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for topic in value:
+            if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", topic) or topic in (".", ".."):
+                raise ValueError(f"{topic!r} is not a valid Kafka topic name")
+            if topic.startswith("__"):
+                raise ValueError(f"{topic!r} is an internal topic")
+        return value
 
     @field_validator("reply_topic_pattern")
     @classmethod

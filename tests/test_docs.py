@@ -137,6 +137,7 @@ API_MODULES = {
     "a2a_kafka_sync.server",
     "a2a_kafka_sync.server.tasks",
     "a2a_kafka_sync.server.push",
+    "a2a_kafka_sync.server.push_targets",
     "a2a_kafka_sync.discovery",
     "a2a_kafka_sync.interfaces",
     "a2a_kafka_sync.signing",

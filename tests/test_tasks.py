@@ -209,7 +209,7 @@ def test_resubscribe_to_a_finished_task_yields_it_and_ends(serve, connect) -> No
 def test_push_configs_set_get_list_delete_and_a_webhook_receives_updates(
     serve, connect, webhook: Webhook
 ) -> None:
-    serve(pizza_order)
+    serve(pizza_order, allow_insecure_webhooks=True)  # the webhook is http://127.0.0.1
     client = connect()
     task = client.send_text("pizza")
     assert isinstance(task, Task)
@@ -246,7 +246,7 @@ def test_push_config_calls_answer_not_supported_when_the_card_says_so(serve, con
     task = client.send_text("pizza")
     assert isinstance(task, Task)
     with pytest.raises(PushNotificationNotSupportedError) as caught:
-        client.set_task_callback(push_config(task.id, "http://127.0.0.1:9/hook"))
+        client.set_task_callback(push_config(task.id, "https://hooks.example.com/hook"))
     assert caught.value.code == -32003
     with pytest.raises(PushNotificationNotSupportedError):
         client.list_task_callbacks(task.id)

@@ -212,7 +212,7 @@ def test_bad_list_params_are_invalid_params(params) -> None:
 
 
 def test_every_method_in_1_0(serve, connect, webhook) -> None:
-    serve(versioned_agent, agent_card=CARD)
+    serve(versioned_agent, agent_card=CARD, allow_insecure_webhooks=True)  # a local webhook
     client = connect(protocol_version="1.0")
     assert client.protocol_version == "1.0"
     reply = client.send_message(Message.user_text("hi"))

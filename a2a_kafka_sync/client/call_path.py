@@ -246,9 +246,13 @@ class CallPath(ConnectionLifecycle):
     ) -> A2AKafkaError:
         """What a call that timed out raises: BrokerUnavailableError when its request never
         reached a broker (the next call checks the brokers first, and fails fast while
-        none is reachable), else ``error`` (the reply topic is checked in the background)."""
+        none is reachable), else ``error`` (the reply topic is checked in the background).
+
+        A request still waiting for its acknowledgement while the producer holds a live
+        connection to a broker is on its way, not lost (a deadline shorter than one round
+        trip): that is a plain timeout."""
         sent = waiter.sent
-        if sent is None or sent.is_done:
+        if sent is None or sent.is_done or self._broker_connected():
             self._suspect = True
             return error
         self._unreachable = True

@@ -349,6 +349,17 @@ class ConnectionLifecycle:
                 servers.append(address)
         return servers
 
+    def _broker_connected(self) -> bool:
+        """True when the producer holds a live connection to some broker of the cluster
+        (as kafka-python's client sees it now; no I/O). False when it cannot tell."""
+        producer = self._producer
+        try:
+            client = producer._sender._client  # type: ignore[union-attr]
+            brokers = producer._metadata.brokers()  # type: ignore[union-attr]
+            return any(client.connected(broker.node_id) for broker in brokers)
+        except Exception:  # kafka-python internals: a convenience, never a failure
+            return False
+
     def _reply_topic_sound(self) -> bool:
         """After a timeout: is the reply topic still the one the reader reads? Not when it
         is gone, nor when it was made again (a broker that restarted empty, a consumer's

@@ -204,7 +204,11 @@ class KafkaServerApp:
                         config, lambda topic: self._dispatcher.limits.refused(topic)
                     )
                 start_handler = getattr(self.handler, "start", None)
-                if callable(start_handler):
+                if isinstance(self.handler, DefaultRequestHandler):
+                    self.handler.start(
+                        producer, allow_insecure_webhooks=config.allow_insecure_webhooks
+                    )
+                elif callable(start_handler):
                     start_handler(producer)
             except BaseException:  # e.g. an ACL refused: leave nothing open
                 if self._committer is not None:

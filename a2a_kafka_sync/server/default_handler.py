@@ -114,9 +114,11 @@ class DefaultRequestHandler(RequestHandler):
 
     # -- lifecycle, driven by the server ---------------------------------------------------------
 
-    def start(self, producer: Any = None) -> None:
-        """Start the task store and event log, and push delivery through ``producer``.
-        When the event log cannot start (e.g. its topic's ACLs), the store is closed again."""
+    def start(self, producer: Any = None, *, allow_insecure_webhooks: bool = False) -> None:
+        """Start the task store and event log, and push delivery through ``producer``
+        (webhooks over http:// or to non-public addresses only with ``allow_insecure_webhooks``,
+        the server's setting). When the event log cannot start (e.g. its topic's ACLs), the
+        store is closed again."""
         self.task_store.start()
         try:
             self.event_log.start()
@@ -126,7 +128,9 @@ class DefaultRequestHandler(RequestHandler):
         if producer is not None:
             from .push import PushNotifier
 
-            self._notifier = PushNotifier(producer)
+            self._notifier = PushNotifier(
+                producer, allow_insecure_webhooks=allow_insecure_webhooks
+            )
 
     def stopping(self) -> None:
         """The server stops taking requests: end open resubscriptions now, not after the drain."""

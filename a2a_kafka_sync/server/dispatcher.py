@@ -129,7 +129,7 @@ class Dispatcher:
             try:
                 principal = guard.authenticate(headers)
                 request = decode_request(record.value, headers)
-                guard.check_request(request)
+                guard.check_request(request, headers)
             except A2AError as exc:
                 error = exc
         metrics = self._metrics

@@ -9,8 +9,10 @@ In this order, on the worker thread (:class:`~a2a_kafka_sync.server.dispatcher.D
 3. with an authenticator, its ``authorization`` header must give a principal (or be
    absent, with ``allow_anonymous``), or it is answered with UnauthenticatedError (-32040)
    (or the A2AError the authenticator raised) and the handler never runs;
-4. once decoded, a ``kafka://`` push config must name an allowed topic, like a reply
-   topic (ForbiddenError, -32041).
+4. once decoded, a push config's URL must be clean and of a known scheme (-32602), and a
+   target the server pushes to (:mod:`~a2a_kafka_sync.server.push_targets`): a ``kafka://``
+   topic that is the caller's own reply topic or one of ``push_topics``, a webhook that is
+   ``https://`` to a public address unless ``allow_insecure_webhooks`` (ForbiddenError, -32041).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ..config import ServerConfig
 from ..errors import A2AError, ForbiddenError, RequestTooLargeError, UnauthenticatedError
 from ..types import TaskPushNotificationConfig
 from ..wire import Request, RequestHeaders
-from .push import kafka_push_topic
+from .push_targets import parse_push_url, push_target_error
 
 __all__ = ["RequestGuard"]
 
@@ -135,14 +137,29 @@ class RequestGuard:
             )
         raise UnauthenticatedError("invalid credentials")
 
-    def check_request(self, request: Request) -> None:
-        """Refuse a decoded request that would make the server write to a refused topic."""
+    def check_request(self, request: Request, headers: RequestHeaders) -> None:
+        """Refuse a decoded request that would make the server write where it must not."""
         params = request.params
         if isinstance(params, TaskPushNotificationConfig):
-            url = params.push_notification_config.url
-            if url.lower().startswith("kafka:"):
-                topic = kafka_push_topic(url)
-                if topic is not None and not self.topic_allowed(topic):
-                    raise ForbiddenError(
-                        f"push topic {topic!r} is not allowed on this server (reply_topic_pattern)"
-                    )
+            self.check_push_url(params.push_notification_config.url, headers.reply_topic)
+
+    def push_topic_allowed(self, topic: str) -> bool:
+        """True when a push may be written to ``topic`` (a listed push topic, or one that a
+        reply could go to)."""
+        listed = topic in self._config.push_topics and topic not in self._own
+        return listed or self.topic_allowed(topic)
+
+    def check_push_url(self, url: str, reply_topic: str | None) -> None:
+        """Raise InvalidParamsError (-32602) or ForbiddenError (-32041) for a push URL this
+        server will not use; ``reply_topic`` is the caller's own."""
+        config = self._config
+        error = push_target_error(
+            parse_push_url(url),
+            reply_topic=reply_topic or "",
+            push_topics=config.push_topics,
+            topic_allowed=self.push_topic_allowed,
+            allow_insecure_webhooks=config.allow_insecure_webhooks,
+            resolve=False,  # names are resolved before each delivery, not on a worker here
+        )
+        if error is not None:
+            raise error

@@ -12,7 +12,6 @@ import functools
 import http.client
 import logging
 import queue
-import re
 import threading
 import time
 import urllib.error
@@ -27,10 +26,11 @@ from kafka import KafkaProducer
 from kafka.future import Future
 
 from .._kafka import translate_kafka_errors
-from ..errors import InternalError
+from ..errors import A2AError, InternalError
 from ..types import Message, PushNotificationConfig, Task
 from ..types.tasks import TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 from ..wire import HEADER_NOTIFICATION_TYPE
+from .push_targets import PushTarget, parse_push_url, push_target_error
 
 __all__ = ["PUSH_HEADERS", "PushNotifier", "encode_push", "kafka_push_topic", "send_push"]
 
@@ -46,15 +46,15 @@ _PUSH_TYPES: tuple[tuple[type[_Event], str], ...] = (
     (TaskStatusUpdateEvent, "push_task_status_update"),
     (TaskArtifactUpdateEvent, "push_task_artifact_update"),
 )
-_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 def kafka_push_topic(url: str) -> str | None:
     """The topic of a ``kafka://topic`` or ``kafka://host:port/topic`` URL (the host is
-    unused), or None when the URL names no valid topic."""
-    parts = urlsplit(url)
-    topic = parts.path.rstrip("/").rpartition("/")[2] or parts.netloc
-    return topic if _TOPIC.fullmatch(topic) else None
+    unused), or None when the URL is not such a clean URL (see push_targets)."""
+    try:
+        return parse_push_url(url).topic
+    except A2AError:
+        return None
 
 
 def encode_push(event: _Event) -> bytes:
@@ -121,8 +121,11 @@ class PushNotifier:
     errors, timeouts and 5xx (not on 4xx); each request is bounded by
     ``timeout`` s. ``kafka://topic`` and ``kafka://host:port/topic`` URLs get a
     ``push_task`` record on that topic through ``producer`` (the host is not
-    used), acknowledged within ``timeout`` s. Other schemes are logged and
-    skipped. Failures are logged at WARNING, without tokens or credentials.
+    used), acknowledged within ``timeout`` s. A URL that is not clean, or of another
+    scheme, is logged and skipped (see :mod:`~a2a_kafka_sync.server.push_targets`);
+    so is a webhook that is not ``https://`` to a public address (its host resolved
+    before each attempt), unless ``allow_insecure_webhooks``. Failures are logged at
+    WARNING, without tokens or credentials.
     """
 
     def __init__(
@@ -134,6 +137,7 @@ class PushNotifier:
         timeout: float = 5.0,
         backoff: float = 0.2,
         name: str = "a2a-kafka-push",
+        allow_insecure_webhooks: bool = False,
     ) -> None:
         if not callable(getattr(producer, "send", None)):
             raise TypeError(
@@ -143,6 +147,7 @@ class PushNotifier:
         if workers < 1 or attempts < 1 or timeout <= 0 or backoff < 0:
             raise ValueError("workers and attempts must be >= 1, timeout > 0 and backoff >= 0")
         self._producer = producer
+        self._allow_insecure_webhooks = allow_insecure_webhooks
         self._attempts = attempts
         self._timeout = timeout
         self._backoff = backoff
@@ -171,14 +176,14 @@ class PushNotifier:
                 logger.warning("push notifier closed: dropped the push for task %s", task.id)
                 return
             for config in configs:
-                scheme, url = _safe_url(config.url)
-                if scheme not in ("http", "https", "kafka"):
-                    logger.warning(
-                        "push for task %s not delivered: unsupported URL %s", task.id, url
-                    )
+                try:
+                    target = parse_push_url(config.url)
+                except A2AError as exc:
+                    logger.warning("push for task %s not delivered: %s", task.id, exc.message)
                     continue
                 copy = config.model_copy(deep=True)
-                self._queues[lane].put(functools.partial(self._deliver, task.id, body, copy))
+                job = functools.partial(self._deliver, task.id, body, copy, target)
+                self._queues[lane].put(job)
                 if self._threads[lane].ident is None:
                     self._threads[lane].start()
 
@@ -217,9 +222,11 @@ class PushNotifier:
         if dropped:
             logger.warning("push notifier closed: dropped %d queued deliveries", dropped)
 
-    def _deliver(self, task_id: str, body: bytes, config: PushNotificationConfig) -> None:
-        scheme, url = _safe_url(config.url)
-        is_kafka = scheme == "kafka"
+    def _deliver(
+        self, task_id: str, body: bytes, config: PushNotificationConfig, target: PushTarget
+    ) -> None:
+        _, url = _safe_url(config.url)
+        is_kafka = target.topic is not None
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(1 if is_kafka else self._attempts)
             | tenacity.stop_when_event_set(self._abandon),
@@ -231,9 +238,10 @@ class PushNotifier:
         try:
             for attempt in retrying:
                 with attempt:
-                    if is_kafka:
-                        self._produce(task_id, body, config.url)
+                    if target.topic is not None:
+                        self._produce(task_id, body, target.topic)
                     else:
+                        self._refuse_private(target)
                         self._post(body, config)
         except Exception as exc:
             text, auth = str(exc), config.authentication
@@ -265,10 +273,20 @@ class PushNotifier:
             text = f"{type(reason).__name__}: {reason}" if isinstance(reason, Exception) else reason
             raise _DeliveryFailed(str(text), retry=True) from None
 
-    def _produce(self, task_id: str, body: bytes, url: str) -> None:
-        topic = kafka_push_topic(url)
-        if topic is None:
-            raise _DeliveryFailed("no valid Kafka topic in the URL", retry=False)
+    def _refuse_private(self, target: PushTarget) -> None:
+        """Refuse (without retry) a webhook the policy forbids; its host resolved now, so a
+        name that changed its address since the config was set is judged as it is."""
+        error = push_target_error(
+            target,
+            reply_topic=None,
+            push_topics=(),
+            topic_allowed=lambda topic: True,
+            allow_insecure_webhooks=self._allow_insecure_webhooks,
+        )
+        if error is not None:
+            raise _DeliveryFailed(error.message, retry=False)
+
+    def _produce(self, task_id: str, body: bytes, topic: str) -> None:
         value = b'{"type":"push_task","data":' + body + b"}"
         with translate_kafka_errors("sending a push notification", topic=topic):
             future = self._producer.send(

@@ -49,7 +49,11 @@ def main():
 
     with EmbeddedBroker() as broker:
         settings = broker.settings()
-        apps["pizza"] = KafkaServerApp(pizza, request_topic="pizza", **settings)
+        # The webhook here is plain http:// on this machine: a development setting allows it
+        # (by default a server takes only https:// webhooks to public addresses).
+        apps["pizza"] = KafkaServerApp(
+            pizza, request_topic="pizza", allow_insecure_webhooks=True, **settings
+        )
         with apps["pizza"] as app:
             app.wait_until_assigned(30)
             with KafkaClientTransport(request_topic="pizza", timeout=10, **settings) as client:
