@@ -300,3 +300,19 @@ def test_the_probe_passes_when_one_address_takes_a_connection() -> None:
         listener.listen()
         port = listener.getsockname()[1]
         assert unreachable_reason([f"127.0.0.1:{refused_port()}", f"127.0.0.1:{port}"]) is None
+
+
+def test_a_deadline_shorter_than_a_round_trip_on_a_healthy_broker_is_a_plain_timeout(
+    serve: Any, connect: Any
+) -> None:
+    """The request is on its way (the producer is connected), not lost: RequestTimeoutError,
+    not "not delivered, is the broker down?"; and the client is not marked unreachable."""
+    serve(lambda m: f"pong {m.text}")
+    client = connect()
+    assert client.send_text("warm", timeout=30) == "pong warm"
+    for _ in range(5):
+        with pytest.raises(RequestTimeoutError) as caught:
+            client.send_text("hurry", timeout=0.0001)
+        assert type(caught.value) is RequestTimeoutError, caught.value
+        assert "not delivered" not in str(caught.value)
+    assert client.send_text("again", timeout=30) == "pong again"
