@@ -54,6 +54,27 @@ def test_a_redelivered_request_is_answered_again_without_running_again(
     assert first[0][1]["data"]["parts"][0]["text"] == "answer #1"
 
 
+def test_a_replay_with_the_credentials_padded_is_the_same_request_and_runs_once(
+    serve, raw, replies, topic
+) -> None:
+    """Credentials are normalised once: the authenticator strips an API key, and so does the
+    reply ledger's key; " key " is not a new request that runs again (issue 18, item 7)."""
+    from a2a_kafka_sync.auth import api_key_authenticator
+
+    runs: list[str] = []
+
+    def counted(message: Message) -> str:
+        runs.append(message.text)
+        return f"answer #{len(runs)}"
+
+    serve(counted, authenticator=api_key_authenticator({"k-1": "alice"}))
+    for credentials in (b"k-1", b"  k-1  ", b"\tk-1\n"):
+        raw.send(topic, REQUEST, _headers(replies.topic, "same-id", authorization=credentials))
+        answer = replies.read(1)
+        assert answer[0][1]["data"]["parts"][0]["text"] == "answer #1", answer
+    assert runs == ["hi"]
+
+
 def test_a_request_redelivered_while_it_runs_is_not_started_twice(
     serve, raw, replies, topic
 ) -> None:

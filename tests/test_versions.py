@@ -246,6 +246,8 @@ def test_every_method_in_1_0(serve, connect, webhook) -> None:
     assert (
         client.get_task_callback(task.id, config_id).push_notification_config.url == webhook.url()
     )
+    with pytest.raises(TypeError, match=r"needs a config_id in A2A 1\.0"):
+        client.get_task_callback(task.id)  # v1.0 has no "the first config"
     assert [c.push_notification_config.id for c in client.list_task_callbacks(task.id)] == [
         config_id
     ]

@@ -53,6 +53,7 @@ class TaskCalls:
     """
 
     agent_card: AgentCard
+    protocol_version: str
 
     def _call(
         self,
@@ -215,7 +216,18 @@ class TaskCalls:
         timeout: Timeout = USE_CLIENT_DEFAULT,
         credentials: CallCredentials = USE_CLIENT_DEFAULT,
     ) -> TaskPushNotificationConfig:
-        """One push notification config of a task (the first, when ``config_id`` is None)."""
+        """One push notification config of a task (the first, when ``config_id`` is None).
+
+        A2A v1.0 has no "the first config": a client that speaks 1.0 needs ``config_id``
+        (TypeError without it, before anything is sent; :meth:`list_task_callbacks` lists
+        the ids).
+        """
+        if config_id is None and not self.protocol_version.startswith("0."):
+            raise TypeError(
+                f"get_task_callback() needs a config_id in A2A {self.protocol_version}, which "
+                "has no 'the first config of the task': pass one of the ids that "
+                "list_task_callbacks(task_id) lists"
+            )
         params = GetTaskPushNotificationConfigParams(
             id=task_id, push_notification_config_id=config_id
         )

@@ -197,6 +197,11 @@ def read_request_headers(headers: Headers | None) -> tuple[RequestHeaders, A2AEr
             error = error or exc
     if HEADER_TRACEPARENT in raw:
         fields.update(_trace_headers(raw))
+    # Credentials normalised once, here: the authenticator and the reply ledger (whose key
+    # hashes them) see the same value, so " key" and "key" are one caller, not a replay
+    # that runs again. Blank credentials are no credentials.
+    if fields.get(HEADER_AUTHORIZATION) is not None:
+        fields[HEADER_AUTHORIZATION] = fields[HEADER_AUTHORIZATION].strip() or None
     result = RequestHeaders(**fields)
     if error is None and not result.answerable:
         missing = [n for n in (HEADER_CORRELATION_ID, HEADER_REPLY_TOPIC) if not fields.get(n)]
