@@ -142,6 +142,38 @@ def test_a_reply_topic_outside_the_pattern_gets_nothing_and_the_request_is_dead_
     assert counter.calls == 0
 
 
+def test_a_reply_that_cannot_be_sent_is_dead_lettered_before_the_handler_runs(
+    serve, raw, replies, broker_settings, topic
+) -> None:
+    """Issue 18, item 6: a reply topic Kafka would refuse, or a partition it does not have,
+    ends in a dead letter that says why, and the handler never runs (kafka-python used to
+    raise a ValueError after the handler had run: nothing sent, nothing dead-lettered)."""
+    bootstrap = broker_settings["bootstrap_servers"]
+    counter = Counter()
+    app = serve(counter, reply_topic_pattern=None)
+    cases = {
+        b"long": [("reply_topic", ("a2a-reply-" + "x" * 300).encode())],
+        b"space": [("reply_topic", b"a2a-reply-with space")],
+        b"slash": [("reply_topic", b"a2a-reply/slash")],
+        b"dot": [("reply_topic", b"..")],
+        b"minus": [("reply_topic", replies.topic.encode()), ("reply_partition", b"-1")],
+        b"beyond": [("reply_topic", replies.topic.encode()), ("reply_partition", b"999")],
+    }
+    for cid, headers in cases.items():
+        raw.send(topic, REQUEST, [("correlation_id", cid), *headers])
+    raw.send(topic, REQUEST, [("correlation_id", b"fine"), ("reply_topic", replies.topic.encode())])
+
+    assert [cid for cid, _ in replies.read(1)] == ["fine"]  # served in order, after the others
+    dead = read_records(bootstrap, app.config.dead_letter_topic_name, len(cases))
+    reasons = {dict(d.headers)["correlation_id"]: dict(d.headers) for d in dead}
+    assert set(reasons) == set(cases)
+    assert all(r["dlq_code"] == b"-32600" for r in reasons.values()), reasons
+    assert b"not a valid Kafka topic name" in reasons[b"space"]["dlq_reason"]
+    assert b"is negative" in reasons[b"minus"]["dlq_reason"]
+    assert b"reply_partition 999 is not a partition" in reasons[b"beyond"]["dlq_reason"]
+    assert counter.calls == 1  # only "fine" ran
+
+
 def test_with_no_pattern_the_servers_own_topics_are_still_refused(
     serve, raw, replies, broker_settings, topic
 ) -> None:

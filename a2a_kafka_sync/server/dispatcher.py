@@ -123,7 +123,8 @@ class Dispatcher:
         sent = self._new_sent()
         headers, error = read_request_headers(record.headers)
         guard, principal = self._guard, None
-        refused_route = guard.route_error(headers)  # nothing may be written to that topic
+        # nothing may (or can) be written to that topic
+        refused_route = guard.route_error(headers) or self._replies.partition_error(headers)
         error = refused_route or error or guard.size_error(record)
         if error is None:
             try:
@@ -214,7 +215,8 @@ class Dispatcher:
         except Exception as exc:  # a stream ends with exactly one error record
             if call is None or not call.abandoned:
                 error = self._as_a2a_error(exc, headers)
-                self._replies.send_error(headers, error, sent, method)
+                if not self._replies.send_error(headers, error, sent, method) and not sent:
+                    self._dead_letters.dead_letter(record, error, sent)  # nothing reached it
                 outcome = "error"
             else:
                 outcome = "timeout"

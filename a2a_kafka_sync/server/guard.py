@@ -2,8 +2,10 @@
 
 In this order, on the worker thread (:class:`~a2a_kafka_sync.server.dispatcher.Dispatcher`):
 
-1. its ``reply_topic`` must match ``reply_topic_pattern`` and not be one of the server's
-   own topics, or nothing is written there: the request is dead-lettered (ForbiddenError);
+1. its ``reply_topic`` must be a valid Kafka topic name (and ``reply_partition``, if any,
+   not negative) (InvalidRequestError), match ``reply_topic_pattern`` and not be one of the
+   server's own topics (ForbiddenError), or nothing is written there: the request is
+   dead-lettered;
 2. its headers and value must fit ``max_header_bytes`` and ``max_request_bytes``, or it
    is answered with RequestTooLargeError (-32042) without being decoded;
 3. with an authenticator, its ``authorization`` header must give a principal (or be
@@ -24,7 +26,13 @@ from typing import Any
 
 from ..auth import Authenticator, Principal
 from ..config import ServerConfig
-from ..errors import A2AError, ForbiddenError, RequestTooLargeError, UnauthenticatedError
+from ..errors import (
+    A2AError,
+    ForbiddenError,
+    InvalidRequestError,
+    RequestTooLargeError,
+    UnauthenticatedError,
+)
 from ..types import TaskPushNotificationConfig
 from ..wire import Request, RequestHeaders
 from .push_targets import parse_push_url, push_target_error
@@ -32,6 +40,8 @@ from .push_targets import parse_push_url, push_target_error
 __all__ = ["RequestGuard"]
 
 logger = logging.getLogger(__name__)
+
+_KAFKA_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 class RequestGuard:
@@ -74,13 +84,26 @@ class RequestGuard:
         return self._pattern is None or self._pattern.fullmatch(topic) is not None
 
     def route_error(self, headers: RequestHeaders) -> A2AError | None:
-        """The error of a request whose reply topic is refused (it gets no reply), or None.
+        """The error of a request that no reply can reach (it gets none: its record is
+        dead-lettered before the handler runs), or None.
 
-        Only a request that could be answered is checked: one without a correlation id
-        or reply topic is dead-lettered for that already (-32600).
+        A reply topic that is not a valid Kafka topic name, or a negative
+        ``reply_partition``: InvalidRequestError (-32600); a topic this server may not
+        write to: ForbiddenError (-32041). Only a request that could be answered is
+        checked: one without a correlation id or reply topic is dead-lettered for that
+        already (-32600).
         """
         topic = headers.reply_topic
-        if topic is None or not headers.answerable or self.topic_allowed(topic):
+        if topic is None or not headers.answerable:
+            return None
+        if not _KAFKA_TOPIC.fullmatch(topic) or topic in (".", ".."):
+            return InvalidRequestError(
+                f"reply topic {topic[:100]!r} is not a valid Kafka topic name "
+                "(1-249 of A-Z a-z 0-9 . _ -)"
+            )
+        if headers.reply_partition is not None and headers.reply_partition < 0:
+            return InvalidRequestError(f"reply_partition {headers.reply_partition} is negative")
+        if self.topic_allowed(topic):
             return None
         return ForbiddenError(f"reply topic {topic[:100]!r} is not allowed on this server")
 

@@ -12,7 +12,7 @@ from kafka.future import Future
 from kafka.partitioner import murmur2
 
 from .._kafka import library_error, record_size
-from ..errors import A2AError, A2AKafkaError, KafkaOperationError
+from ..errors import A2AError, A2AKafkaError, InvalidRequestError, KafkaOperationError
 from ..metrics import ServerMetrics
 from ..wire import RequestHeaders, encode_error, reply_headers
 from .ledger import RequestLedger, ledger_key
@@ -143,11 +143,41 @@ class ReplySender:
                 topic=headers.reply_topic,
             )
             raise ReplyNotSent(error) from exc
+        except (ValueError, AssertionError, TypeError) as exc:  # kafka-python's own checks
+            # (an unknown partition, a name it refuses): no reply can go there
+            raise ReplyNotSent(
+                KafkaOperationError(
+                    f"sending a reply to {topic[:100]!r}"
+                    + (f" partition {partition}" if partition is not None else "")
+                    + f" failed: {type(exc).__name__}: {exc}",
+                    correlation_id=headers.correlation_id,
+                    topic=topic,
+                )
+            ) from exc
         if target is self._producer:  # a refusal as too large: ask the topic's own limit
             future.add_errback(self.limits.failed, topic)
         sent.append(future)
         if remember and self._ledger is not None:
             self._ledger.record(ledger_key(headers), value)
+
+    def partition_error(self, headers: RequestHeaders) -> A2AError | None:
+        """InvalidRequestError when the request names a ``reply_partition`` that its reply
+        topic does not have (kafka-python would refuse every reply), else None. Asks the
+        producer's metadata (cached; a topic it does not know yet is looked up, within
+        ``max_block_ms``); when that fails the send decides."""
+        partition, topic = headers.reply_partition, headers.reply_topic
+        if partition is None or topic is None or not headers.answerable:
+            return None
+        try:
+            partitions = self._producer.partitions_for(topic)
+        except Exception:  # unknown yet, or the broker is away: the send will tell
+            return None
+        if not partitions or partition in partitions:
+            return None
+        return InvalidRequestError(
+            f"reply_partition {partition} is not a partition of {topic[:100]!r} "
+            f"(it has {len(partitions)})"
+        )
 
     @property
     def max_request_size(self) -> int:
