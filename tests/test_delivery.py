@@ -196,6 +196,46 @@ def test_the_ledger_keeps_the_id_but_not_replies_too_large_to_cache() -> None:
     assert ledger.begin("big")[0] is Seen.NEW  # answered, not cached: runs again
 
 
+def test_the_ledgers_keys_count_against_its_bytes() -> None:
+    """Issue 18, item 3: 1,500 requests with 200 KB correlation ids took a server from 56 to
+    451 MiB, since only reply bytes were counted. Keys count now: the window stays bounded."""
+    ledger = RequestLedger(max_entries=10_000, max_bytes=1_000_000)
+    for n in range(200):
+        key = f"{n:06d}" + "x" * 100_000
+        ledger.begin(key)
+        ledger.record(key, b"a reply")
+        ledger.finish(key)
+    assert len(ledger) <= 10  # 1 MB holds at most ten 100 KB keys
+    assert ledger._bytes <= ledger.max_bytes
+    newest = f"{199:06d}" + "x" * 100_000
+    assert ledger.begin(newest) == (Seen.ANSWERED, [b"a reply"])  # the newest are kept
+
+
+def test_a_correlation_id_over_the_limit_is_answered_with_the_size_error_and_not_run(
+    serve, raw, replies, topic
+) -> None:
+    from a2a_kafka_sync.server.guard import MAX_CORRELATION_ID_LENGTH
+    from a2a_kafka_sync.server.replies import _hashed_partition
+
+    runs: list[str] = []
+    app = serve(lambda message: runs.append(message.text) or "ran", request_topic_partitions=1)
+    before = _hashed_partition.cache_info().currsize
+    longest = "c" * MAX_CORRELATION_ID_LENGTH
+    too_long = "c" * (MAX_CORRELATION_ID_LENGTH + 1)
+    huge = "h" * 200_000
+    for cid in (too_long, huge, longest):
+        raw.send(topic, REQUEST, _headers(replies.topic, cid))
+    got = dict(replies.read(3, timeout=20))
+    assert got[longest]["type"] == "message"  # the limit itself is fine
+    for cid in (too_long, huge):
+        assert got[cid]["type"] == "error" and got[cid]["data"]["code"] == -32042, got[cid]
+        assert f"over the limit of {MAX_CORRELATION_ID_LENGTH}" in got[cid]["data"]["error"]
+    assert runs == ["hi"]
+    ledger = app._dispatcher._ledger
+    assert ledger is not None and all(len(key) < 1000 for key in ledger._entries)
+    assert _hashed_partition.cache_info().currsize - before <= 1
+
+
 def test_a_request_that_sent_nothing_is_forgotten() -> None:
     ledger = RequestLedger()
     ledger.begin("quiet")

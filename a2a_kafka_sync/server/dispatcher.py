@@ -125,7 +125,7 @@ class Dispatcher:
         guard, principal = self._guard, None
         # nothing may (or can) be written to that topic
         refused_route = guard.route_error(headers) or self._replies.partition_error(headers)
-        error = refused_route or error or guard.size_error(record)
+        error = refused_route or error or guard.size_error(record, headers)
         if error is None:
             try:
                 principal = guard.authenticate(headers)

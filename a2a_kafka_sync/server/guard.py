@@ -6,8 +6,9 @@ In this order, on the worker thread (:class:`~a2a_kafka_sync.server.dispatcher.D
    not negative) (InvalidRequestError), match ``reply_topic_pattern`` and not be one of the
    server's own topics (ForbiddenError), or nothing is written there: the request is
    dead-lettered;
-2. its headers and value must fit ``max_header_bytes`` and ``max_request_bytes``, or it
-   is answered with RequestTooLargeError (-32042) without being decoded;
+2. its headers and value must fit ``max_header_bytes`` and ``max_request_bytes``, and its
+   ``correlation_id`` :data:`MAX_CORRELATION_ID_LENGTH`, or it is answered with
+   RequestTooLargeError (-32042) without being decoded;
 3. with an authenticator, its ``authorization`` header must give a principal (or be
    absent, with ``allow_anonymous``), or it is answered with UnauthenticatedError (-32040)
    (or the A2AError the authenticator raised) and the handler never runs;
@@ -37,11 +38,16 @@ from ..types import TaskPushNotificationConfig
 from ..wire import Request, RequestHeaders
 from .push_targets import parse_push_url, push_target_error
 
-__all__ = ["RequestGuard"]
+__all__ = ["MAX_CORRELATION_ID_LENGTH", "RequestGuard"]
 
 logger = logging.getLogger(__name__)
 
 _KAFKA_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+MAX_CORRELATION_ID_LENGTH = 256
+"""The longest ``correlation_id`` a server takes (this library sends 32 hex digits, the seed a
+36-character UUID). Every cache keyed by it (the reply ledger, the reply-partition cache) is
+then bounded by its entry count; a longer one is answered with RequestTooLargeError."""
 
 
 class RequestGuard:
@@ -107,8 +113,15 @@ class RequestGuard:
             return None
         return ForbiddenError(f"reply topic {topic[:100]!r} is not allowed on this server")
 
-    def size_error(self, record: Any) -> A2AError | None:
-        """RequestTooLargeError when the record's headers or value exceed the limits, else None."""
+    def size_error(self, record: Any, headers: RequestHeaders | None = None) -> A2AError | None:
+        """RequestTooLargeError when the record's headers or value exceed the limits, or its
+        ``correlation_id`` is longer than :data:`MAX_CORRELATION_ID_LENGTH`, else None."""
+        correlation_id = headers.correlation_id if headers is not None else None
+        if correlation_id is not None and len(correlation_id) > MAX_CORRELATION_ID_LENGTH:
+            return RequestTooLargeError(
+                f"the correlation_id is {len(correlation_id)} characters, over the limit of "
+                f"{MAX_CORRELATION_ID_LENGTH}"
+            )
         config = self._config
         if config.max_header_bytes is not None:
             size = sum(len(name) + len(value or b"") for name, value in record.headers or ())

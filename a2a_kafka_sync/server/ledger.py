@@ -47,13 +47,17 @@ class _Entry:
         self.size = 0
 
 
+_ENTRY_OVERHEAD = 200
+"""Bytes an entry costs besides its key and replies (the entry, its dict slot), roughly."""
+
+
 class RequestLedger:
     """A bounded window of recent correlation ids, with the replies sent to each.
 
     Kafka delivers at least once: after a rebalance or a restart a request may
     come back. A request still running is not started twice; one already
     answered gets its cached replies sent again. The window keeps at most
-    ``max_entries`` ids and ``max_bytes`` of reply values, oldest out first; a
+    ``max_entries`` ids and ``max_bytes`` of keys and reply values, oldest out first; a
     request whose replies outgrow ``max_bytes / 8`` keeps its id but not its
     replies, so a redelivery of it runs again. Thread-safe.
     """
@@ -81,6 +85,7 @@ class RequestLedger:
                     return Seen.ANSWERED, list(entry.replies)
                 self._drop(correlation_id)  # answered, replies not kept: run it again
             self._entries[correlation_id] = _Entry()
+            self._bytes += len(correlation_id) + _ENTRY_OVERHEAD  # keys count too
             self._evict()
             return Seen.NEW, []
 
@@ -128,7 +133,7 @@ class RequestLedger:
 
     def _drop(self, correlation_id: str) -> None:
         entry = self._entries.pop(correlation_id)
-        self._bytes -= entry.size
+        self._bytes -= entry.size + len(correlation_id) + _ENTRY_OVERHEAD
 
     def _evict(self) -> None:
         while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
