@@ -69,6 +69,35 @@ def test_a_rewound_record_stays_unfinished_and_is_handed_out_once() -> None:
     assert tracker.to_commit() == {P0: 1}  # offset 1 is read again, not skipped
 
 
+def test_rewound_records_free_their_slots_until_they_are_read_again() -> None:
+    """A broker restart once failed the replies of max_in_flight requests at once: counted
+    in flight while they waited to be read again, they kept the consumer paused, and paused
+    it never read them again (the server answered nothing for good)."""
+    tracker = OffsetTracker()
+    tickets = {offset: tracker.taken(P0, offset) for offset in range(4)}
+    assert tracker.in_flight == 4
+    for offset in range(4):
+        tracker.rewind(P0, offset, tickets[offset], 3)
+    assert tracker.in_flight == 0  # room to read them again
+    assert tracker.wait_for_room(1, 0.0)
+    assert tracker.to_commit() == {P0: 0}  # still not committed past them
+    assert tracker.rewinds() == [(P0, 0)]
+    again = {offset: tracker.taken(P0, offset) for offset in range(4)}  # read again
+    assert tracker.in_flight == 4
+    for offset in range(4):
+        tracker.finished(P0, offset, again[offset])
+    assert tracker.in_flight == 0 and tracker.to_commit() == {P0: 4}
+
+
+def test_a_partition_taken_away_forgets_its_waiting_records() -> None:
+    tracker = OffsetTracker()
+    ticket = tracker.taken(P1, 7)
+    tracker.taken(P0, 0)
+    tracker.rewind(P1, 7, ticket, 3)
+    tracker.forget([P1])
+    assert tracker.in_flight == 1  # P0's record; P1's waiting one is not counted below zero
+
+
 def test_a_rewind_from_before_a_rebalance_is_ignored() -> None:
     tracker = OffsetTracker()
     old = tracker.taken(P0, 5)

@@ -32,11 +32,17 @@ class OffsetTracker:
         self._epoch: dict[TopicPartition, int] = {}
         self._rewind: dict[TopicPartition, int] = {}
         self._rewound: dict[tuple[TopicPartition, int], int] = {}
+        # Rewound records waiting to be read again: unfinished (the commit point stays below
+        # them) but not in flight, since no worker holds them. Counted in flight, they would
+        # fill max_in_flight after a broker restart failed enough replies at once, the
+        # consumer would pause, and being paused it would never read them again: a wedge.
+        self._waiting: set[tuple[TopicPartition, int]] = set()
 
     def taken(self, partition: TopicPartition, offset: int) -> int:
         """A record was handed to a worker; returns the ticket to finish it with."""
         with self._lock:
             self._unfinished.setdefault(partition, set()).add(offset)
+            self._waiting.discard((partition, offset))
             self._next[partition] = max(self._next.get(partition, 0), offset + 1)
             return self._epoch.get(partition, 0)
 
@@ -49,6 +55,7 @@ class OffsetTracker:
             if pending is not None:
                 pending.discard(offset)
             self._rewound.pop((partition, offset), None)
+            self._waiting.discard((partition, offset))
             self._room.notify_all()
 
     def wait_for_room(self, limit: int, timeout: float) -> bool:
@@ -74,6 +81,8 @@ class OffsetTracker:
             self._rewound[key] = count
             if limit is None or count <= limit:
                 self._rewind[partition] = min(self._rewind.get(partition, offset), offset)
+                self._waiting.add(key)
+                self._room.notify_all()  # a slot is free until it is read again
             return count
 
     def rewinds(self) -> list[tuple[TopicPartition, int]]:
@@ -89,12 +98,13 @@ class OffsetTracker:
 
     @property
     def in_flight(self) -> int:
-        """How many records are taken and not finished."""
+        """How many records are taken and not finished, leaving out the rewound ones that
+        wait to be read again (no worker holds them)."""
         with self._lock:
             return self._count()
 
     def _count(self) -> int:
-        return sum(len(offsets) for offsets in self._unfinished.values())
+        return sum(len(offsets) for offsets in self._unfinished.values()) - len(self._waiting)
 
     def to_commit(
         self, *, changed_only: bool = True, only: Collection[TopicPartition] | None = None
@@ -125,4 +135,5 @@ class OffsetTracker:
                 self._committed.pop(partition, None)
                 self._epoch[partition] = self._epoch.get(partition, 0) + 1
                 self._rewind.pop(partition, None)
+                self._waiting = {key for key in self._waiting if key[0] != partition}
             self._room.notify_all()
