@@ -68,9 +68,17 @@ def test_streams_and_task_calls_through_the_sdk_view(serve, connect) -> None:
     client = connect()
 
     events = list(client.a2a_sdk.send_message_streaming(_sdk_message("go")))
-    assert events and all(
-        isinstance(e, (sdk.Task, sdk.Message, sdk.TaskStatusUpdateEvent)) for e in events
-    )
+    # A2A-shaped: the task, its status, the yielded text as an artifact chunk, the final status
+    assert [type(e) for e in events] == [
+        sdk.Task,
+        sdk.TaskStatusUpdateEvent,
+        sdk.TaskArtifactUpdateEvent,
+        sdk.TaskStatusUpdateEvent,
+    ]
+    chunk = events[2]
+    assert chunk.artifact.parts[0].root.text == "echo go" and not chunk.append
+    assert events[1].status.state == sdk.TaskState.working and not events[1].final
+    assert {e.task_id for e in events[1:]} == {events[0].id}
     final = events[-1]
     assert isinstance(final, sdk.TaskStatusUpdateEvent) and final.final
     assert final.status.state == sdk.TaskState.completed

@@ -79,9 +79,7 @@ def test_a_generators_stream_is_a_task_then_one_artifact_in_chunks_then_complete
     assert stream.task_id == task.id and stream.last_sequence == len(STREAMED)
 
 
-def test_the_streamed_task_is_stored_with_its_artifact_and_can_be_replayed(
-    serve, connect
-) -> None:
+def test_the_streamed_task_is_stored_with_its_artifact_and_can_be_replayed(serve, connect) -> None:
     serve(words)
     client = connect()
     with client.send_message_streaming("one two three") as stream:
@@ -128,9 +126,7 @@ def test_a_plain_functions_stream_and_a_generators_unary_answer_stay_one_message
         assert shape(list(stream)) == ["message:echo hi"]
 
 
-def test_an_agent_that_yields_its_own_task_keeps_it_and_its_text_joins_it(
-    serve, connect
-) -> None:
+def test_an_agent_that_yields_its_own_task_keeps_it_and_its_text_joins_it(serve, connect) -> None:
     def own(message: Message, context: RequestContext) -> Iterator[object]:
         task = Task(id="own-1", context_id="c-own", status=TaskStatus.now(TaskState.working))
         yield task
@@ -202,7 +198,12 @@ def test_an_exception_mid_stream_fails_the_task_then_ends_the_stream_with_the_er
         for event in stream:
             events.append(event)
 
-    assert shape(events) == ["task:submitted", "status:working", "chunk:before", "status:failed:final"]
+    assert shape(events) == [
+        "task:submitted",
+        "status:working",
+        "chunk:before",
+        "status:failed:final",
+    ]
     assert events[-1].status.message.text == status_text
     assert "secret detail" not in str(caught.value)  # redacted as before
     stored = client.get_task(events[0].id)
@@ -219,9 +220,7 @@ def slow(message: Message, context: RequestContext) -> Iterator[str]:
     yield "b"
 
 
-def test_a_keepalive_keeps_a_stream_quieter_than_the_clients_timeout_going(
-    serve, connect
-) -> None:
+def test_a_keepalive_keeps_a_stream_quieter_than_the_clients_timeout_going(serve, connect) -> None:
     serve(slow, stream_keepalive=0.3)
     client = connect(timeout=1.0)
     with client.send_message_streaming("go") as stream:
@@ -291,7 +290,7 @@ def test_no_keepalive_before_the_task_exists(serve, connect, replies) -> None:
     assert replies.records(1, timeout=0.5) == []
 
 
-# -- A2A 1.0 ----------------------------------------------------------------------------------------
+# -- A2A 1.0 ---------------------------------------------------------------------------------------
 
 
 def test_the_v1_stream_has_the_same_shape_on_the_wire(serve, connect, replies) -> None:

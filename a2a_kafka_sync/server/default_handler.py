@@ -68,7 +68,11 @@ class DefaultRequestHandler(RequestHandler):
     one that never touches it answers with its Message. A str or Message returned
     after using the task completes the task with that message. Every change is
     stored, streamed live to a streaming caller, published to resubscribers, and
-    pushed to the task's push notification configs.
+    pushed to the task's push notification configs. A generator function's stream is
+    A2A-shaped: the task, each yielded str or Message as a chunk of one artifact
+    (:class:`~a2a_kafka_sync.server.tasks.chunks.ArtifactChunks`), then the task
+    completed (failed when it raises); called without a stream, it answers as a
+    plain function would, with its last Message (or its task).
 
     A task created by an authenticated caller (``context.principal``) belongs to
     it: for anyone else every task method (get, cancel, resubscribe, the push

@@ -382,8 +382,13 @@ class Dispatcher:
     def _quiet_stream(
         self, request: Request, sent: list[Future], call: ActiveCall | None
     ) -> QuietStream | None:
-        """The stream's entry with the keep-alive thread (None without keep-alives)."""
-        if self._keepalive is None:
+        """The stream's entry with the keep-alive thread (None without keep-alives).
+
+        Only a ``message_send`` stream is kept alive: its handler runs here, so it will end.
+        A resubscription follows a task that may run nowhere any more; its caller's timeout
+        is what ends that wait.
+        """
+        if self._keepalive is None or request.method.name != "message_send":
             return None
         headers, method, version = request.headers, request.method.name, request.version
 

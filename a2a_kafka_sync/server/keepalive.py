@@ -2,7 +2,8 @@
 
 A client waits for each next event of a stream at most its timeout. An agent that works
 longer than that between two events (a slow model, a long tool call) would trip it. While
-a stream has sent nothing for ``interval`` seconds, and once its task is known (a ``Task``
+a ``message_send`` stream (the dispatcher registers no other) has sent nothing for
+``interval`` seconds, and once its task is known (a ``Task``
 went out), one thread per app, ``a2a-kafka-keepalive``, sends the task's current status
 again: a ``TaskStatusUpdateEvent`` with the same state, no message and ``final=false``, which
 every A2A client takes (it changes nothing), with the ``keepalive`` reply header, by which
