@@ -100,7 +100,9 @@ class sdk:
                 else:
                     task, update = item
                     kind = "task" if update is None else update.kind.replace("-update", "")
-                    events.append((kind, update or task))
+                    # a copy: the client's task manager extends a first chunk's artifact
+                    # in place as later chunks come
+                    events.append((kind, (update or task).model_copy(deep=True)))
             return events
         request = pb.SendMessageRequest(message=sdk.user_message(text))
         async for response in client.send_message(request):
