@@ -176,6 +176,37 @@ def test_an_agent_that_sets_the_status_itself_is_not_completed_for_it(serve, con
     assert client.get_task(events[0].id).status.state is TaskState.working
 
 
+def test_a_continued_task_streams_its_next_turn_back_to_working_then_completed(
+    serve, connect
+) -> None:
+    def two_turns(message: Message, context: RequestContext) -> Iterator[str]:
+        if context.task.state is TaskState.submitted:
+            context.task.requires_input("which size?")
+            return
+        yield f"one {message.text} pizza"
+        yield "on its way"
+
+    serve(two_turns)
+    client = connect()
+    waiting = client.send_message("a pizza")
+    assert isinstance(waiting, Task) and waiting.status.state is TaskState.input_required
+
+    with client.send_message_streaming(Message.user_text("large", task_id=waiting.id)) as stream:
+        events = list(stream)
+    assert shape(events) == [
+        "task:input-required",  # the task as stored, the new message in its history
+        "status:working",
+        "chunk:one large pizza",
+        "chunk:on its way:append",
+        "chunk::append:last",
+        "status:completed:final",
+    ]
+    assert {e.id if isinstance(e, Task) else e.task_id for e in events} == {waiting.id}
+    stored = client.get_task(waiting.id)
+    assert stored.status.state is TaskState.completed
+    assert [p.text for p in stored.artifacts[0].parts] == ["one large pizza", "on its way"]
+
+
 @pytest.mark.parametrize(
     ("raised", "error", "status_text"),
     [

@@ -4,8 +4,9 @@ A2A streams are one Message, or a Task followed by its status and artifact updat
 client rejects a second Message. So in a stream, each ``str`` or ``Message`` a generator
 agent yields becomes the next chunk of one artifact of the request's task:
 
-- the first chunk makes the task (``Task`` submitted, then status ``working``) unless the
-  agent made it already, and has ``append=false``; later chunks ``append=true``; every
+- the first chunk makes the task (``Task`` submitted, then status ``working``; a task the
+  message continues goes back to ``working``) unless the agent set the task's status
+  itself, and has ``append=false``; later chunks ``append=true``; every
   chunk ``lastChunk=false``;
 - when the generator returns, :meth:`close` sends a closing chunk, ``append=true,
   lastChunk=true``, with one empty text part (A2A 1.0 wants at least one part; holding
@@ -22,6 +23,7 @@ from ...types import (
     Message,
     Part,
     TaskArtifactUpdateEvent,
+    TaskState,
     TextPart,
     new_id,
 )
@@ -53,11 +55,17 @@ class ArtifactChunks:
         if not parts:
             return
         updater = self._updater
-        if not updater.touched:
-            before = updater.status_updates
-            updater.start_work()  # the Task (submitted), then working
-            self._own_status_updates += updater.status_updates - before
         first = self._artifact_id is None
+        # A new task: the Task (submitted), then working; a continued one (input-required
+        # until this message came, say): working again.
+        if (
+            first
+            and not self.agent_set_status
+            and (not updater.touched or updater.state is not TaskState.working)
+        ):
+            before = updater.status_updates
+            updater.start_work()
+            self._own_status_updates += updater.status_updates - before
         if self._artifact_id is None:
             self._artifact_id = new_id()
         self._chunk(parts, append=not first, last=False)
