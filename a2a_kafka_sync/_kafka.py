@@ -92,9 +92,7 @@ def check_kafka_settings(settings: dict[str, Any]) -> None:
         raise ValueError(f"unknown kafka-python settings: {sorted(unknown)}")
 
 
-def record_size(
-    key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
-) -> int:
+def record_size(key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> int:
     """The size kafka-python gives a record (a v2 batch of one), to check against
     ``max_request_size`` before it is sent."""
     from kafka.record.default_records import DefaultRecordBatchBuilder
@@ -207,9 +205,9 @@ def _connect_with_retries(
         stop=stop_after_delay(config.connect_timeout),
         wait=wait_exponential(multiplier=0.1, max=2.0),
         retry=retry_if_exception(
-            lambda exc: isinstance(exc, kafka.errors.KafkaError)
-            and exc.retriable
-            and not trouble.fatal
+            lambda exc: (
+                isinstance(exc, kafka.errors.KafkaError) and exc.retriable and not trouble.fatal
+            )
         ),
         reraise=True,
     )

@@ -79,6 +79,7 @@ def quieten_routine_lines() -> None:
         if not any(isinstance(f, RoutineKafkaLines) for f in logger.filters):
             logger.addFilter(RoutineKafkaLines(name, texts))
 
+
 CLOSES_IN_SASL = 3
 """Connections lost during the SASL exchange after which connecting stops (see
 :class:`ConnectionTrouble`); one such loss alone may be a broker going away."""

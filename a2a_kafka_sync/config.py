@@ -393,6 +393,15 @@ class ServerConfig(_CommonConfig, ServerAuthSettings):
         description="Seconds to hold back stream_complete after a stream's last event, for "
         "old clients that stop reading at stream_complete (see docs/wire.md); 0 = off.",
     )
+    stream_keepalive: float | None = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a stream may stay quiet once its task exists before the server "
+        "sends the task's status again (same state, final false, the keepalive header), so "
+        "a slow agent does not trip the caller's per-event timeout; this library's client "
+        "drops it. Keep it well under the clients' timeout. 0 or None: off (also off with "
+        "exactly_once).",
+    )
     metrics: bool = Field(
         default=True,
         description="Count requests, outcomes, handler latencies, stream events, dead letters "

@@ -48,6 +48,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+
 def client_for(card: AgentCard, **settings: Any) -> KafkaClientTransport:
     """A (not yet opened) client for the card's agent, at :func:`kafka_endpoint` of the card.
 

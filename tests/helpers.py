@@ -90,6 +90,19 @@ class RawReplies:
                     out.append((cid.decode() if cid else None, json.loads(record.value)))
         return out
 
+    def records(
+        self, count: int, timeout: float = 20.0
+    ) -> list[tuple[dict[str, bytes], dict[str, Any]]]:
+        """The next ``count`` records (fewer if ``timeout`` s pass first), as (headers, JSON)."""
+        import json
+
+        out: list[tuple[dict[str, bytes], dict[str, Any]]] = []
+        deadline = time.monotonic() + timeout
+        while len(out) < count and time.monotonic() < deadline:
+            for records in self.consumer.poll(timeout_ms=100).values():
+                out += [(dict(r.headers or []), json.loads(r.value)) for r in records]
+        return out
+
     def close(self) -> None:
         self.consumer.close(autocommit=False)
 

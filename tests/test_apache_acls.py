@@ -271,7 +271,7 @@ def test_with_the_documented_acls_a_client_and_a_server_answer_stream_and_share_
     caplog.set_level(logging.INFO, logger="a2a_kafka_sync")
     with KafkaClientTransport(request_topic="my-agent", **settings(kafka, "web-app")) as client:
         assert client.send_text("hello acls") == "acls"  # a generator's last message answers
-        assert [event.text for event in client.send_message_streaming("a b c")] == ["a", "b", "c"]
+        assert list(client.send_message_streaming("a b c").texts()) == ["a", "b", "c"]
     with AgentDirectory(**settings(kafka, "web-app")) as directory:
         card = directory.resolve("my-agent")  # published by the server at start()
     assert card.name == "my-agent"

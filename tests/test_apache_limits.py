@@ -233,11 +233,11 @@ def test_a_stream_event_too_large_ends_that_stream_with_an_error(
     client = connect()
     seen: list[Any] = []
     with pytest.raises(InternalError) as caught:
-        for event in client.send_message_streaming("go"):
-            seen.append(event.text)
+        for text in client.send_message_streaming("go").texts():
+            seen.append(text)
     assert seen == ["first"]
     assert str(BROKER_LIMIT) in caught.value.message
-    assert [e.text for e in client.send_message_streaming("again")] == ["first", "last"]
+    assert list(client.send_message_streaming("again").texts()) == ["first", "last"]
 
 
 def test_a_task_event_too_large_ends_the_callers_stream_with_an_error(

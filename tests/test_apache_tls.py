@@ -62,7 +62,7 @@ def test_a_client_and_a_server_answer_and_stream_over_kafkas_own_tls(
         assert app.wait_until_assigned(30), "the server got no partitions within 30 s"
         with KafkaClientTransport(request_topic=topic, **settings(kafka)) as client:
             assert client.send_text("over kafka tls") == "tls"
-            assert [e.text for e in client.send_message_streaming("a b c")] == ["a", "b", "c"]
+            assert list(client.send_message_streaming("a b c").texts()) == ["a", "b", "c"]
 
 
 def test_a_client_that_trusts_another_ca_fails_naming_the_certificate(

@@ -253,7 +253,17 @@ def test_stream_prints_each_event_in_order_and_no_progress_when_stderr_is_not_a_
     serve(words)
     result = cli("stream", "one two three four", "--request-topic", topic, *broker_args)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["one", "two", "three", "four"]
+    task_id = result.stdout.split()[1].rstrip(":")
+    # the generator's stream: its task, each word a chunk, the closing chunk printing nothing
+    assert result.stdout.splitlines() == [
+        f"task {task_id}: submitted",
+        f"task {task_id}: working",
+        "one",
+        "two",
+        "three",
+        "four",
+        f"task {task_id}: completed",
+    ]
     assert result.stderr == ""
 
 
@@ -321,10 +331,17 @@ def test_stream_draws_a_progress_line_when_stderr_is_a_terminal(
         os.close(master)
 
     assert process.returncode == 0, drawn.decode(errors="replace")
-    assert out.splitlines() == ["one", "two", "three"]  # stdout stays clean
+    lines = out.splitlines()  # stdout stays clean
+    assert lines[2:5] == ["one", "two", "three"] and len(lines) == 6
+    assert [line.split(": ")[-1] for line in lines[:2] + lines[5:]] == [
+        "submitted",
+        "working",
+        "completed",
+    ]
     screen = drawn.decode()
     assert f"waiting for events from {topic}: 0 received" in screen
-    assert f"waiting for events from {topic}: 3 received" in screen
+    # the task, working, three chunks, the closing chunk, completed
+    assert f"waiting for events from {topic}: 7 received" in screen
     assert screen.endswith("\r\x1b[K")  # the line is erased at the end
 
 
@@ -350,7 +367,13 @@ def test_a_stream_that_ends_in_an_a2a_error_prints_the_events_before_it_then_exi
     serve(fail_midway)
     result = cli("stream", "go", "--request-topic", topic, *broker_args)
     assert result.returncode == 1
-    assert result.stdout == "first\n"
+    task_id = result.stdout.split()[1].rstrip(":")
+    assert result.stdout.splitlines() == [
+        f"task {task_id}: submitted",
+        f"task {task_id}: working",
+        "first",
+        f"task {task_id}: failed - second is missing",
+    ]
     assert "-32602: second is missing" in one_error_line(result)
 
 

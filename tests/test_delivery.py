@@ -382,7 +382,7 @@ def test_every_reply_of_a_request_lands_on_the_partition_its_key_hashes_to(
     streams = {}
     for _ in range(6):
         with client.send_message_streaming("20") as stream:
-            assert [event.text for event in stream] == [str(n) for n in range(20)]
+            assert list(stream.texts()) == [str(n) for n in range(20)]
             streams[stream.correlation_id] = stream
 
     reader = KafkaConsumer(

@@ -124,9 +124,16 @@ def test_the_example_streams_each_agent_event_as_a_server_sent_event(
     body = b"".join(response.streaming_content).decode()
     response.close()
     events = _sse(body)
-    assert [name for name, _ in events] == ["message", "message", "message"]
-    texts = [data["parts"][0]["text"] for _, data in events]
-    assert texts == ["you said: one", "you said: two", "you said: three"]
+    # the generator's stream, A2A-shaped: its task, each piece a chunk of one artifact
+    assert [name for name, _ in events] == [
+        "task",
+        "status-update",
+        *["artifact-update"] * 4,
+        "status-update",
+    ]
+    texts = [data["artifact"]["parts"][0]["text"] for _, data in events[2:6]]
+    assert texts == ["you said: one", "you said: two", "you said: three", ""]
+    assert events[-1][1]["status"]["state"] == "completed" and events[-1][1]["final"]
 
 
 def test_the_agents_invalid_params_error_becomes_a_400_through_the_middleware(

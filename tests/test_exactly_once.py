@@ -19,7 +19,7 @@ def test_calls_and_streams_work_exactly_once_and_offsets_commit_with_replies(
     client = connect(isolation_level="read_committed")
 
     assert client.send_text("one two") == "two"  # a generator's last Message answers
-    assert [e.text for e in client.send_message_streaming("a b c")] == ["a", "b", "c"]
+    assert list(client.send_message_streaming("a b c").texts()) == ["a", "b", "c"]
     for i in range(10):
         assert client.send_text(f"n{i}") == f"n{i}"
     app.stop()

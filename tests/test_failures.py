@@ -189,14 +189,15 @@ def test_a_stream_abandoned_by_its_caller_frees_its_waiter(serve, connect) -> No
     client = connect()
 
     stream = client.send_message_streaming("count")
-    first = [next(stream).text for _ in range(3)]
+    texts = stream.texts()
+    first = [next(texts) for _ in range(3)]
     assert client.pending == 1
-    del stream  # dropped without close(): the iterator's finaliser frees the waiter
+    del texts, stream  # dropped without close(): the iterator's finaliser frees the waiter
 
     assert first == ["0", "1", "2"]
     assert client.pending == 0
     # The rest of that stream still arrives; the client drops it and keeps working.
-    assert [e.text for e in client.send_message_streaming("again")][:2] == ["0", "1"]
+    assert list(client.send_message_streaming("again").texts())[:2] == ["0", "1"]
 
 
 def test_leaving_a_stream_block_early_frees_its_waiter(serve, connect) -> None:
@@ -206,7 +207,7 @@ def test_leaving_a_stream_block_early_frees_its_waiter(serve, connect) -> None:
     serve(letters)
     client = connect()
     with client.send_message_streaming("go") as stream:
-        assert next(stream).text == "a"
+        assert next(stream.texts()) == "a"
     assert client.pending == 0
 
 

@@ -146,9 +146,16 @@ def test_the_example_streams_each_agent_event_as_a_server_sent_event(
     assert response.status_code == 200
     assert response.mimetype == "text/event-stream"
     events = _sse(response.get_data(as_text=True))
-    assert [name for name, _ in events] == ["message", "message", "message"]
-    texts = [data["parts"][0]["text"] for _, data in events]
-    assert texts == ["you said: one", "you said: two", "you said: three"]
+    # the generator's stream, A2A-shaped: its task, each piece a chunk of one artifact
+    assert [name for name, _ in events] == [
+        "task",
+        "status-update",
+        *["artifact-update"] * 4,
+        "status-update",
+    ]
+    texts = [data["artifact"]["parts"][0]["text"] for _, data in events[2:6]]
+    assert texts == ["you said: one", "you said: two", "you said: three", ""]
+    assert events[-1][1]["status"]["state"] == "completed" and events[-1][1]["final"]
 
 
 def test_an_agent_error_part_way_through_a_stream_ends_it_with_an_error_event(
@@ -164,8 +171,15 @@ def test_an_agent_error_part_way_through_a_stream_ends_it_with_an_error_event(
 
     assert response.status_code == 200  # sent with the first event, before the error
     events = _sse(response.get_data(as_text=True))
-    assert [name for name, _ in events] == ["message", "error"]
-    assert events[1][1] == {
+    assert [name for name, _ in events] == [
+        "task",
+        "status-update",
+        "artifact-update",
+        "status-update",
+        "error",
+    ]
+    assert events[3][1]["status"]["state"] == "failed"
+    assert events[4][1] == {
         "error": {"type": "TaskNotFoundError", "message": "no such task", "code": -32001}
     }
 
@@ -480,4 +494,3 @@ def _instance(error_class: type[Exception]) -> Exception:
     if issubclass(error_class, A2AError):
         return error_class()
     return error_class("x")
-

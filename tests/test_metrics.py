@@ -13,7 +13,7 @@ import pytest
 from helpers import wait_for
 from prometheus_client import CollectorRegistry, generate_latest
 
-from a2a_kafka_sync import KafkaServerApp, Message, RequestTimeoutError
+from a2a_kafka_sync import KafkaServerApp, Message, RequestTimeoutError, TaskArtifactUpdateEvent
 from a2a_kafka_sync.errors import TaskNotFoundError
 from a2a_kafka_sync.metrics import DEFAULT_BUCKETS, ClientMetrics, ServerMetrics
 from a2a_kafka_sync.metrics.prometheus import MetricsCollector, register, unregister
@@ -293,12 +293,14 @@ def test_stream_events_are_counted_on_both_sides(serve, connect) -> None:
     client = connect()
     events = list(client.send_message_streaming("count"))
 
-    assert len(events) == 5
-    assert client.metrics.value("stream_events_received", method="message_send") == 5
+    # the task, working, a chunk per item, the closing chunk, completed
+    chunks = [e.artifact.text for e in events if isinstance(e, TaskArtifactUpdateEvent)]
+    assert chunks == ["0", "1", "2", "3", "4", ""] and len(events) == 9
+    assert client.metrics.value("stream_events_received", method="message_send") == 9
     assert client.metrics.value("calls_finished", outcome="ok") == 1
     assert client.metrics.value("call_duration_seconds", type="stream") == 1
     assert wait_for(lambda: app.metrics.value("handler_duration_seconds", type="stream") == 1)
-    assert app.metrics.value("stream_events_sent", method="message_send") == 5
+    assert app.metrics.value("stream_events_sent", method="message_send") == 9
 
 
 def test_a_stream_closed_early_ends_as_closed(serve, connect) -> None:
@@ -312,7 +314,7 @@ def test_a_stream_closed_early_ends_as_closed(serve, connect) -> None:
     serve(slow)
     client = connect()
     with client.send_message_streaming("go") as stream:
-        assert next(stream).text == "first"
+        assert next(stream.texts()) == "first"
     release.set()
 
     assert client.metrics.value("calls_finished", outcome="closed") == 1

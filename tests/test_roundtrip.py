@@ -159,12 +159,16 @@ def test_a_stream_that_fails_midway_is_redacted_too(serve, connect) -> None:
 
     serve(breaks)
     stream = connect().send_message_streaming("go")
+    events: list[Any] = []
 
-    assert next(stream).text == "one"
     with pytest.raises(InternalError) as caught:
-        next(stream)
+        events.extend(stream)
+    assert [e.artifact.text for e in events if isinstance(e, TaskArtifactUpdateEvent)] == ["one"]
     assert "RuntimeError" in caught.value.message
     assert "/srv/secret/path" not in caught.value.message
+    failed = events[-1]  # the task failed first, as redacted
+    assert isinstance(failed, TaskStatusUpdateEvent) and failed.status.state is TaskState.failed
+    assert "/srv/secret/path" not in failed.status.message.text
 
 
 def test_an_a2a_error_raised_by_a_handler_keeps_its_class_and_code(serve, connect) -> None:
@@ -188,11 +192,12 @@ def test_a_stream_that_fails_midway_yields_its_events_then_raises(serve, connect
 
     serve(breaks)
     stream = connect().send_message_streaming("go")
+    texts = stream.texts()
 
-    assert next(stream).text == "one"
-    assert next(stream).text == "two"
+    assert next(texts) == "one"
+    assert next(texts) == "two"
     with pytest.raises(A2AError) as caught:
-        next(stream)
+        next(texts)
     assert caught.value.code == -32603
     assert list(stream) == []
 
@@ -301,8 +306,11 @@ def test_stream_complete_delay_holds_back_the_end_of_a_stream(serve, connect) ->
 
     serve(two, stream_complete_delay=0.5)
     stream = connect().send_message_streaming("go")
-    assert [next(stream).text, next(stream).text] == ["a", "b"]
+    texts = stream.texts()
+    assert [next(texts), next(texts)] == ["a", "b"]
     last_event_at = time.monotonic()
 
-    assert list(stream) == []  # the stream still ends, every event delivered first
+    rest = list(stream)  # the stream still ends, every event delivered first
+    assert [type(e).__name__ for e in rest] == ["TaskArtifactUpdateEvent", "TaskStatusUpdateEvent"]
+    assert rest[0].last_chunk and rest[1].final
     assert time.monotonic() - last_event_at >= 0.4

@@ -68,9 +68,17 @@ def test_streams_and_task_calls_through_the_sdk_view(serve, connect) -> None:
     client = connect()
 
     events = list(client.a2a_sdk.send_message_streaming(_sdk_message("go")))
-    assert events and all(
-        isinstance(e, (sdk.Task, sdk.Message, sdk.TaskStatusUpdateEvent)) for e in events
-    )
+    # A2A-shaped: the task, its status, the yielded text as an artifact chunk, the final status
+    assert [type(e) for e in events] == [
+        sdk.Task,
+        sdk.TaskStatusUpdateEvent,
+        sdk.TaskArtifactUpdateEvent,
+        sdk.TaskStatusUpdateEvent,
+    ]
+    chunk = events[2]
+    assert chunk.artifact.parts[0].root.text == "echo go" and not chunk.append
+    assert events[1].status.state == sdk.TaskState.working and not events[1].final
+    assert {e.task_id for e in events[1:]} == {events[0].id}
     final = events[-1]
     assert isinstance(final, sdk.TaskStatusUpdateEvent) and final.final
     assert final.status.state == sdk.TaskState.completed
@@ -80,3 +88,54 @@ def test_streams_and_task_calls_through_the_sdk_view(serve, connect) -> None:
     assert [t.id for t in client.a2a_sdk.list_tasks()] == [task.id]
     ours = client.get_task(sdk.TaskQueryParams(id=task.id))  # the client's own call takes it too
     assert isinstance(ours, Task) and ours.id == task.id
+
+
+# -- the seed's asyncio client ---------------------------------------------------------------------
+
+_SEED_TYPES = {  # how the seed's client reads a stream record: by its type, else a Message
+    "task": sdk.Task,
+    "task_status_update": sdk.TaskStatusUpdateEvent,
+    "task_artifact_update": sdk.TaskArtifactUpdateEvent,
+}
+
+
+def pauses(message: Message, context: RequestContext) -> Iterator[str]:
+    yield "before"
+    context.cancelled.wait(1.0)  # quiet: keep-alives go out
+    yield "after"
+
+
+def test_every_record_of_a_generators_stream_reads_as_the_seeds_client_reads_it(
+    serve, connect, replies
+) -> None:
+    # The seed's client (not in this repository) validates each stream record into
+    # a2a-sdk 0.3's model of its type, and stops at stream_complete.
+    serve(pauses, stream_keepalive=0.2)
+    client = connect(reply_topic=replies.topic)
+    with client.send_message_streaming("go") as stream:
+        ours = list(stream)
+
+    records = replies.records(len(ours) + 10, timeout=5.0)
+    assert records[-1][1]["type"] == "stream_complete"
+    theirs = [
+        _SEED_TYPES.get(value["type"], sdk.Message).model_validate(value["data"])
+        for _, value in records[:-1]
+    ]
+    marked = [bool(headers.get("keepalive")) for headers, _ in records[:-1]]
+    keepalives = [t for t, keepalive in zip(theirs, marked, strict=True) if keepalive]
+    assert keepalives and all(
+        isinstance(k, sdk.TaskStatusUpdateEvent)
+        and k.status.state == sdk.TaskState.working
+        and not k.final
+        for k in keepalives
+    )
+    rest = [t for t, keepalive in zip(theirs, marked, strict=True) if not keepalive]
+    assert [type(t) for t in rest] == [
+        sdk.Task,
+        sdk.TaskStatusUpdateEvent,
+        *[sdk.TaskArtifactUpdateEvent] * 3,
+        sdk.TaskStatusUpdateEvent,
+    ]
+    assert [t.artifact.parts[0].root.text for t in rest[2:5]] == ["before", "after", ""]
+    assert rest[-1].final and rest[-1].status.state == sdk.TaskState.completed
+    assert len(rest) == len(ours)  # our client yields the same events, keep-alives left out

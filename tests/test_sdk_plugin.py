@@ -100,7 +100,9 @@ class sdk:
                 else:
                     task, update = item
                     kind = "task" if update is None else update.kind.replace("-update", "")
-                    events.append((kind, update or task))
+                    # a copy: the client's task manager extends a first chunk's artifact
+                    # in place as later chunks come
+                    events.append((kind, (update or task).model_copy(deep=True)))
             return events
         request = pb.SendMessageRequest(message=sdk.user_message(text))
         async for response in client.send_message(request):
@@ -263,6 +265,64 @@ def test_an_sdk_client_sends_streams_gets_and_cancels_over_kafka(serve, broker_s
     assert sdk.state(seen["canceled"]) == "canceled" and sdk.state(seen["after"]) == "canceled"
     assert sdk.error_code(seen["missing"]) == TaskNotFoundError.code
     assert isinstance(seen["missing"].__cause__, TaskNotFoundError)  # ours, kept as the cause
+
+
+def words(message: Message, context: RequestContext) -> Any:
+    """A generator agent: each word one piece of its streamed answer; "slow" pauses 2.5 s."""
+    for word in message.text.split():
+        if word == "slow":
+            context.cancelled.wait(2.5)
+        yield word
+
+
+def test_an_sdk_client_reads_a_generators_many_chunk_stream(serve, broker_settings, topic):
+    # Before streams were A2A-shaped, a2a-sdk's client refused this one at its second event
+    # ("received a streamed Message from server after first response").
+    serve(words)
+    card = sdk_card(broker_settings, topic)
+    settings = client_settings(broker_settings)
+
+    async def scenario() -> tuple[list[tuple[str, Any]], Any]:
+        client = client_factory(config(), **settings).create(card)
+        try:
+            events = await sdk.send(client, "one two three")
+            return events, await sdk.get_task(client, events[0][1].id)
+        finally:
+            await client.close()
+
+    events, stored = asyncio.run(scenario())
+
+    kinds = [kind for kind, _ in events]
+    assert kinds == ["task", "status", "artifact", "artifact", "artifact", "artifact", "status"]
+    chunks = [event for kind, event in events if kind == "artifact"]
+    assert [sdk.text(c.artifact.parts) for c in chunks] == ["one", "two", "three", ""]
+    assert [bool(c.append) for c in chunks] == [False, True, True, True]
+    assert [bool(c.last_chunk) for c in chunks] == [False, False, False, True]
+    assert len({c.artifact.artifact_id for c in chunks}) == 1
+    assert sdk.state(events[1][1]) == "working" and sdk.state(events[-1][1]) == "completed"
+    assert sdk.state(stored) == "completed"
+    assert [sdk.text([p]) for p in stored.artifacts[0].parts] == ["one", "two", "three"]
+
+
+def test_an_sdk_client_reads_a_quiet_stream_kept_alive(serve, broker_settings, topic):
+    serve(words, stream_keepalive=0.3)
+    card = sdk_card(broker_settings, topic)
+    settings = {**client_settings(broker_settings), "timeout": 1.0}  # < the 2.5 s pause
+
+    async def scenario() -> list[tuple[str, Any]]:
+        client = client_factory(config(), **settings).create(card)
+        try:
+            return await sdk.send(client, "before slow")
+        finally:
+            await client.close()
+
+    events = asyncio.run(scenario())
+    assert [kind for kind, _ in events] == ["task", "status", *["artifact"] * 3, "status"]
+    assert [sdk.text(e.artifact.parts) for k, e in events if k == "artifact"] == [
+        "before",
+        "slow",
+        "",
+    ]
 
 
 # -- the server side: an a2a-sdk AgentExecutor behind KafkaServerApp ---------------------------

@@ -353,11 +353,18 @@ def test_a_stream_span_ends_with_the_stream_and_counts_its_events(spans, serve, 
         yield from ("a", "b", "c")
 
     serve(count)
-    assert len(connect().send_message_streaming("go").collect()) == 3
+    events = connect().send_message_streaming("go").collect()
+    # the task, working, a chunk per item, the closing chunk, completed
+    assert [type(e).__name__ for e in events] == [
+        "Task",
+        "TaskStatusUpdateEvent",
+        *["TaskArtifactUpdateEvent"] * 4,
+        "TaskStatusUpdateEvent",
+    ]
 
     span = _one(spans, "a2a.message_send", "CLIENT")
     assert span.attributes["a2a.streaming"] is True
-    assert span.attributes["a2a.stream.events"] == 3
+    assert span.attributes["a2a.stream.events"] == 7
     server = _one(spans, "a2a.message_send", "SERVER")
     assert server.parent.span_id == span.context.span_id
 

@@ -156,5 +156,6 @@ def run_stream(args: argparse.Namespace) -> int:
             for event in events:
                 with progress.printing():
                     lines = [json_line(event)] if args.json else event_lines(event)
-                    print("\n".join(lines), flush=True)
+                    if lines:
+                        print("\n".join(lines), flush=True)
     return ExitCode.OK

@@ -50,12 +50,16 @@ def event_lines(
     """The lines ``stream`` prints for one event.
 
     A Message prints its text, a Task or status update its task's state (and the
-    status message), an artifact update the text of its chunk.
+    status message), an artifact update the text of its chunk; the chunk that only closes
+    an artifact (appended, the last, no text) prints nothing.
     """
     if isinstance(event, TaskStatusUpdateEvent):
         return [_status_line(event.task_id, event.status)]
     if isinstance(event, TaskArtifactUpdateEvent):
-        return [event.artifact.text]
+        text = event.artifact.text
+        if not text and event.append and event.last_chunk:
+            return []
+        return [text]
     return reply_lines(event)
 
 

@@ -19,10 +19,11 @@ __all__ = ["load_handler", "register", "run_serve"]
 
 _EPILOG = """\
 HANDLER is MODULE:ATTRIBUTE, imported with the current directory importable: a plain
-function fn(message, context) or fn(message), a generator function (each item it yields
-is one event of a stream), or a handler object (a RequestHandler subclass; a class is
-instantiated without arguments). The agent serves in the foreground; Ctrl-C or SIGTERM
-stops it: requests in flight finish, offsets are committed, and the exit code is 0.
+function fn(message, context) or fn(message), a generator function (a stream: a task,
+each item it yields a chunk of its answer), or a handler object (a RequestHandler
+subclass; a class is instantiated without arguments). The agent serves in the
+foreground; Ctrl-C or SIGTERM stops it: requests in flight finish, offsets are
+committed, and the exit code is 0.
 
 On start the server publishes its agent card on the card topic (--no-card: none). The
 card is named after the request topic unless --name says otherwise.

@@ -82,4 +82,3 @@ class PendingCall:
     def __repr__(self) -> str:
         state = "done" if self.done() else "pending"
         return f"<PendingCall {self.correlation_id} {state}>"
-

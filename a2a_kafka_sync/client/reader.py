@@ -16,6 +16,7 @@ from ..errors import ProtocolError
 from ..metrics import ClientMetrics
 from ..wire import (
     HEADER_CORRELATION_ID,
+    HEADER_KEEPALIVE,
     HEADER_NOTIFICATION_TYPE,
     HEADER_SEQUENCE,
     Reply,
@@ -246,6 +247,7 @@ class ReplyReader:
     def _handle(self, record: Any) -> None:
         correlation_id: str | None = None
         notification = sequence = None
+        keepalive = False
         for name, value in record.headers or ():
             if value is None:  # Kafka allows null header values
                 continue
@@ -255,6 +257,8 @@ class ReplyReader:
                 notification = value
             elif name == HEADER_SEQUENCE and value.isdigit():
                 sequence = int(value)
+            elif name == HEADER_KEEPALIVE:
+                keepalive = value == b"1"
         if correlation_id is None:
             self._handle_uncorrelated(record, notification)
             return
@@ -271,8 +275,8 @@ class ReplyReader:
                     exc,
                 )
             return
-        if sequence is not None:
-            reply = Reply(reply.type, reply.data, sequence)
+        if sequence is not None or keepalive:
+            reply = Reply(reply.type, reply.data, sequence, keepalive)
         if not self._registry.resolve(correlation_id, reply):
             self._metrics.reply_dropped("unknown_correlation_id")
             logger.debug(

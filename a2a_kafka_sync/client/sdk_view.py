@@ -13,9 +13,7 @@ if TYPE_CHECKING:
 
     from .transport import KafkaClientTransport
 
-    SdkEvent = Union[
-        sdk.Message, sdk.Task, sdk.TaskStatusUpdateEvent, sdk.TaskArtifactUpdateEvent
-    ]
+    SdkEvent = Union[sdk.Message, sdk.Task, sdk.TaskStatusUpdateEvent, sdk.TaskArtifactUpdateEvent]
 
 __all__ = ["A2ASdkClient"]
 

@@ -99,6 +99,8 @@ class ReplyStream(Iterator[StreamEvent]):
             if reply.type == "error":
                 self.close()
                 raise reply.data
+            if reply.keepalive:
+                continue  # the stream goes on: the wait for the next event starts again
             if reply.sequence is not None:
                 if self._floor is not None and reply.sequence <= self._floor:
                     continue  # seen before the resume
@@ -176,6 +178,21 @@ class ReplyStream(Iterator[StreamEvent]):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<ReplyStream {self.correlation_id} {state}>"
+
+    def texts(self) -> Iterator[str]:
+        """The text the agent streams, piece by piece, as it arrives: each Message's text and
+        each artifact chunk's text (a generator agent's yielded strings come as chunks). Task
+        and status events are read and left out, and so is a chunk without text (the one that
+        closes an artifact); ``last_sequence`` and ``task_id`` still follow them."""
+        for event in self:
+            if isinstance(event, Message):
+                text = event.text
+            elif isinstance(event, TaskArtifactUpdateEvent):
+                text = event.artifact.text
+            else:
+                continue
+            if text:
+                yield text
 
     def collect(self) -> list[Any]:
         """Read the stream to its end and return every event (handy in notebooks and tests)."""

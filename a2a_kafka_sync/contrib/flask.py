@@ -53,9 +53,7 @@ class A2AKafka:
     def __init__(self, app: Flask | None = None, **settings: Any) -> None:
         self._settings = settings
         self._app = app
-        self._clients: weakref.WeakKeyDictionary[Flask, ProcessClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients: weakref.WeakKeyDictionary[Flask, ProcessClient] = weakref.WeakKeyDictionary()
         if app is not None:
             self.init_app(app)
 

@@ -133,9 +133,7 @@ class RequestConsumer:
         topic = self.config.request_topic
         wait = TOPIC_METADATA_WAIT if self.config.create_topics else 0.0
         if not wait_for_topic(consumer, topic, wait, self._stopping):
-            logger.warning(
-                "request topic %s has no partitions yet; serving it once it does", topic
-            )
+            logger.warning("request topic %s has no partitions yet; serving it once it does", topic)
         consumer.subscribe([topic], listener=_Rebalance(self))
 
     def start(

@@ -6,7 +6,7 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..errors import (
@@ -35,6 +35,7 @@ from .context import RequestContext
 from .handlers import RequestHandler, _positional_arity, check_handler, is_handler_object
 from .resume import follow_task
 from .tasks import InMemoryTaskStore, TaskStore
+from .tasks.chunks import ArtifactChunks
 from .tasks.event_log import InMemoryTaskEventLog, TaskEventLog
 from .tasks.listing import DEFAULT_PAGE_SIZE, page_of
 from .tasks.updater import TaskEvent, TaskUpdater
@@ -67,7 +68,11 @@ class DefaultRequestHandler(RequestHandler):
     one that never touches it answers with its Message. A str or Message returned
     after using the task completes the task with that message. Every change is
     stored, streamed live to a streaming caller, published to resubscribers, and
-    pushed to the task's push notification configs.
+    pushed to the task's push notification configs. A generator function's stream is
+    A2A-shaped: the task, each yielded str or Message as a chunk of one artifact
+    (:class:`~a2a_kafka_sync.server.tasks.chunks.ArtifactChunks`), then the task
+    completed (failed when it raises); called without a stream, it answers as a
+    plain function would, with its last Message (or its task).
 
     A task created by an authenticated caller (``context.principal``) belongs to
     it: for anyone else every task method (get, cancel, resubscribe, the push
@@ -192,7 +197,9 @@ class DefaultRequestHandler(RequestHandler):
             self._running[updater.task_id] = (cancelled, updater)
         try:
             args = (message, agent_context) if self._with_context else (message,)
-            if self._generator:
+            if self._generator and context.streaming:
+                self._stream_items(self.agent(*args), updater, message)
+            elif self._generator:
                 for item in self.agent(*args):
                     yield from self._take(item, updater, message, final=False)
             else:
@@ -203,6 +210,23 @@ class DefaultRequestHandler(RequestHandler):
             if updater.touched and not updater.turn_ended:
                 # The agent returned with its turn still open: resubscribers stop waiting.
                 self.event_log.end_run(updater.task_id)
+
+    def _stream_items(self, items: Iterable[Any], updater: TaskUpdater, request: Message) -> None:
+        """A generator's stream, A2A-shaped: its text as chunks of one artifact of the task
+        (:class:`ArtifactChunks`), its task events applied; everything reaches the caller
+        through the updater. The task fails, final, when the generator raises."""
+        chunks = ArtifactChunks(updater)
+        try:
+            for item in items:
+                if chunks.takes(item):
+                    chunks.add(item)
+                else:
+                    for _ in self._take(item, updater, request, final=False):
+                        pass  # _take yields only Messages, which chunks took
+            chunks.close()
+        except Exception as exc:
+            chunks.fail(exc)
+            raise
 
     def _continued_task(self, message: Message, context: RequestContext) -> Task | None:
         if not message.task_id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -21,6 +22,7 @@ from ..errors import (
     UnsupportedOperationError,
 )
 from ..metrics import ServerMetrics
+from ..types import TaskStatusUpdateEvent
 from ..wire import (
     STREAM_COMPLETE,
     Request,
@@ -33,6 +35,7 @@ from .context import RequestContext
 from .dead_letters import INVALID, DeadLetters
 from .guard import RequestGuard
 from .handlers import HANDLER_METHODS
+from .keepalive import QuietStream, StreamKeepAlive
 from .ledger import RequestLedger, Seen, ledger_key
 from .limits import RecordLimits
 from .replies import Abandoned, ReplyNotSent, ReplySender, ReplyTooLarge, Sent
@@ -85,6 +88,11 @@ class Dispatcher:
             if config.handler_timeout
             else None
         )
+        # In exactly-once mode replies wait in the request's transaction: no keep-alive helps.
+        interval = config.stream_keepalive
+        self._keepalive = (
+            StreamKeepAlive(interval) if interval and not config.exactly_once else None
+        )
 
     def _new_sent(self) -> Sent:
         return Sent(Outbox() if self._config.exactly_once else None)
@@ -99,9 +107,12 @@ class Dispatcher:
         self._replies.use_producer(producer)
 
     def close(self) -> None:
-        """Stop the handler watchdog and the large-record producer, if there are any."""
+        """Stop the handler watchdog, the keep-alive thread and the large-record producer,
+        if there are any."""
         if self._watchdog is not None:
             self._watchdog.close()
+        if self._keepalive is not None:
+            self._keepalive.close()
         self._dead_letters.close()
 
     def process(self, record: Any, settle: Callable[[list[Future]], None]) -> None:
@@ -325,6 +336,9 @@ class Dispatcher:
         metrics = self._metrics
         version = request.version
         ended: list[A2AError] = []  # the caller's stream ended: nothing more is sent
+        quiet = self._quiet_stream(request, sent, call)
+        sending = quiet.sending if quiet is not None else contextlib.nullcontext()
+        interval = self._keepalive.interval if self._keepalive is not None else 0.0
 
         def emit(event: Any, sequence: int | None = None) -> None:
             """Send one event now, with its task's ``sequence`` header; a failure is logged,
@@ -333,29 +347,65 @@ class Dispatcher:
                 return
             try:
                 reply = encode_reply(event, method=method, version=version, streaming=True)
-                self._replies.send(headers, reply, sent, call=call, sequence=sequence)
+                with sending:
+                    self._replies.send(headers, reply, sent, call=call, sequence=sequence)
+                    if quiet is not None:
+                        quiet.sent(event, interval)
                 metrics.stream_event_sent(method)
             except Abandoned:
                 pass
             except ReplyTooLarge as exc:  # the handler goes on; its caller hears no more
+                self._end_quiet(quiet)
                 ended.append(self._as_a2a_error(exc, headers))
                 self._replies.send_error(headers, ended[0], sent, method)
             except ReplyNotSent as exc:
                 logger.warning("could not send a stream event to %s: %s", headers.reply_topic, exc)
 
         context = context.replace(emit=emit)
-        for event in self._events(request, context):
-            if ended:
-                continue  # let the handler finish its work
-            emitted = encode_reply(event, method=method, version=version, streaming=True)
-            self._replies.send(headers, emitted, sent, call=call)
-            metrics.stream_event_sent(method)
+        try:
+            for event in self._events(request, context):
+                if ended:
+                    continue  # let the handler finish its work
+                emitted = encode_reply(event, method=method, version=version, streaming=True)
+                with sending:
+                    self._replies.send(headers, emitted, sent, call=call)
+                    if quiet is not None:
+                        quiet.sent(event, interval)
+                metrics.stream_event_sent(method)
+        finally:
+            self._end_quiet(quiet)  # no keep-alive after the end, nor after an error
         if ended:
             return ended[0]
         if self._config.stream_complete_delay and sent:
             time.sleep(self._config.stream_complete_delay)
         self._replies.send(headers, encode_reply(STREAM_COMPLETE), sent, call=call)
         return None
+
+    def _quiet_stream(
+        self, request: Request, sent: list[Future], call: ActiveCall | None
+    ) -> QuietStream | None:
+        """The stream's entry with the keep-alive thread (None without keep-alives).
+
+        Only a ``message_send`` stream is kept alive: its handler runs here, so it will end.
+        A resubscription follows a task that may run nowhere any more; its caller's timeout
+        is what ends that wait.
+        """
+        if self._keepalive is None or request.method.name != "message_send":
+            return None
+        headers, method, version = request.headers, request.method.name, request.version
+
+        def send(event: TaskStatusUpdateEvent) -> None:
+            reply = encode_reply(event, method=method, version=version, streaming=True)
+            with contextlib.suppress(Abandoned):
+                self._replies.send(headers, reply, sent, call=call, remember=False, keepalive=True)
+
+        return self._keepalive.open(send)
+
+    def _end_quiet(self, quiet: QuietStream | None) -> None:
+        """No more keep-alives for this stream (waits for one being sent to be out)."""
+        if quiet is not None and self._keepalive is not None:
+            with quiet.sending:
+                self._keepalive.close_stream(quiet)
 
     def _as_a2a_error(self, exc: Exception, headers: RequestHeaders) -> A2AError:
         if isinstance(exc, A2AError):  # raised to be answered: its message is for the caller

@@ -228,6 +228,8 @@ class FunctionHandler(RequestHandler):
     the request's context; Message, Task and the update events pass as they are.
     A plain function called for a stream yields its one result; a generator
     called without a stream answers with the last Message or Task it yielded.
+    Without tasks, a generator's stream is what it yields, as it is (a Message per
+    str): the A2A-shaped stream of a task is :class:`DefaultRequestHandler`'s.
     """
 
     def __init__(self, fn: Callable[..., Any]) -> None:

@@ -103,11 +103,13 @@ class ReplySender:
         remember: bool = True,
         call: ActiveCall | None = None,
         sequence: int | None = None,
+        keepalive: bool = False,
     ) -> None:
         """Produce one reply and add its future to ``sent``; raises ReplyNotSent (ReplyTooLarge
         when the reply is larger than its topic takes: nothing is sent).
 
-        The value is remembered in the ledger, so a redelivery gets it again.
+        The value is remembered in the ledger, so a redelivery gets it again. ``keepalive``
+        marks a stream's keep-alive (the ``keepalive`` header).
         """
         assert headers.correlation_id is not None and headers.reply_topic is not None
         if call is not None and call.abandoned:
@@ -121,6 +123,7 @@ class ReplySender:
             headers.traceparent,
             headers.tracestate,
             sequence=sequence,
+            keepalive=keepalive,
         )
         size = record_size(key, value, record_headers)
         excess = self.limits.excess("reply", topic, size, self.max_request_size)

@@ -57,9 +57,7 @@ class TransactionalCommitter:
     ``refused`` (so their limits are asked before the records are produced again).
     """
 
-    def __init__(
-        self, config: ServerConfig, refused: Callable[[str], None] | None = None
-    ) -> None:
+    def __init__(self, config: ServerConfig, refused: Callable[[str], None] | None = None) -> None:
         self._config = config
         self._refused = refused
         self._lock = threading.Lock()

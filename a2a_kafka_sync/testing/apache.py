@@ -520,7 +520,9 @@ class ApacheKafka:
             f"{n.node_id}@{self.host}:{n.controller_port}" for n in self._nodes.values()
         )
         protocols = f"CLIENT:{self.security_protocol},CONTROLLER:PLAINTEXT"
-        listeners = f"CLIENT://{self.host}:{node.port},CONTROLLER://{self.host}:{node.controller_port}"
+        listeners = (
+            f"CLIENT://{self.host}:{node.port},CONTROLLER://{self.host}:{node.controller_port}"
+        )
         properties = {
             "process.roles": "broker,controller",
             "node.id": str(node.node_id),

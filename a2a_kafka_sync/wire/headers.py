@@ -56,6 +56,9 @@ HEADER_AFTER_SEQUENCE = "after_sequence"
 """Request header (extension) of a resubscription: deliver only the events after this sequence."""
 HEADER_SEQUENCE = "sequence"
 """Reply header (extension): the per-task sequence number of the task event a record carries."""
+HEADER_KEEPALIVE = "keepalive"
+"""Reply header (extension), ``1``: the record repeats a quiet stream's task status so the
+caller keeps waiting; it carries nothing new (this library's client drops it)."""
 
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?")
 _TRACESTATE_LIMIT = 512
@@ -215,12 +218,15 @@ def reply_headers(
     traceparent: str | None = None,
     tracestate: str | None = None,
     sequence: int | None = None,
+    keepalive: bool = False,
 ) -> list[tuple[str, bytes]]:
     """The headers of a reply record: the correlation id, the request's trace headers and,
-    for a task event, its per-task ``sequence``."""
+    for a task event, its per-task ``sequence``; ``keepalive`` for a stream's keep-alive."""
     headers = [(HEADER_CORRELATION_ID, correlation_id.encode())]
     if sequence is not None:
         headers.append((HEADER_SEQUENCE, str(sequence).encode()))
+    if keepalive:
+        headers.append((HEADER_KEEPALIVE, b"1"))
     if trace_id:
         headers.append((HEADER_TRACE_ID, trace_id.encode()))
     if traceparent:

@@ -202,6 +202,9 @@ class Reply:
     data: Any
     sequence: int | None = None
     """The ``sequence`` header of a stream record carrying a task event, when it had one."""
+    keepalive: bool = False
+    """True for a stream's keep-alive (the ``keepalive`` header): nothing new, only a sign
+    that the stream goes on."""
 
     @property
     def is_final(self) -> bool:

@@ -20,7 +20,7 @@ from ...types import (
     new_id,
 )
 
-__all__ = ["TaskEvent", "TaskUpdater", "apply_event"]
+__all__ = ["TaskEvent", "TaskUpdater", "apply_event", "is_closing_chunk"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +46,25 @@ def _agent_message(message: str | Message | None, task: Task) -> Message | None:
     return Message.agent_text(message, task_id=task.id, context_id=task.context_id)
 
 
+def is_closing_chunk(event: TaskArtifactUpdateEvent) -> bool:
+    """True for a chunk that only closes its artifact: appended, the last, no content
+    (one empty text part, as a generator's stream ends its artifact)."""
+    return (
+        bool(event.append)
+        and bool(event.last_chunk)
+        and all(
+            isinstance(part, TextPart) and not part.text and not part.metadata
+            for part in event.artifact.parts
+        )
+    )
+
+
 def apply_event(task: Task, event: TaskEvent) -> Task:
     """The task after ``event``: a new status (its message joins the history) or an artifact.
 
     An artifact update with ``append`` extends the parts of the artifact with
-    the same id; without it, the artifact replaces any artifact with that id.
+    the same id (a closing chunk, :func:`is_closing_chunk`, adds no empty part);
+    without it, the artifact replaces any artifact with that id.
     """
     if isinstance(event, Task):
         return event.model_copy()
@@ -66,6 +80,8 @@ def apply_event(task: Task, event: TaskEvent) -> Task:
     incoming = event.artifact
     for i, existing in enumerate(artifacts):
         if existing.artifact_id == incoming.artifact_id:
+            if event.append and is_closing_chunk(event):
+                break
             if event.append:
                 merged = existing.model_copy(update={"parts": [*existing.parts, *incoming.parts]})
                 artifacts[i] = merged
@@ -87,7 +103,9 @@ class TaskUpdater:
     logged), and the status update that ends a turn carries ``final=True``.
     Thread-safe: a cancel from another worker thread and the handler's own
     updates are applied one at a time. ``touched`` says whether the handler used
-    the task at all; ``turn_ended`` whether an update of this call ended the turn.
+    the task at all; ``turn_ended`` whether an update of this call ended the turn;
+    ``status_updates`` counts the status changes this updater applied (a Task recorded
+    counts as one).
     """
 
     def __init__(
@@ -112,6 +130,7 @@ class TaskUpdater:
         self._task: Task | None = None
         self.touched = False
         self.turn_ended = False
+        self.status_updates = 0
 
     @property
     def task_id(self) -> str:
@@ -192,8 +211,10 @@ class TaskUpdater:
                 )
                 return False
             self._task = apply_event(task, event)
-            if isinstance(event, TaskStatusUpdateEvent) and event.final:
-                self.turn_ended = True
+            if isinstance(event, TaskStatusUpdateEvent):
+                self.status_updates += 1
+                if event.final:
+                    self.turn_ended = True
             self._publish(self._task, event)
             return True
 
@@ -284,6 +305,7 @@ class TaskUpdater:
                 self.touched = True
                 self.task_id, self.context_id = event.id, event.context_id
                 self._task = event.model_copy()
+                self.status_updates += 1
                 self._publish(self._task, event)
                 return True
         with self._lock:
