@@ -411,3 +411,64 @@ def test_every_reply_of_a_request_lands_on_the_partition_its_key_hashes_to(
     assert set(landed) == set(streams)
     assert landed == {cid: {partition} for cid, partition in expected.items()}
     assert len(set().union(*landed.values())) > 1  # the keys really spread over partitions
+
+
+def test_any_number_of_hung_handlers_ends_in_errors_never_in_silence(serve, connect) -> None:
+    """Issue 18, item 4: with max_workers=2 and handler_timeout=1, four or more hung handlers
+    used to exhaust the pool (2 workers + 2 spares): hung callers and ordinary ones timed
+    out in silence. Now every caller gets an answer: its result, the overrun error, or, while
+    every spare thread is held by an abandoned handler, an immediate 'overloaded' refusal;
+    and the agent serves again once the hung handlers return."""
+    from a2a_kafka_sync.errors import A2AKafkaError, InternalError, RequestTimeoutError
+
+    release = threading.Event()
+
+    def hangs_on_request(message: Message) -> str:
+        if message.text.startswith("hang"):
+            release.wait(60)
+            return "too late"
+        return f"fine {message.text}"
+
+    app = serve(hangs_on_request, max_workers=2, handler_timeout=1.0)
+    client = connect()
+    outcomes: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def call(text: str) -> None:
+        try:
+            result: Any = client.send_text(text, timeout=20)
+        except A2AKafkaError as exc:
+            result = exc
+        with lock:
+            outcomes[text] = result
+
+    hung = [threading.Thread(target=call, args=(f"hang {i}",)) for i in range(6)]
+    try:
+        for thread in hung:
+            thread.start()
+            time.sleep(0.2)
+        for thread in hung:
+            thread.join(30)
+        ordinary = [threading.Thread(target=call, args=(f"ok {i}",)) for i in range(4)]
+        for thread in ordinary:
+            thread.start()
+        for thread in ordinary:
+            thread.join(30)
+    finally:
+        release.set()
+
+    assert len(outcomes) == 10, outcomes
+    assert not [o for o in outcomes.values() if isinstance(o, RequestTimeoutError)], outcomes
+    hung_results = [outcomes[f"hang {i}"] for i in range(6)]
+    assert all(isinstance(r, InternalError) for r in hung_results), hung_results
+    messages = [r.message for r in hung_results]
+    assert any("did not finish within 1.0s" in m for m in messages), messages
+    assert any("overloaded" in m for m in messages), messages
+    for i in range(4):  # refused at once while the spares are held, or answered
+        result = outcomes[f"ok {i}"]
+        assert result == f"fine ok {i}" or (
+            isinstance(result, InternalError) and "overloaded" in result.message
+        ), result
+    # Once the hung handlers return, their threads are back and the agent serves again.
+    assert wait_for(lambda: app._dispatcher._watchdog.stuck == 0, 30)
+    assert client.send_text("after", timeout=20) == "fine after"

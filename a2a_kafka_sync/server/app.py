@@ -27,6 +27,7 @@ from .handlers import check_handler, is_handler_object
 from .membership import consumer_overrides
 from .offsets import OffsetTracker
 from .producer import producer_overrides, reconnect, server_access, server_topics
+from .scheduler import RequestScheduler
 from .settle import Settler
 from .tasks import TaskStore
 from .tasks.event_log import TaskEventLog
@@ -179,6 +180,7 @@ class KafkaServerApp:
         )
         self._producer: KafkaProducer | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._scheduler: RequestScheduler | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -220,8 +222,11 @@ class KafkaServerApp:
                 raise
             self._producer = producer
             # With a handler_timeout, abandoned handlers may hold threads: keep spares so
-            # max_workers handlers can still run (the watchdog bounds how many do).
-            threads = config.max_workers * (2 if config.handler_timeout else 1)
+            # max_workers handlers can still run (the watchdog bounds how many do). With every
+            # spare held, new requests are refused at once (-32603) rather than queued behind
+            # threads that may never come back.
+            spares = config.max_workers if config.handler_timeout else 0
+            threads = config.max_workers + spares
             self._executor = executor = ThreadPoolExecutor(
                 max_workers=threads, thread_name_prefix="a2a-kafka-worker"
             )
@@ -241,10 +246,16 @@ class KafkaServerApp:
                 self._producer_failed,
             )
             self._state = _State.RUNNING
+            dispatcher = self._dispatcher
+            self._scheduler = scheduler = RequestScheduler(
+                executor,
+                threads,
+                settler.work,
+                (lambda: dispatcher.overloaded(spares)) if spares else (lambda: None),
+            )
+            dispatcher.on_abandoned = scheduler.refuse_waiting
             self._requests.start(
-                lambda partition, record, ticket: executor.submit(
-                    settler.work, partition, record, ticket
-                ),
+                scheduler.submit,
                 self._before_poll,
                 self._committer,
             )
@@ -287,6 +298,8 @@ class KafkaServerApp:
             stopping_hook()
         assert self._executor and self._producer
         self._requests.join(drain + 5.0)
+        if self._scheduler is not None:
+            self._scheduler.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._dispatcher.close()
         if self._committer is not None:

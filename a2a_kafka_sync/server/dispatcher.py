@@ -83,6 +83,8 @@ class Dispatcher:
         limits = RecordLimits(config, [dead_letter_topic] if dead_letter_topic else [])
         self._replies = ReplySender(producer, self._metrics, self._ledger, limits)
         self._dead_letters = DeadLetters(config, self._metrics, self._replies)
+        self.on_abandoned: Callable[[], None] | None = None
+        """Called on the watchdog's thread after it abandoned a handler (set by the app)."""
         self._watchdog = (
             HandlerWatchdog(config.handler_timeout, config.max_workers, self._overdue)
             if config.handler_timeout
@@ -114,6 +116,36 @@ class Dispatcher:
         if self._keepalive is not None:
             self._keepalive.close()
         self._dead_letters.close()
+
+    def overloaded(self, spares: int) -> A2AError | None:
+        """InternalError when more than ``spares`` handlers overran ``handler_timeout`` and
+        still hold their worker threads (fewer than ``max_workers`` threads are left): a new
+        request would wait behind threads that may never come back, so it is refused at once
+        instead (:meth:`refuse`). None otherwise."""
+        stuck = self._watchdog.stuck if self._watchdog is not None else 0
+        if stuck <= spares:
+            return None
+        return InternalError(
+            f"this agent is overloaded: {stuck} handler(s) overran handler_timeout="
+            f"{self._config.handler_timeout}s and still hold their worker threads, more than "
+            f"its {spares} spare threads; try again later"
+        )
+
+    def refuse(
+        self, record: Any, error: A2AError, settle: Callable[[list[Future]], None]
+    ) -> None:
+        """Answer a request with ``error`` without running it (dead-lettered when no reply
+        can reach its caller), then ``settle`` its replies. Runs on the consumer thread."""
+        sent = self._new_sent()
+        try:
+            headers, _ = read_request_headers(record.headers)
+            routable = self._guard.route_error(headers) is None
+            self._metrics.request_received(INVALID)
+            self._dead_letters.refuse(record, headers, error, sent, answer=routable)
+            self._metrics.request_handled(INVALID, "overloaded")
+        except Exception:  # the offset is settled anyway
+            logger.exception("refusing the request at offset %s failed", record.offset)
+        settle(sent)
 
     def process(self, record: Any, settle: Callable[[list[Future]], None]) -> None:
         """Handle one request record, then call ``settle`` once with the futures of its replies.
@@ -274,7 +306,8 @@ class Dispatcher:
             logger.warning("ending the trace of a request failed", exc_info=True)
 
     def _overdue(self, call: ActiveCall) -> None:
-        """The watchdog gave up on a handler: answer its caller and finish its request."""
+        """The watchdog gave up on a handler: answer its caller and finish its request; then
+        ``on_abandoned`` (the scheduler refuses what waits, if the spares are all held)."""
         headers, context, settle = call.payload
         context.cancelled.set()
         assert self._watchdog is not None
@@ -282,6 +315,8 @@ class Dispatcher:
         sent = self._new_sent()
         self._replies.send_error(headers, error, sent, context.method)
         settle(sent)
+        if self.on_abandoned is not None:
+            self.on_abandoned()
 
     def _expired(
         self, record: Any, headers: RequestHeaders, sent: list[Future], method: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from typing import Any
 
 from kafka import TopicPartition
 
+from ..errors import A2AError
 from ..metrics import ServerMetrics
 from .dispatcher import Dispatcher
 from .offsets import OffsetTracker
@@ -57,8 +59,17 @@ class Settler:
         self.metrics = metrics
         self._producer_failed = producer_failed
 
-    def work(self, partition: TopicPartition, record: Any, ticket: int) -> None:
-        """Process one record on a worker thread (``ticket`` from ``OffsetTracker.taken``)."""
+    def work(
+        self, partition: TopicPartition, record: Any, ticket: int, refusal: A2AError | None = None
+    ) -> None:
+        """Process one record on a worker thread (``ticket`` from ``OffsetTracker.taken``);
+        with ``refusal``, answer it with that error instead of running it (any thread)."""
+        if refusal is not None:
+            process: Callable[[Any, Callable[[Any], None]], None] = functools.partial(
+                _refuse, self._dispatcher, refusal
+            )
+        else:
+            process = self._dispatcher.process
         if self._committer is not None:
             committer = self._committer
 
@@ -67,7 +78,7 @@ class Settler:
                     committer.finished(partition, record.offset, sent.outbox)
                 self._tracker.finished(partition, record.offset, ticket)
 
-            self._dispatcher.process(record, hand_over)
+            process(record, hand_over)
             return
 
         def done(failed: bool) -> None:
@@ -86,9 +97,13 @@ class Settler:
             self._tracker.finished(partition, record.offset, ticket)
 
         metrics = self.metrics
-        self._dispatcher.process(
-            record, lambda futures: _when_settled(futures, done, record, metrics)
-        )
+        process(record, lambda futures: _when_settled(futures, done, record, metrics))
+
+
+def _refuse(
+    dispatcher: Dispatcher, error: A2AError, record: Any, settle: Callable[[Any], None]
+) -> None:
+    dispatcher.refuse(record, error, settle)
 
 
 def _when_settled(

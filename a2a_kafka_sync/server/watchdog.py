@@ -35,9 +35,9 @@ class HandlerWatchdog:
     request, its context's ``cancelled`` event is set (a cooperative handler
     stops), its slot is given back so another request can run, and whatever it
     sends later is dropped. Its worker thread stays busy until the handler
-    returns, so the pool has spare threads for that (see KafkaServerApp). The
-    thread ``a2a-kafka-watchdog`` checks a few times a second; :meth:`close`
-    stops it.
+    returns, so the pool has spare threads for that (see KafkaServerApp);
+    :attr:`stuck` counts the abandoned calls still holding theirs. The thread
+    ``a2a-kafka-watchdog`` checks a few times a second; :meth:`close` stops it.
     """
 
     def __init__(
@@ -48,6 +48,7 @@ class HandlerWatchdog:
         self._on_overdue = on_overdue
         self._lock = threading.Lock()
         self._active: dict[int, ActiveCall] = {}
+        self._stuck = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="a2a-kafka-watchdog", daemon=True)
         self._thread.start()
@@ -62,10 +63,19 @@ class HandlerWatchdog:
             self._active[id(call)] = call
         return call
 
+    @property
+    def stuck(self) -> int:
+        """Abandoned calls whose handler has not returned yet (each holds a worker thread)."""
+        with self._lock:
+            return self._stuck
+
     def end(self, call: ActiveCall) -> None:
         """The call returned (or was abandoned earlier): stop timing it, free its slot once."""
         with self._lock:
             self._active.pop(id(call), None)
+            with call.lock:
+                if call.abandoned:
+                    self._stuck -= 1  # its handler returned at last: its thread is back
         self._release(call)
 
     def _release(self, call: ActiveCall) -> None:
@@ -83,9 +93,10 @@ class HandlerWatchdog:
                 overdue = [c for c in self._active.values() if c.deadline <= now]
                 for call in overdue:
                     self._active.pop(id(call), None)
+                    with call.lock:
+                        call.abandoned = True
+                    self._stuck += 1
             for call in overdue:
-                with call.lock:
-                    call.abandoned = True
                 logger.warning(
                     "handler for request %s overran handler_timeout=%ss: answered with an "
                     "error, its worker is let go",
