@@ -336,6 +336,14 @@ class ServerConfig(_CommonConfig, ServerAuthSettings):
         "(-32603), the handler's context.cancelled is set and its request is finished, while "
         "other requests keep running on spare threads. None: no limit.",
     )
+    resubscribe_idle_timeout: float | None = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds a resubscription (tasks/resubscribe, a resumed stream) waits for "
+        "its task's next event before it ends with -32603 (data.reason 'no_progress'), so a "
+        "task whose worker died never holds a worker thread and its request's offset for "
+        "ever; a client with resume=True resubscribes. None: wait without limit.",
+    )
     drain_timeout: float = Field(
         default=10.0,
         ge=0,

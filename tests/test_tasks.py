@@ -460,3 +460,78 @@ def test_a_cancel_received_by_another_instance_stops_the_running_task(
     finally:
         for app in apps:
             app.stop()
+
+
+# -- a task whose worker died (issue 18, item 1) ---------------------------------------------------
+
+
+def test_a_follower_of_a_task_that_never_advances_ends_and_frees_its_worker(
+    serve, connect
+) -> None:
+    """A task whose worker died sends no more events: its followers used to wait for ever,
+    each holding a worker thread and its request's offset. resubscribe_idle_timeout ends
+    them with -32603 (reason no_progress), which a resume=True client treats as a break."""
+    from a2a_kafka_sync.client.resume import is_break
+    from a2a_kafka_sync.errors import InternalError
+
+    release = threading.Event()
+
+    def stalls(message: Message, context: RequestContext) -> str | None:
+        if message.text == "quick":
+            return "still here"
+        context.task.start_work()
+        release.wait(60)  # as good as dead: no event until released
+        return None
+
+    serve(stalls, max_workers=2, resubscribe_idle_timeout=1.5)
+    client = connect(timeout=20)
+    try:
+        stream = client.send_message_streaming("go")
+        task = next(stream)
+        follower = connect(timeout=20).resubscribe(task.id)
+        assert next(follower).status.state is TaskState.working
+        began = time.monotonic()
+        with pytest.raises(InternalError) as caught:
+            list(follower)
+        waited = time.monotonic() - began
+        assert caught.value.data["reason"] == "no_progress"
+        assert caught.value.data["taskId"] == task.id
+        assert is_break(caught.value)
+        assert waited < 15, waited  # the follow's bound, far below the client's 20 s
+        # Its worker is free again: with max_workers=2 (one held by the stalled agent),
+        # a new call runs.
+        assert client.send_text("quick") == "still here"
+    finally:
+        release.set()
+
+
+def test_a_redelivered_request_runs_under_the_same_task_id(serve, raw, replies, topic) -> None:
+    """A request read again (after its instance died, say) runs its handler again under the
+    task id its first run used, so a caller following that task sees the new run."""
+    request = json.dumps(
+        {
+            "method": "message_send",
+            "params": {
+                "message": {
+                    "kind": "message",
+                    "messageId": "m-1",
+                    "role": "user",
+                    "parts": [{"kind": "text", "text": "pizza"}],
+                }
+            },
+        }
+    ).encode()
+    runs: list[str] = []
+
+    def counted(message: Message, context: RequestContext) -> str:
+        runs.append(context.task.task_id)
+        context.task.start_work()
+        return "done"
+
+    serve(counted, dedupe_window=0)  # no reply cache: the copy runs again, as after a crash
+    for cid in (b"first", b"first", b"second"):
+        raw.send(topic, request, [("correlation_id", cid), ("reply_topic", replies.topic.encode())])
+    got = replies.read(3, timeout=20)
+    assert len(got) == 3 and len(runs) == 3
+    assert runs[0] == runs[1] != runs[2]
+    assert {data["data"]["id"] for cid, data in got if cid == "first"} == {runs[0]}

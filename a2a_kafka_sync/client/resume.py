@@ -6,7 +6,8 @@ this stream:
 - :class:`~a2a_kafka_sync.errors.RequestTimeoutError`: no record within the timeout
   (the serving instance died, or is slow, or the task is quiet);
 - an :class:`~a2a_kafka_sync.errors.InternalError` whose ``data["reason"]`` is
-  ``"server_stopping"``: the instance serving a resubscription stops;
+  ``"server_stopping"``: the instance serving a resubscription stops; or
+  ``"no_progress"``: the task sent no event for the server's ``resubscribe_idle_timeout``;
 - :class:`~a2a_kafka_sync.errors.KafkaOperationError`: sending the resubscription failed.
 
 Anything else (the agent's own errors, a closed client or stream, events no longer
@@ -44,6 +45,7 @@ DEFAULT_RESUME_ATTEMPTS = 3
 """How many times in a row a stream resumes (with no event in between) before it gives up."""
 
 _SERVER_STOPPING = "server_stopping"  # the server's reason; see a2a_kafka_sync.server.resume
+_NO_PROGRESS = "no_progress"  # the task sent nothing for the server's resubscribe_idle_timeout
 
 
 def is_break(error: BaseException) -> bool:
@@ -56,7 +58,7 @@ def is_break(error: BaseException) -> bool:
     return (
         isinstance(error, InternalError)
         and isinstance(data, dict)
-        and data.get("reason") == _SERVER_STOPPING
+        and data.get("reason") in (_SERVER_STOPPING, _NO_PROGRESS)
     )
 
 

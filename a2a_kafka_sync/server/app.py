@@ -207,6 +207,7 @@ class KafkaServerApp:
                     )
                 start_handler = getattr(self.handler, "start", None)
                 if isinstance(self.handler, DefaultRequestHandler):
+                    self.handler.resubscribe_idle_timeout = config.resubscribe_idle_timeout
                     self.handler.start(
                         producer, allow_insecure_webhooks=config.allow_insecure_webhooks
                     )

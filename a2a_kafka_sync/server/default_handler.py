@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import logging
 import threading
@@ -119,6 +120,10 @@ class DefaultRequestHandler(RequestHandler):
 
     # -- lifecycle, driven by the server ---------------------------------------------------------
 
+    resubscribe_idle_timeout: float | None = 300.0
+    """Seconds a resubscription waits for its task's next event before it ends with
+    InternalError (reason ``no_progress``); the app sets it from its config."""
+
     def start(self, producer: Any = None, *, allow_insecure_webhooks: bool = False) -> None:
         """Start the task store and event log, and push delivery through ``producer``
         (webhooks over http:// or to non-public addresses only with ``allow_insecure_webhooks``,
@@ -176,7 +181,10 @@ class DefaultRequestHandler(RequestHandler):
         existing = self._continued_task(message, context)
         shared = self.task_store.shared
         updater = TaskUpdater(
-            task_id=message.task_id,
+            # A new task's id comes from the request: a request redelivered to another
+            # instance after a crash runs under the same task id, so the caller who follows
+            # it (resubscribe, resume=True) sees the new run's events, numbered on.
+            task_id=message.task_id or _task_id_of(context),
             context_id=message.context_id or (existing.context_id if existing else None),
             load=lambda: self.task_store.get(updater.task_id),
             publish=self._publisher(context.emit, None if existing else _owner(context)),
@@ -372,7 +380,11 @@ class DefaultRequestHandler(RequestHandler):
                     "subscribe to (get it with GetTask)"
                 )
         return follow_task(
-            self.event_log, lambda task_id: self._task(task_id, context), params.id, context
+            self.event_log,
+            lambda task_id: self._task(task_id, context),
+            params.id,
+            context,
+            self.resubscribe_idle_timeout,
         )
 
     # -- push notification configs ---------------------------------------------------------------
@@ -436,6 +448,14 @@ class DefaultRequestHandler(RequestHandler):
                 f"agent {self.agent_card.name} has no extended card"
             )
         return self.extended_agent_card
+
+
+def _task_id_of(context: RequestContext) -> str:
+    """The id of the task a request starts: 32 hex digits from its correlation id, reply
+    topic and principal (the same request gets the same id, another caller never does)."""
+    principal = context.principal.name if context.principal is not None else ""
+    seed = f"{context.correlation_id}\x1f{context.reply_topic}\x1f{principal}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
 def _owner(context: RequestContext) -> str | None:

@@ -9,6 +9,7 @@ the turn ends. Without it, the task as it is now, then the live events, as befor
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,23 +18,35 @@ from ..types import Task, TaskState
 from .context import RequestContext
 from .tasks.event_log import CLOSED, RUN_ENDED, LoggedEvent, TaskEventLog, ends_turn
 
-__all__ = ["SERVER_STOPPING", "follow_task"]
+__all__ = ["NO_PROGRESS", "SERVER_STOPPING", "follow_task"]
 
 SERVER_STOPPING = "server_stopping"
 """``data.reason`` of the InternalError that ends a resubscription when its server stops:
 the caller may resubscribe (elsewhere) after the last sequence it saw."""
+
+NO_PROGRESS = "no_progress"
+"""``data.reason`` of the InternalError that ends a resubscription whose task sent no event
+for ``idle_timeout`` seconds (its worker may be gone): it holds no worker thread for ever;
+the caller may resubscribe after the last sequence it saw."""
 
 _TURN_OVER = frozenset({TaskState.input_required, TaskState.auth_required})
 _WAIT_SLICE = 1.0
 
 
 def follow_task(
-    log: TaskEventLog, get_task: Callable[[str], Task], task_id: str, context: RequestContext
+    log: TaskEventLog,
+    get_task: Callable[[str], Task],
+    task_id: str,
+    context: RequestContext,
+    idle_timeout: float | None = None,
 ) -> Iterator[Any]:
     """Send the task's events through ``context.emit``; ends when the task's turn does.
 
     ``get_task`` returns the stored task or raises TaskNotFoundError. A generator
     that yields nothing itself: each record is emitted with its sequence number.
+    With ``idle_timeout``, a task that sends no event for that long ends the
+    follow with InternalError (``data.reason`` :data:`NO_PROGRESS`), so a task
+    whose worker died never holds this worker thread (and its request's offset).
     """
     get_task(task_id)  # an unknown task: TaskNotFoundError, before anything is sent
     emit = context.emit
@@ -52,9 +65,16 @@ def follow_task(
             if events.settled:
                 return
         last = events.last
+        quiet_since = time.monotonic()
         while not context.cancelled.is_set():
             item = events.next(_WAIT_SLICE)
             if item is None:
+                if idle_timeout is not None and time.monotonic() - quiet_since >= idle_timeout:
+                    raise InternalError(
+                        f"task {task_id} sent no event for {idle_timeout:g}s (its worker may "
+                        "be gone); resubscribe to keep following it",
+                        data={"reason": NO_PROGRESS, "taskId": task_id, "lastSequence": last},
+                    )
                 continue  # wait on: the server's stop (CLOSED) wakes us
             if item is RUN_ENDED:
                 if after is None:
@@ -69,6 +89,7 @@ def follow_task(
             if item.sequence <= last:
                 continue  # replayed already
             last = item.sequence
+            quiet_since = time.monotonic()
             emit(item.event, item.sequence)
             if ends_turn(item.event):
                 return
