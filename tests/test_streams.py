@@ -158,12 +158,34 @@ def test_an_agent_that_yields_its_own_task_keeps_it_and_its_text_joins_it(serve,
     assert [p.text for p in stored.artifacts[0].parts] == ["part a", "part b"]
 
 
-def test_an_agent_that_sets_the_status_itself_is_not_completed_for_it(serve, connect) -> None:
-    def background(message: Message, context: RequestContext) -> Iterator[str]:
-        context.task.start_work("on it")
+def test_an_agent_that_yields_its_own_status_is_not_completed_for_it(serve, connect) -> None:
+    def background(message: Message, context: RequestContext) -> Iterator[Any]:
+        yield TaskStatusUpdateEvent(
+            task_id=context.task.task_id,
+            context_id=context.task.context_id,
+            status=TaskStatus(state=TaskState.working),
+            final=False,
+        )
         yield "first results"  # the rest comes later, elsewhere
 
     serve(background)
+    client = connect()
+    with client.send_message_streaming("go") as stream:
+        events = list(stream)
+    assert shape(events)[-2:] == ["chunk:first results", "chunk::append:last"]
+    assert "status:completed" not in shape(events)
+    assert client.get_task(events[0].id).status.state is TaskState.working
+
+
+def test_start_work_first_does_not_keep_a_generators_task_open(serve, connect) -> None:
+    """start_work() before the first text (for a quiet start's keep-alive) is not taking
+    control: the task completes when the generator returns."""
+
+    def marks_working_first(message: Message, context: RequestContext) -> Iterator[str]:
+        context.task.start_work("on it")
+        yield "first results"
+
+    serve(marks_working_first)
     client = connect()
     with client.send_message_streaming("go") as stream:
         events = list(stream)
@@ -172,8 +194,9 @@ def test_an_agent_that_sets_the_status_itself_is_not_completed_for_it(serve, con
         "status:working",
         "chunk:first results",
         "chunk::append:last",
+        "status:completed:final",
     ]
-    assert client.get_task(events[0].id).status.state is TaskState.working
+    assert client.get_task(events[0].id).status.state is TaskState.completed
 
 
 def test_a_continued_task_streams_its_next_turn_back_to_working_then_completed(

@@ -229,6 +229,8 @@ class DefaultRequestHandler(RequestHandler):
                 if chunks.takes(item):
                     chunks.add(item)
                 else:
+                    if isinstance(item, (Task, TaskStatusUpdateEvent)):
+                        chunks.agent_controls = True  # its status is its own from now on
                     for _ in self._take(item, updater, request, final=False):
                         pass  # _take yields only Messages, which chunks took
             chunks.close()

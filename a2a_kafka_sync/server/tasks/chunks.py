@@ -43,6 +43,9 @@ class ArtifactChunks:
         self._updater = updater
         self._artifact_id: str | None = None
         self._own_status_updates = 0
+        self.agent_controls = False
+        """Set when the agent yielded a Task or a status update of its own: its task's status
+        is then its own, and :meth:`close` does not complete it."""
 
     @staticmethod
     def takes(item: object) -> bool:
@@ -90,13 +93,17 @@ class ArtifactChunks:
 
     def close(self) -> None:
         """The generator returned: close the artifact, then complete the task unless the
-        agent ended its turn or set its status itself."""
+        agent ended its turn or took control of its status (:attr:`agent_controls`).
+
+        ``context.task.start_work()`` alone does not take control: a generator that marks
+        its task working first (for the keep-alive of a quiet start, say) is completed when
+        it returns, like any other."""
         updater = self._updater
         if updater.turn_ended:
             return
         if self._artifact_id is not None:
             self._chunk([TextPart(text="")], append=True, last=True)
-        if self._artifact_id is not None and not self.agent_set_status:
+        if self._artifact_id is not None and not self.agent_controls:
             updater.complete()
 
     def fail(self, error: BaseException) -> None:
