@@ -17,6 +17,8 @@ agent yields becomes the next chunk of one artifact of the request's task:
 
 from __future__ import annotations
 
+import hashlib
+
 from ...errors import A2AError
 from ...types import (
     Artifact,
@@ -70,7 +72,7 @@ class ArtifactChunks:
             updater.start_work()
             self._own_status_updates += updater.status_updates - before
         if self._artifact_id is None:
-            self._artifact_id = new_id()
+            self._artifact_id = self._artifact_id_of(updater)
         self._chunk(parts, append=not first, last=False)
 
     def _chunk(self, parts: list[Part], *, append: bool, last: bool) -> None:
@@ -90,6 +92,17 @@ class ArtifactChunks:
     def agent_set_status(self) -> bool:
         """True when the agent changed the task's status itself (context.task, its own events)."""
         return self._updater.status_updates > self._own_status_updates
+
+    @staticmethod
+    def _artifact_id_of(updater: TaskUpdater) -> str:
+        """The artifact's id, from the task and the turn's message: a request run again
+        after its instance died writes the same artifact, its first chunk (append false)
+        replacing what the dead run had streamed, instead of adding a second artifact."""
+        request = updater.request
+        if request is None:
+            return new_id()
+        seed = f"{updater.task_id}\x1f{request.message_id}"
+        return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
     def close(self) -> None:
         """The generator returned: close the artifact, then complete the task unless the

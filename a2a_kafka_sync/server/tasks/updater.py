@@ -144,6 +144,11 @@ class TaskUpdater:
         self._task_id = value
 
     @property
+    def request(self) -> Message | None:
+        """The message of the request this turn answers (None when made without one)."""
+        return self._request
+
+    @property
     def context_id(self) -> str:
         """The task's context id (drawn on first use when the message has none)."""
         if self._context_id is None:
