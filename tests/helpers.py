@@ -49,6 +49,25 @@ class RawKafka:
         """Produce one record and wait until the broker has it."""
         self.producer.send(topic, value=value, key=key, headers=headers).get(timeout=10)
 
+    def topics(self) -> set[str]:
+        """The names of the topics on the broker now (a metadata request that creates none)."""
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        try:
+            return set(admin.list_topics())
+        finally:
+            admin.close()
+
+    def create_topic(self, name: str, partitions: int = 2) -> None:
+        """Create a topic, as an operator would, and wait until the broker knows it."""
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        try:
+            admin.create_topics(
+                {name: {"num_partitions": partitions, "replication_factor": -1}},
+                wait_for_metadata=True,
+            )
+        finally:
+            admin.close()
+
     def reply_topic(self) -> RawReplies:
         """A fresh topic, read from its start, to collect the replies sent to it."""
         name = f"a2a-reply-raw-{uuid.uuid4().hex[:12]}"  # the servers' reply_topic_pattern
