@@ -150,7 +150,7 @@ class NoAgentError(A2AKafkaError, LookupError):
     ``"unread"`` (no consumer group reads it).
     """
 
-    def __init__(self, message: str, *, topic: str, reason: str) -> None:
+    def __init__(self, message: str, *, topic: str | None = None, reason: str = "missing") -> None:
         super().__init__(message, topic=topic)
         self.reason = reason
 
@@ -158,7 +158,7 @@ class NoAgentError(A2AKafkaError, LookupError):
         return _rebuild_no_agent, (self.message, self.topic, self.reason)
 
 
-def _rebuild_no_agent(message: str, topic: str, reason: str) -> NoAgentError:
+def _rebuild_no_agent(message: str, topic: str | None, reason: str) -> NoAgentError:
     return NoAgentError(message, topic=topic, reason=reason)
 
 
