@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from pydantic import Field, ValidationError
 
-from ._kafka import build_consumer, build_producer, ensure_topics, translate_kafka_errors
+from ._kafka import (
+    build_consumer,
+    build_producer,
+    close_producer,
+    ensure_topics,
+    translate_kafka_errors,
+)
 from .config import TopicName, _CommonConfig, config_from
 from .errors import (
     A2AKafkaError,
@@ -349,12 +355,13 @@ class AgentDirectory:
             cards[name] = (card, entry)
         return cards
 
-    def close(self) -> None:
-        """Close the producer (waiting at most ``read_timeout``). Idempotent."""
+    def close(self, timeout: float | None = None) -> None:
+        """Close the producer, waiting at most ``timeout`` s (default ``read_timeout``) for
+        what it holds. Idempotent; never raises for a broker that is down."""
         with self._lock:
             producer, self._producer, self._closed = self._producer, None, True
-        if producer is not None:
-            producer.close(timeout=self.config.read_timeout)
+        if producer is not None:  # never raises, even with records it cannot deliver
+            close_producer(producer, self.config.read_timeout if timeout is None else timeout)
 
     def __enter__(self) -> AgentDirectory:
         return self

@@ -12,6 +12,26 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
+UNSERVED = {"create_request_topic": True, "check_agent": False}
+"""Client settings for a call that gets no reply: its request topic made when missing, and the
+request sent although no server reads it (a server that starts later would), instead of the
+NoAgentError a client raises at once by default (docs/errors.md)."""
+
+
+def when_served(call: Callable[[], Any], timeout: float = 60.0) -> Any:
+    """What ``call()`` returns once an agent serves its topic: called again while it raises
+    NoAgentError (a server still starting), for up to ``timeout`` s."""
+    from a2a_kafka_sync import NoAgentError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except NoAgentError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
 
 def library_threads() -> list[str]:
     """Names of live threads started by this library or by kafka-python."""

@@ -17,6 +17,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from .._kafka import build_admin, describe_groups
+from .._reach import check_reachable
 from ..config import ServerConfig
 from ..errors import A2AKafkaError
 from ..types import AgentCard
@@ -87,6 +88,8 @@ class CardPublisher:
         try:
             self._open().publish(self._card, ttl=self._ttl)
         except A2AKafkaError as exc:
+            if self._stop.is_set():  # stopping meanwhile: the directory was closed under it
+                return False
             logger.warning(
                 "could not publish the card of %s on %s: %s", self._card.name, self._topic, exc
             )
@@ -111,17 +114,19 @@ class CardPublisher:
             if self._publish():
                 self._published = True
 
-    def stop(self, still_serving: list[str] | None = None) -> None:
-        """Stop the heartbeat (join it, at most the directory's ``read_timeout``), then
-        remove the card when this app published it and no other member of its consumer
-        group still serves; close the directory. Never raises."""
+    def stop(self) -> None:
+        """Stop the heartbeat (join it for up to 2 s: a publish held by a broker that is down
+        is left to end on its own), then remove the card when this app published it, a
+        broker takes a connection, and no other member of its consumer group still serves;
+        close the directory. Never raises; bounded by the directory's ``read_timeout``."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(10.0)
+            self._thread.join(2.0)
         directory, self._directory = self._directory, None
         if directory is None:
             return
         try:
+            check_reachable(self._config.bootstrap_servers)  # down: no 15 s connect attempts
             if self._published and not self._others_serve():
                 directory.unpublish(self._card.name)
                 logger.info("removed the card of %s from %s", self._card.name, self._topic)
@@ -130,7 +135,7 @@ class CardPublisher:
                 "could not remove the card of %s from %s: %s", self._card.name, self._topic, exc
             )
         finally:
-            directory.close()
+            directory.close(timeout=1.0)
 
     def _others_serve(self) -> bool:
         """True when the app's consumer group still has members (other instances of this
