@@ -468,7 +468,8 @@ def test_sigterm_interrupts_a_waiting_call_which_exits_130(
     process = start_cli("send", "anyone?", "-vv", "--request-topic", topic, *broker_args)
     processes.append(process)
     stderr = Lines(process.stderr)
-    stderr.wait_for("client open")  # the client is up: the call waits for a reply now
+    # The client is up and knows an agent serves the topic: the call waits for a reply now.
+    stderr.wait_for("who reads")
     process.send_signal(signal.SIGTERM)
     assert process.wait(CALL_TIMEOUT) == 130
     assert "a2a-kafka-sync: interrupted" in stderr.rest()
