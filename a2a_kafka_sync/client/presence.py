@@ -113,7 +113,9 @@ def find_readers(config: ClientConfig) -> Finding:
 
 
 def _groups_on(admin: KafkaAdminClient, topic: str, partitions: list[int]) -> Finding:
+    """Who reads ``topic``; UNREAD only when every question was answered (else UNKNOWN)."""
     default = _default_group(topic)
+    blind = False  # a question went unanswered: never conclude that nobody reads it
     try:
         listed = [
             group["group_id"]
@@ -122,13 +124,13 @@ def _groups_on(admin: KafkaAdminClient, topic: str, partitions: list[int]) -> Fi
         ]
     except Exception as exc:  # kafka-python or the broker: not a reason to fail a call
         logger.debug("could not list the consumer groups: %s", exc)
-        listed = []
-    others = sorted(set(listed) - {default})[:MAX_GROUPS] if len(listed) <= MAX_GROUPS else []
-    described, blind = _describe(admin, [default]), False
-    if default not in described:
-        blind = True  # the server's own group could not be asked about (ACLs, an error)
-    if others:
-        described.update(_describe(admin, others))
+        listed, blind = [], True
+    if len(listed) > MAX_GROUPS:
+        listed, blind = [], True
+    others = sorted(set(listed) - {default})
+    described = _describe(admin, [default, *others])
+    if len(described) < 1 + len(others):
+        blind = True  # some group could not be asked about (ACLs, an error)
     empty: list[str] = []
     for group_id, group in described.items():
         members = group.get("members") or []
@@ -141,18 +143,25 @@ def _groups_on(admin: KafkaAdminClient, topic: str, partitions: list[int]) -> Fi
     idle = _with_offsets(admin, sorted(empty), topic, partitions)
     if idle:
         return Finding(Verdict.IDLE, tuple(idle))
-    if blind or len(listed) > MAX_GROUPS:
+    if blind or idle is None:
         return Finding(Verdict.UNKNOWN)
     return Finding(Verdict.UNREAD)
 
 
 def _describe(admin: KafkaAdminClient, group_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The groups described without an error (none when the brokers did not answer)."""
+    """The groups described without an error (those the brokers did not describe left out).
+
+    One request per coordinator for all of them; when that fails (a group whose
+    coordinator cannot be found, one the ACLs hide), each group is asked on its own."""
     try:
         found = describe_groups(admin, group_ids)
     except Exception as exc:  # kafka-python or the broker: not a reason to fail a call
-        logger.debug("could not describe the consumer groups %s: %s", group_ids, exc)
-        return {}
+        if len(group_ids) == 1:
+            logger.debug("could not describe the consumer group %s: %s", group_ids[0], exc)
+            return {}
+        found = {}
+        for group_id in group_ids:
+            found.update(_describe(admin, [group_id]))
     return {group_id: group for group_id, group in found.items() if not group.get("error")}
 
 
@@ -169,16 +178,19 @@ def _reads(member: dict[str, Any], topic: str) -> bool:
 
 def _with_offsets(
     admin: KafkaAdminClient, group_ids: list[str], topic: str, partitions: list[int]
-) -> list[str]:
-    """The groups of ``group_ids`` that committed an offset on ``topic``."""
+) -> list[str] | None:
+    """The groups of ``group_ids`` that committed an offset on ``topic`` (None: the brokers
+    did not say)."""
     if not group_ids or not partitions:
         return []
     wanted = [TopicPartition(topic, p) for p in partitions]
     try:
         offsets = admin.list_group_offsets({group_id: wanted for group_id in group_ids})
+    except kafka.errors.CoordinatorNotAvailableError:
+        return []  # Apache Kafka before any group committed anything: no offsets anywhere
     except Exception as exc:
         logger.debug("could not read the offsets of %s: %s", group_ids, exc)
-        return []
+        return None
     return [
         group_id
         for group_id, committed in offsets.items()
