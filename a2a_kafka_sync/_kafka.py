@@ -357,9 +357,10 @@ def _check_access(admin: KafkaAdminClient, access: Mapping[str, Collection[str]]
 def describe_groups(admin: KafkaAdminClient, group_ids: list[str]) -> dict[str, Any]:
     """kafka-python's ``describe_groups`` (group id -> description: ``members``, each with
     its decoded ``member_metadata`` and ``member_assignment``), without the authorized
-    operations: kafka-python 3.0.12 fails on those the embedded broker answers. A group no
-    coordinator knows yet (Apache Kafka before any group committed) is described as
-    having no members. Raises KafkaOperationError when the brokers do not answer.
+    operations: kafka-python 3.0.12 fails on those the embedded broker answers. A group
+    that does not exist (GROUP_ID_NOT_FOUND, Apache Kafka 4) or that no coordinator knows
+    yet (Apache Kafka before any group committed) is described as having no members.
+    Raises KafkaOperationError when the brokers do not answer.
     """
     admin._process_acl_operations = lambda found: found  # unused here; see above
     try:
@@ -369,6 +370,10 @@ def describe_groups(admin: KafkaAdminClient, group_ids: list[str]) -> dict[str, 
         if isinstance(exc.__cause__, kafka.errors.CoordinatorNotAvailableError):
             return {group_id: {"members": []} for group_id in group_ids}
         raise
+    missing = f"[Error {kafka.errors.GroupIdNotFoundError.errno}]"  # Apache Kafka 4: no group
+    for group_id, group in described.items():
+        if str(group.get("error") or "").startswith(missing):
+            described[group_id] = {"group_id": group_id, "members": [], "error": None}
     return described
 
 
