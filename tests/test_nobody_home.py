@@ -29,9 +29,7 @@ def echo(message: Message) -> str:
 
 
 @pytest.fixture
-def client(
-    broker_settings: dict[str, Any], topic: str, collect_garbage: None
-) -> Any:
+def client(broker_settings: dict[str, Any], topic: str, collect_garbage: None) -> Any:
     """Build (not open) clients of the test's topic; closed after."""
     clients: list[KafkaClientTransport] = []
 
