@@ -135,8 +135,9 @@ class _CommonConfig(BaseModel):
     )
     create_topics: bool = Field(
         default=True,
-        description="Create the topics this side uses when they are missing "
-        "(the request topic, and for a client its reply topic).",
+        description="Create the topics this side uses when they are missing: a server its "
+        "request topic (and the others it uses), a client its reply topic (and its request "
+        "topic only with create_request_topic).",
     )
     connect_timeout: float = Field(
         default=15.0,
@@ -226,6 +227,19 @@ class ClientConfig(_CommonConfig, ClientAuthSettings):
         ge=1,
         description="retention.ms of a reply topic the client creates, so the topic of a "
         "client that died does not grow forever.",
+    )
+    create_request_topic: bool = Field(
+        default=False,
+        description="With create_topics, also create the request topic when it is missing "
+        "(request_topic_partitions). Off: the server owns its request topic, and a call to "
+        "one that does not exist raises NoAgentError at once instead of leaving a topic "
+        "behind (docs/errors.md).",
+    )
+    check_agent: bool = Field(
+        default=True,
+        description="Before sending, check that a consumer group reads the request topic (or "
+        "read it before: a server restarting); none: NoAgentError at once. False sends "
+        "anyway, for a server that starts later. A missing request topic fails either way.",
     )
     consumer_group_id: str | None = Field(
         default=None,
@@ -388,6 +402,14 @@ class ServerConfig(_CommonConfig, ServerAuthSettings):
         description="Compacted topic the server publishes its agent card on at start, keyed "
         "by agent name, for discovery (AgentDirectory); None publishes nothing. A failed "
         "publish is logged, not fatal.",
+    )
+    card_interval: float | None = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between two publications of the card while the server runs (a "
+        "heartbeat); the card is published with a time to live of three intervals, after "
+        "which readers hide it (a crashed server's). None publishes it once, for ever. A "
+        "clean stop removes the card unless other members of the group still serve.",
     )
     card_signer: Callable[[AgentCard], AgentCard] | None = Field(
         default=None,

@@ -5,6 +5,8 @@ URL, as its ``url`` (preferred transport ``KAFKA``) or as one of its
 ``additional_interfaces``. :class:`AgentDirectory` keeps cards on a compacted
 topic keyed by agent name; readers keep the latest value per key and honour
 tombstones themselves, so the directory is right whether or not the broker compacts.
+A card published with a time to live (a running server's, republished well within it)
+is hidden once it is older than that: its agent stopped without removing it.
 """
 
 from __future__ import annotations
@@ -13,12 +15,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from pydantic import Field, ValidationError
 
-from ._kafka import build_consumer, build_producer, ensure_topics, translate_kafka_errors
+from ._kafka import (
+    build_consumer,
+    build_producer,
+    close_producer,
+    ensure_topics,
+    translate_kafka_errors,
+)
 from .config import TopicName, _CommonConfig, config_from
 from .errors import (
     A2AKafkaError,
@@ -40,6 +49,7 @@ if TYPE_CHECKING:  # imported when called: the server may import this module, ne
     from .client import KafkaClientTransport
 
 __all__ = [
+    "CARD_TTL_HEADER",
     "AgentDirectory",
     "AgentDirectoryConfig",
     "AgentNotFoundError",
@@ -47,6 +57,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+CARD_TTL_HEADER = "card_ttl_ms"
+"""Header of a card record: milliseconds after the record's timestamp during which the card
+stands (its publisher republishes it before then while it runs). A card without it never
+goes stale."""
 
 
 def client_for(card: AgentCard, **settings: Any) -> KafkaClientTransport:
@@ -64,11 +79,53 @@ def client_for(card: AgentCard, **settings: Any) -> KafkaClientTransport:
 
 
 class AgentNotFoundError(A2AKafkaError, LookupError):
-    """No card for the agent on the directory topic (``agent_name``, ``topic``)."""
+    """No card for the agent on the directory topic (``agent_name``, ``topic``), or only a
+    stale one (``stale_for``: seconds past its time to live; None when there is no card)."""
 
-    def __init__(self, agent_name: str, topic: str) -> None:
-        super().__init__(f"no agent named {agent_name!r} in the directory", topic=topic)
+    def __init__(self, agent_name: str, topic: str, *, stale_for: float | None = None) -> None:
+        stale = (
+            ""
+            if stale_for is None
+            else (
+                f" (its card is stale: not republished for {stale_for:.0f}s past its time to "
+                "live; the agent is likely gone)"
+            )
+        )
+        super().__init__(f"no agent named {agent_name!r} in the directory{stale}", topic=topic)
         self.agent_name = agent_name
+        self.stale_for = stale_for
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return _rebuild_not_found, (self.agent_name, self.topic or "", self.stale_for)
+
+
+def _rebuild_not_found(name: str, topic: str, stale_for: float | None) -> AgentNotFoundError:
+    return AgentNotFoundError(name, topic, stale_for=stale_for)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """The latest record of one agent name: its value, timestamp and time to live."""
+
+    value: bytes
+    published_ms: int
+    ttl_ms: int | None
+
+    def stale_for(self, now_ms: int) -> float | None:
+        """Seconds past the time to live (None while it stands, or without one)."""
+        if self.ttl_ms is None or now_ms <= self.published_ms + self.ttl_ms:
+            return None
+        return (now_ms - self.published_ms - self.ttl_ms) / 1000
+
+
+def _ttl_ms(headers: list[tuple[str, bytes]] | None) -> int | None:
+    for key, value in headers or ():
+        if key == CARD_TTL_HEADER:
+            try:
+                return max(0, int(value.decode()))
+            except (UnicodeDecodeError, ValueError):
+                return None
+    return None
 
 
 class AgentDirectoryConfig(_CommonConfig):
@@ -154,36 +211,56 @@ class AgentDirectory:
                 self._producer = producer
             return self._producer
 
-    def _write(self, name: str, value: bytes | None, doing: str) -> None:
+    def _write(
+        self,
+        name: str,
+        value: bytes | None,
+        doing: str,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
         producer = self._open()
         deadline = time.monotonic() + self.config.read_timeout
         with translate_kafka_errors(doing, topic=self.topic):
-            future = producer.send(self.topic, key=name.encode(), value=value)
+            future = producer.send(self.topic, key=name.encode(), value=value, headers=headers)
             future.get(timeout=max(0.0, deadline - time.monotonic()))
 
-    def publish(self, card: AgentCard) -> None:
+    def publish(self, card: AgentCard, *, ttl: float | None = None) -> None:
         """Publish (or replace) the card under ``card.name``; returns once the broker has it.
 
         The card is written as given, or as ``card_signer`` signs it when that is set.
+        ``ttl``: seconds the card stands unless published again (the ``card_ttl_ms``
+        header; readers hide it after that, :meth:`list`); None (default): for ever.
         """
         if self.config.card_signer is not None:
             card = self.config.card_signer(card)
-        self._write(card.name, card.to_json(), f"publishing the card of {card.name!r}")
-        logger.info("published the card of %r on %s", card.name, self.topic)
+        if ttl is not None and ttl <= 0:
+            raise ValueError("ttl must be positive or None")
+        headers = None if ttl is None else [(CARD_TTL_HEADER, str(int(ttl * 1000)).encode())]
+        self._write(card.name, card.to_json(), f"publishing the card of {card.name!r}", headers)
+        logger.debug("published the card of %r on %s", card.name, self.topic)
 
     def unpublish(self, name: str) -> None:
         """Remove the agent's card (a tombstone); returns once the broker has it."""
         self._write(name, None, f"unpublishing the card of {name!r}")
         logger.info("unpublished the card of %r from %s", name, self.topic)
 
-    def list(self) -> list[AgentCard]:
+    def list(self, *, include_stale: bool = False) -> list[AgentCard]:
         """Every published card as of this call, sorted by name.
 
-        With ``trusted_keys``, a card that fails verification is left out, with a
-        WARNING naming the agent and why.
+        A card older than the time to live it was published with (its agent stopped
+        without removing it, or crashed) is left out, unless ``include_stale``. With
+        ``trusted_keys``, a card that fails verification is left out, with a WARNING
+        naming the agent and why.
         """
         cards = []
-        for card in sorted(self._snapshot().values(), key=lambda card: card.name):
+        found = self._snapshot()
+        now_ms = int(time.time() * 1000)
+        standing = [
+            card
+            for card, entry in found.values()
+            if include_stale or entry.stale_for(now_ms) is None
+        ]
+        for card in sorted(standing, key=lambda card: card.name):
             try:
                 self._verify(card)
             except CardSignatureError as exc:
@@ -192,14 +269,19 @@ class AgentDirectory:
             cards.append(card)
         return cards
 
-    def resolve(self, name: str) -> AgentCard:
-        """The card published under ``name``; AgentNotFoundError when there is none.
+    def resolve(self, name: str, *, include_stale: bool = False) -> AgentCard:
+        """The card published under ``name``; AgentNotFoundError when there is none, or
+        when it is stale (as :meth:`list` says) unless ``include_stale``.
 
         With ``trusted_keys``, CardSignatureError when the card does not verify.
         """
-        card = self._snapshot().get(name)
-        if card is None:
+        found = self._snapshot().get(name)
+        if found is None:
             raise AgentNotFoundError(name, self.topic)
+        card, entry = found
+        stale_for = entry.stale_for(int(time.time() * 1000))
+        if stale_for is not None and not include_stale:
+            raise AgentNotFoundError(name, self.topic, stale_for=stale_for)
         self._verify(card)
         return card
 
@@ -211,7 +293,7 @@ class AgentDirectory:
         kid = verify_card(card, keys, topic=self.topic)
         logger.debug("the card of %r on %s verified with key %r", card.name, self.topic, kid)
 
-    def _snapshot(self) -> dict[str, AgentCard]:
+    def _snapshot(self) -> dict[str, tuple[AgentCard, _Entry]]:
         """Read the topic up to its end offsets at the start of the call: name -> card."""
         self._open()  # a producer that connected proves the brokers are there (see _kafka)
         consumer = build_consumer(
@@ -224,7 +306,7 @@ class AgentDirectory:
             consumer.close(autocommit=False, timeout_ms=1000)
         return self._parse(latest)
 
-    def _read(self, consumer: KafkaConsumer, deadline: float) -> dict[str, bytes]:
+    def _read(self, consumer: KafkaConsumer, deadline: float) -> dict[str, _Entry]:
         """The latest value of every key (tombstones remove), up to the end offsets of now."""
 
         def ms() -> int:
@@ -237,7 +319,7 @@ class AgentDirectory:
         consumer.assign(sorted(pending))
         ends = consumer.end_offsets(sorted(pending), timeout_ms=ms())
         consumer.seek_to_beginning()
-        latest: dict[str, bytes] = {}
+        latest: dict[str, _Entry] = {}
         while pending:
             if time.monotonic() >= deadline:
                 raise KafkaOperationError(
@@ -253,15 +335,16 @@ class AgentDirectory:
                     elif record.value is None:
                         latest.pop(record.key.decode(errors="replace"), None)
                     else:
-                        latest[record.key.decode(errors="replace")] = record.value
+                        entry = _Entry(record.value, record.timestamp, _ttl_ms(record.headers))
+                        latest[record.key.decode(errors="replace")] = entry
             pending = {p for p in pending if (consumer.position(p, ms()) or 0) < ends[p]}
         return latest
 
-    def _parse(self, latest: dict[str, bytes]) -> dict[str, AgentCard]:
-        cards: dict[str, AgentCard] = {}
-        for name, value in latest.items():
+    def _parse(self, latest: dict[str, _Entry]) -> dict[str, tuple[AgentCard, _Entry]]:
+        cards: dict[str, tuple[AgentCard, _Entry]] = {}
+        for name, entry in latest.items():
             try:
-                card = AgentCard.from_json(value)
+                card = AgentCard.from_json(entry.value)
             except ValidationError as exc:
                 why = exc.errors(include_url=False, include_input=False)[0]["msg"]
                 logger.warning("skipping %r on %s: not an agent card (%s)", name, self.topic, why)
@@ -269,15 +352,16 @@ class AgentDirectory:
             if card.name != name:
                 logger.warning("skipping the card named %r under the key %r", card.name, name)
                 continue
-            cards[name] = card
+            cards[name] = (card, entry)
         return cards
 
-    def close(self) -> None:
-        """Close the producer (waiting at most ``read_timeout``). Idempotent."""
+    def close(self, timeout: float | None = None) -> None:
+        """Close the producer, waiting at most ``timeout`` s (default ``read_timeout``) for
+        what it holds. Idempotent; never raises for a broker that is down."""
         with self._lock:
             producer, self._producer, self._closed = self._producer, None, True
-        if producer is not None:
-            producer.close(timeout=self.config.read_timeout)
+        if producer is not None:  # never raises, even with records it cannot deliver
+            close_producer(producer, self.config.read_timeout if timeout is None else timeout)
 
     def __enter__(self) -> AgentDirectory:
         return self

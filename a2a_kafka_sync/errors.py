@@ -8,6 +8,8 @@ Every error the library raises is an :class:`A2AKafkaError`::
     │   └── KafkaAuthenticationError    the brokers refused this process's credentials (SASL)
     ├── KafkaOperationError             a produce, fetch or admin call failed (cause: kafka-python)
     │   └── KafkaAuthorizationError     the broker's ACLs refused it: an ACL is missing
+    ├── NoAgentError                    no agent serves the request topic: it does not exist, or
+    │                                   no consumer group reads it (also a LookupError)
     ├── RequestTimeoutError             no reply within the timeout (also a builtin TimeoutError)
     ├── ClientClosedError               used after close(), or closed while a call was waiting
     ├── PendingLimitError               the client already has max_pending calls waiting
@@ -65,6 +67,7 @@ __all__ = [
     "KafkaAuthorizationError",
     "KafkaOperationError",
     "MethodNotFoundError",
+    "NoAgentError",
     "PendingLimitError",
     "ProtocolError",
     "PushNotificationNotSupportedError",
@@ -135,6 +138,28 @@ class KafkaAuthorizationError(KafkaOperationError):
     ``GroupAuthorizationFailedError``, ...) and the topic, group or transactional id,
     so an operator knows which ACL to add (docs/security.md, "ACLs").
     """
+
+
+class NoAgentError(A2AKafkaError, LookupError):
+    """No agent serves the request topic: the topic does not exist, or no consumer group
+    reads it (no server is running). Raised by a call at once, before anything is sent,
+    instead of a wait for the whole timeout; again at once during a short cool-down, then
+    checked again, so a server that starts later is found (docs/errors.md).
+
+    ``topic`` is the request topic; ``reason`` is ``"missing"`` (no such topic) or
+    ``"unread"`` (no consumer group reads it).
+    """
+
+    def __init__(self, message: str, *, topic: str | None = None, reason: str = "missing") -> None:
+        super().__init__(message, topic=topic)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return _rebuild_no_agent, (self.message, self.topic, self.reason)
+
+
+def _rebuild_no_agent(message: str, topic: str | None, reason: str) -> NoAgentError:
+    return NoAgentError(message, topic=topic, reason=reason)
 
 
 class RequestTimeoutError(A2AKafkaError, TimeoutError):

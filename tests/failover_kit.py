@@ -22,7 +22,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from a2a_kafka_sync.errors import RequestTimeoutError
+from a2a_kafka_sync.errors import NoAgentError, RequestTimeoutError
 from a2a_kafka_sync.wire import decode_reply
 
 SERVER = textwrap.dedent(
@@ -272,7 +272,11 @@ def warm_up(client: Any, servers: list[ServerProcess], partitions: int) -> None:
         both = held[0] | held[1] == set(range(partitions)) and not held[0] & held[1]
         if both and seen >= {s.pid for s in servers}:
             return
-        pending = [client.submit(f"warm-{round_}-{i}", timeout=30) for i in range(16)]
+        try:
+            pending = [client.submit(f"warm-{round_}-{i}", timeout=30) for i in range(16)]
+        except NoAgentError:  # no server in the group yet: next round
+            time.sleep(0.5)
+            continue
         for call in pending:
             try:
                 answer = call.result()

@@ -12,6 +12,26 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
+UNSERVED = {"create_request_topic": True, "check_agent": False}
+"""Client settings for a call that gets no reply: its request topic made when missing, and the
+request sent although no server reads it (a server that starts later would), instead of the
+NoAgentError a client raises at once by default (docs/errors.md)."""
+
+
+def when_served(call: Callable[[], Any], timeout: float = 60.0) -> Any:
+    """What ``call()`` returns once an agent serves its topic: called again while it raises
+    NoAgentError (a server still starting), for up to ``timeout`` s."""
+    from a2a_kafka_sync import NoAgentError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except NoAgentError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
 
 def library_threads() -> list[str]:
     """Names of live threads started by this library or by kafka-python."""
@@ -48,6 +68,25 @@ class RawKafka:
     ) -> None:
         """Produce one record and wait until the broker has it."""
         self.producer.send(topic, value=value, key=key, headers=headers).get(timeout=10)
+
+    def topics(self) -> set[str]:
+        """The names of the topics on the broker now (a metadata request that creates none)."""
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        try:
+            return set(admin.list_topics())
+        finally:
+            admin.close()
+
+    def create_topic(self, name: str, partitions: int = 2) -> None:
+        """Create a topic, as an operator would, and wait until the broker knows it."""
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        try:
+            admin.create_topics(
+                {name: {"num_partitions": partitions, "replication_factor": -1}},
+                wait_for_metadata=True,
+            )
+        finally:
+            admin.close()
 
     def reply_topic(self) -> RawReplies:
         """A fresh topic, read from its start, to collect the replies sent to it."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import UNSERVED
 
 from a2a_kafka_sync import KafkaServerApp
 from a2a_kafka_sync.auth import (
@@ -329,7 +330,7 @@ def test_without_an_authenticator_credentials_are_ignored_and_tasks_shared(serve
 
 
 def test_an_oversized_request_is_refused_by_the_client_before_it_is_sent(connect) -> None:
-    client = connect(max_request_size=10_000)  # no server: a request sent would time out
+    client = connect(max_request_size=10_000, **UNSERVED)  # a request sent would time out
     with pytest.raises(InvalidRequestError) as caught:
         client.send_text("x" * 20_000, credentials=SECRET_A)
     assert caught.value.code == -32042

@@ -2,7 +2,7 @@
 
 Every test runs ``python -m a2a_kafka_sync ...`` in a subprocess (bounded by a timeout) and
 checks what it prints and its exit code: 0 ok, 1 the agent's A2A error, 2 usage, 3 broker
-unavailable, 4 timeout, 5 other error, 130 interrupted.
+unavailable, 4 timeout, 5 other error, 6 no agent serves the topic, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from helpers import RawKafka
 
 from a2a_kafka_sync import AgentCard, KafkaServerApp, Message, RequestContext, TaskState
 from a2a_kafka_sync.demo import STORY
@@ -387,13 +389,52 @@ def test_verbose_adds_the_traceback_of_a_failure(
     assert result.stderr.splitlines()[-1].startswith("a2a-kafka-sync: error: the agent answered")
 
 
+@pytest.fixture
+def slow(serve: Callable[..., KafkaServerApp]) -> Iterator[None]:
+    """The test's topic served by a handler that answers only once the test is over."""
+    release = threading.Event()
+
+    def answer_later(message: Message) -> str:
+        release.wait(CALL_TIMEOUT)
+        return "too late"
+
+    serve(answer_later)
+    yield
+    release.set()
+
+
 @pytest.mark.parametrize("verb", ["send", "stream"])
-def test_no_reply_within_the_timeout_exits_4(topic: str, broker_args: list[str], verb: str) -> None:
-    # Nobody serves the topic: the request waits there, unanswered.
+def test_no_reply_within_the_timeout_exits_4(
+    slow: None, topic: str, broker_args: list[str], verb: str
+) -> None:
+    # An agent serves the topic, but does not answer in time.
     result = cli(verb, "anyone?", "--timeout", "1", "--request-topic", topic, *broker_args)
     assert result.returncode == 4
     assert result.stdout == ""
     assert "within 1.0s" in one_error_line(result)
+
+
+@pytest.mark.parametrize("verb", ["send", "stream"])
+def test_a_topic_that_does_not_exist_exits_6_at_once_and_is_not_created(
+    topic: str, broker_args: list[str], raw: RawKafka, verb: str
+) -> None:
+    started = time.monotonic()
+    result = cli(verb, "anyone?", "--timeout", "60", "--request-topic", topic, *broker_args)
+    took = time.monotonic() - started
+    assert result.returncode == 6, result.stderr
+    assert result.stdout == ""
+    line = one_error_line(result)
+    assert f"no agent serves {topic!r}: the topic does not exist on " in line
+    assert "check the request topic's name" in line
+    assert took < 60  # said at once, not after --timeout
+    assert topic not in raw.topics()  # no typo'd topic left behind (Apache creates on demand)
+
+
+def test_a_topic_nobody_reads_exits_6(topic: str, broker_args: list[str], raw: RawKafka) -> None:
+    raw.create_topic(topic)
+    result = cli("send", "anyone?", "--timeout", "60", "--request-topic", topic, *broker_args)
+    assert result.returncode == 6, result.stderr
+    assert f"no agent serves {topic!r}: no consumer group reads it" in one_error_line(result)
 
 
 @pytest.mark.parametrize(
@@ -445,12 +486,13 @@ def test_an_unknown_profile_from_the_environment_is_a_usage_error() -> None:
 
 
 def test_sigterm_interrupts_a_waiting_call_which_exits_130(
-    topic: str, broker_args: list[str], processes: list[subprocess.Popen[str]]
+    slow: None, topic: str, broker_args: list[str], processes: list[subprocess.Popen[str]]
 ) -> None:
     process = start_cli("send", "anyone?", "-vv", "--request-topic", topic, *broker_args)
     processes.append(process)
     stderr = Lines(process.stderr)
-    stderr.wait_for("client open")  # the client is up: the call waits for a reply now
+    # The client is up and knows an agent serves the topic: the call waits for a reply now.
+    stderr.wait_for("who reads")
     process.send_signal(signal.SIGTERM)
     assert process.wait(CALL_TIMEOUT) == 130
     assert "a2a-kafka-sync: interrupted" in stderr.rest()
@@ -493,6 +535,10 @@ def test_serve_answers_a_send_and_exits_0_on_a_signal(
     server.send_signal(signum)
     assert server.wait(CALL_TIMEOUT) == 0, stderr.rest()
     assert stderr.rest()[-1] == f"a2a-kafka-sync: stopped serving {topic}"
+    # A clean stop removed the card: card list does not offer a dead agent.
+    gone = cli("card", "resolve", f"shouter-{topic}", "--card-topic", cards, *broker_args)
+    assert gone.returncode == 5
+    assert f"no agent named 'shouter-{topic}' in the directory" in one_error_line(gone)
 
 
 # -- card list / card resolve ---------------------------------------------------------------------
@@ -525,6 +571,56 @@ def test_card_list_and_resolve_show_the_card_a_server_published(
     missing = cli("card", "resolve", "nobody", "--card-topic", cards, *broker_args)
     assert missing.returncode == 5
     assert "no agent named 'nobody'" in one_error_line(missing)
+
+
+CRASHING_SERVER = """
+import sys, time
+from a2a_kafka_sync import AgentCard, KafkaServerApp
+servers, profile, topic, cards, name = sys.argv[1:]
+app = KafkaServerApp(
+    lambda message: message.text, bootstrap_servers=servers, profile=profile or None,
+    request_topic=topic, card_topic=cards, card_interval=0.5, agent_card=AgentCard(name=name),
+)
+app.start()
+print("started", flush=True)
+time.sleep(600)
+"""
+
+
+def test_card_list_leaves_out_a_crashed_servers_card_unless_all(
+    topic: str,
+    broker_args: list[str],
+    broker_settings: dict[str, Any],
+    processes: list[subprocess.Popen[str]],
+) -> None:
+    cards, name = f"cards-{uuid.uuid4().hex[:12]}", f"crasher-{topic}"
+    args = [broker_settings["bootstrap_servers"], broker_settings.get("profile") or ""]
+    server = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_SERVER, *args, topic, cards, name],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    processes.append(server)
+    Lines(server.stdout).wait_for("started")
+    listed = cli("card", "list", "--card-topic", cards, *broker_args)
+    assert listed.stdout.split()[:1] == [name], listed.stderr
+
+    server.kill()  # no clean stop: the card stays, and is no longer renewed (ttl 1.5 s)
+    server.wait(30)
+    deadline = time.monotonic() + 60
+    while name in cli("card", "list", "--card-topic", cards, *broker_args).stdout:
+        assert time.monotonic() < deadline, "the crashed server's card never went stale"
+        time.sleep(0.5)
+
+    shown = cli("card", "list", "--all", "--card-topic", cards, *broker_args)
+    assert shown.returncode == 0 and shown.stdout.split()[:1] == [name], shown.stderr
+    stale = cli("card", "resolve", name, "--card-topic", cards, *broker_args)
+    assert stale.returncode == 5
+    assert "its card is stale" in one_error_line(stale)
+    shown = cli("card", "resolve", name, "--all", "--card-topic", cards, *broker_args)
+    assert shown.returncode == 0, shown.stderr
 
 
 # -- environment variables ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import committed_and_end, wait_for
+from helpers import UNSERVED, committed_and_end, wait_for
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from a2a_kafka_sync import Message, PendingLimitError
@@ -163,7 +163,7 @@ def test_unanswerable_records_go_to_the_dead_letter_topic_with_the_reason(
 
 
 def test_a_client_refuses_calls_past_max_pending(connect) -> None:
-    client = connect(max_pending=2)
+    client = connect(max_pending=2, **UNSERVED)
     streams = [client.send_message_streaming("nobody answers") for _ in range(2)]
     with pytest.raises(PendingLimitError):
         client.send_text("one too many", timeout=1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -400,3 +402,88 @@ def test_a_served_agent_is_found_and_called_through_the_directory(
         assert client.send_text("hello") == "echo: hello"
     finally:
         client.close()
+
+
+# -- cards of stopped agents ----------------------------------------------------------------------
+
+
+def test_a_card_past_its_time_to_live_is_left_out_unless_asked_for(directory) -> None:
+    cards = directory()
+    cards.publish(_card("crashed"), ttl=1.0)
+    cards.publish(_card("static"))  # no ttl: never stale
+    assert [c.name for c in cards.list()] == ["crashed", "static"]
+
+    time.sleep(1.2)  # past its time to live, and nobody renewed it
+
+    assert [c.name for c in cards.list()] == ["static"]
+    assert [c.name for c in cards.list(include_stale=True)] == ["crashed", "static"]
+    with pytest.raises(AgentNotFoundError, match="its card is stale") as raised:
+        cards.resolve("crashed")
+    assert raised.value.stale_for is not None and raised.value.stale_for > 0
+    assert cards.resolve("crashed", include_stale=True).name == "crashed"
+    cards.publish(_card("crashed"), ttl=60.0)  # renewed: stands again
+    assert cards.resolve("crashed").name == "crashed"
+
+
+def test_publish_refuses_a_time_to_live_that_is_not_positive(directory) -> None:
+    with pytest.raises(ValueError, match="ttl"):
+        directory().publish(_card("billing"), ttl=0)
+
+
+def _server_card(name: str) -> AgentCard:
+    return AgentCard(name=name, description="serves")
+
+
+def test_a_server_removes_its_card_when_it_stops(
+    serve: Callable[..., KafkaServerApp], directory
+) -> None:
+    reader = directory()
+    name = f"stopper-{uuid.uuid4().hex[:8]}"
+    app = serve(echo, card_topic=reader.topic, agent_card=_server_card(name))
+    assert reader.resolve(name).name == name
+
+    app.stop(timeout=5)
+
+    with pytest.raises(AgentNotFoundError) as raised:
+        reader.resolve(name)
+    assert raised.value.stale_for is None  # removed, not stale
+    assert name not in [c.name for c in reader.list(include_stale=True)]  # a tombstone
+
+
+def test_a_running_server_renews_its_card_before_it_goes_stale(
+    serve: Callable[..., KafkaServerApp], directory
+) -> None:
+    reader = directory()
+    name = f"beating-{uuid.uuid4().hex[:8]}"
+    serve(echo, card_topic=reader.topic, card_interval=0.3, agent_card=_server_card(name))
+    time.sleep(2.0)  # more than twice its time to live (0.9 s): renewed meanwhile
+    assert [c.name for c in reader.list()] == [name]
+
+
+def test_a_card_published_once_stays_while_its_server_runs_and_goes_with_it(
+    serve: Callable[..., KafkaServerApp], directory
+) -> None:
+    reader = directory()
+    name = f"once-{uuid.uuid4().hex[:8]}"
+    app = serve(echo, card_topic=reader.topic, card_interval=None, agent_card=_server_card(name))
+    assert [t.name for t in threading.enumerate() if t.name == "a2a-kafka-card-heartbeat"] == []
+    assert reader.resolve(name).name == name
+    app.stop(timeout=5)
+    with pytest.raises(AgentNotFoundError):
+        reader.resolve(name, include_stale=True)
+
+
+def test_another_instance_of_the_agent_keeps_the_card_when_one_stops(
+    serve: Callable[..., KafkaServerApp], directory
+) -> None:
+    reader = directory()
+    name = f"pair-{uuid.uuid4().hex[:8]}"
+    first = serve(echo, card_topic=reader.topic, agent_card=_server_card(name))
+    second = serve(echo, card_topic=reader.topic, agent_card=_server_card(name))
+
+    first.stop(timeout=5)
+    assert reader.resolve(name).name == name  # the second still serves: the card stays
+
+    second.stop(timeout=5)
+    with pytest.raises(AgentNotFoundError):
+        reader.resolve(name, include_stale=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import BackgroundCall, committed_and_end, library_threads, wait_for
+from helpers import UNSERVED, BackgroundCall, committed_and_end, library_threads, wait_for
 
 from a2a_kafka_sync import (
     A2AKafkaError,
@@ -29,7 +29,7 @@ def echo(message: Message) -> str:
 
 
 def test_a_request_with_no_server_times_out_in_time_and_leaves_no_waiter(connect) -> None:
-    client = connect()
+    client = connect(**UNSERVED)
     started = time.monotonic()
 
     with pytest.raises(RequestTimeoutError) as caught:
@@ -43,7 +43,7 @@ def test_a_request_with_no_server_times_out_in_time_and_leaves_no_waiter(connect
 
 
 def test_a_per_call_timeout_overrides_the_clients(connect) -> None:
-    client = connect(timeout=60)
+    client = connect(timeout=60, **UNSERVED)
     started = time.monotonic()
     with pytest.raises(RequestTimeoutError):
         client.send_text("anyone?", timeout=0.5)
@@ -155,7 +155,7 @@ def test_garbage_on_the_reply_topic_does_not_stop_the_client(serve, connect, raw
 def test_a_reply_of_an_unknown_type_fails_its_call_with_a_protocol_error(connect, raw) -> None:
     from a2a_kafka_sync import ProtocolError
 
-    client = connect()
+    client = connect(**UNSERVED)
     caller = BackgroundCall(lambda: client.send_text("x", timeout=20))
     errors = caller.errors
     assert wait_for(lambda: client.pending == 1)
@@ -212,7 +212,7 @@ def test_leaving_a_stream_block_early_frees_its_waiter(serve, connect) -> None:
 
 
 def test_closing_the_client_wakes_a_caller_that_is_waiting(connect) -> None:
-    client = connect()
+    client = connect(**UNSERVED)
     caller = BackgroundCall(lambda: client.send_text("nobody answers", timeout=60))
     errors = caller.errors
     assert wait_for(lambda: client.pending == 1)
@@ -325,7 +325,7 @@ def test_committed_offsets_cover_every_answered_request_after_stop(
 
 
 def test_closing_a_stream_from_another_thread_wakes_its_reader(connect) -> None:
-    client = connect()
+    client = connect(**UNSERVED)
     stream = client.send_message_streaming("nobody serves this", timeout=None)
     errors: list[BaseException] = []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from helpers import wait_for
+from helpers import UNSERVED, wait_for
 
 from a2a_kafka_sync import Message
 
@@ -27,7 +27,7 @@ def test_an_idle_client_does_not_poll_and_wakes_for_its_next_call(serve, connect
 
 
 def test_a_client_keeps_reading_while_a_stream_is_open(connect) -> None:
-    client = connect()  # nobody serves: the stream waits
+    client = connect(**UNSERVED)  # nobody serves: the stream waits
     with client.send_message_streaming("anyone?", timeout=30):
         assert wait_for(lambda: _fetch_rate(client) > 0.0, 10)
 

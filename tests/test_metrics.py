@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import wait_for
+from helpers import UNSERVED, wait_for
 from prometheus_client import CollectorRegistry, generate_latest
 
 from a2a_kafka_sync import KafkaServerApp, Message, RequestTimeoutError, TaskArtifactUpdateEvent
@@ -269,7 +269,7 @@ def test_an_agent_error_is_counted_by_its_code_on_both_sides(serve, connect) -> 
 
 
 def test_timeouts_cancels_and_calls_in_flight_are_counted(connect) -> None:
-    client = connect()  # no server: nothing is ever answered
+    client = connect(**UNSERVED)  # no server: nothing is ever answered
     with pytest.raises(RequestTimeoutError):
         client.send_text("anyone?", timeout=0.3)
     pending = client.submit("still there?", timeout=30)

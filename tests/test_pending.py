@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from helpers import UNSERVED
 
 from a2a_kafka_sync import ClientClosedError, Message, PendingCall, RequestTimeoutError
 
@@ -69,7 +70,7 @@ def test_cancelling_an_answered_call_keeps_its_answer(serve, connect) -> None:
 
 
 def test_result_waits_until_the_calls_own_deadline_by_default(connect) -> None:
-    client = connect()  # nobody serves the topic
+    client = connect(**UNSERVED)  # nobody serves the topic
     call = client.submit("x", timeout=0.3)
     assert call.wait(0.05) is False and not call.done()  # a slice passes, the call goes on
 

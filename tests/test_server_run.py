@@ -10,6 +10,7 @@ import textwrap
 from typing import Any
 
 import pytest
+from helpers import when_served
 
 SERVER = textwrap.dedent(
     """
@@ -43,7 +44,8 @@ def test_run_serves_until_a_signal_then_returns(
         env=env,
     )
     try:
-        assert connect().send_text("ping", timeout=60) == "pong"
+        client = connect()
+        assert when_served(lambda: client.send_text("ping", timeout=60)) == "pong"
         server.send_signal(signum)
         out, err = server.communicate(timeout=30)
     finally:
@@ -58,22 +60,22 @@ def test_run_serves_until_a_signal_then_returns(
 
 # The signal comes while start() still publishes the card (the server already serves by
 # then: CI once signalled a server in that window, and it died of the signal instead of
-# stopping). Sent from inside publish_card, so the window is hit every time.
+# stopping). Sent from inside CardPublisher.start, so the window is hit every time.
 SIGNALLED_DURING_START = textwrap.dedent(
     """
     import logging, os, signal, sys
-    import a2a_kafka_sync.server.app as app_module
+    from a2a_kafka_sync.server.card import CardPublisher
     from a2a_kafka_sync import KafkaServerApp
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     bootstrap, topic, profile, signum = sys.argv[1], sys.argv[2], sys.argv[3] or None, sys.argv[4]
-    publish = app_module.publish_card
+    publish = CardPublisher.start
 
-    def publish_after_a_signal(*args, **kwargs):
+    def publish_after_a_signal(self):
         os.kill(os.getpid(), int(signum))
-        publish(*args, **kwargs)
+        publish(self)
         print("card published", flush=True)
 
-    app_module.publish_card = publish_after_a_signal
+    CardPublisher.start = publish_after_a_signal
     KafkaServerApp(lambda m: "pong", bootstrap, topic, profile=profile).run()
     print("run returned", flush=True)
     """

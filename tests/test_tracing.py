@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import wait_for
+from helpers import UNSERVED, wait_for
 from kafka import KafkaConsumer, TopicPartition
 
 from a2a_kafka_sync import KafkaClientTransport, KafkaServerApp, Message, RequestContext
@@ -373,7 +373,7 @@ def test_a_timeout_marks_the_client_span(spans, connect) -> None:
     from a2a_kafka_sync import RequestTimeoutError
 
     with pytest.raises(RequestTimeoutError):
-        connect().send_text("nobody", timeout=0.3)
+        connect(**UNSERVED).send_text("nobody", timeout=0.3)
     span = _one(spans, "a2a.message_send", "CLIENT")
     assert span.status.status_code.name == "ERROR"
     assert span.attributes["error.type"] == "timeout"

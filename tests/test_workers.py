@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import wait_for
+from helpers import wait_for, when_served
 
 from a2a_kafka_sync import Message
 
@@ -134,7 +134,7 @@ def test_the_worker_service_answers_a_request_in_flight_at_sigterm_and_exits_0(
     service: _Service, connect: Any
 ) -> None:
     client = connect()
-    assert client.send_text("first", timeout=60) == "done: first"
+    assert when_served(lambda: client.send_text("first", timeout=60)) == "done: first"
 
     slow = client.submit(Message.user_text("slow", metadata={"work_seconds": 3}), timeout=60)
     assert wait_for(lambda: service.line_index(f"working on {slow.correlation_id}") >= 0, 30), (

@@ -15,11 +15,14 @@ __all__ = ["register", "run_list", "run_resolve"]
 
 _EPILOG = """\
 Servers publish their cards on the card topic when they start (a2a-kafka-sync serve,
-KafkaServerApp(card_topic=...)); these commands read that topic.
+KafkaServerApp(card_topic=...)), republish them while they run and remove them when they
+stop; these commands read that topic. A card its server stopped renewing (a crash) is
+stale after its time to live and left out, unless --all.
 
 examples:
   a2a-kafka-sync card list
   a2a-kafka-sync card list --json | jq -r '.[].name'
+  a2a-kafka-sync card list --all
   a2a-kafka-sync card resolve storyteller
   a2a-kafka-sync card resolve storyteller --json
   A2A_KAFKA_CARD_TOPIC=team-cards a2a-kafka-sync card list
@@ -28,6 +31,12 @@ examples:
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the cards as A2A JSON")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        dest="include_stale",
+        help="also the stale cards: those their server stopped renewing (crashed)",
+    )
     parser.add_argument(
         "--timeout",
         type=positive_float,
@@ -82,7 +91,7 @@ def _directory(args: argparse.Namespace) -> AgentDirectory:
 def run_list(args: argparse.Namespace) -> int:
     """``card list``: every card on the topic, one line each (or a JSON array)."""
     with _directory(args) as directory:
-        cards = directory.list()
+        cards = directory.list(include_stale=args.include_stale)
         topic = directory.topic
     if args.json:
         print(json.dumps([card.to_wire() for card in cards]), flush=True)
@@ -96,6 +105,6 @@ def run_list(args: argparse.Namespace) -> int:
 def run_resolve(args: argparse.Namespace) -> int:
     """``card resolve NAME``: one card; AgentNotFoundError when there is none."""
     with _directory(args) as directory:
-        card = directory.resolve(args.name)
+        card = directory.resolve(args.name, include_stale=args.include_stale)
     print(json_line(card) if args.json else "\n".join(card_lines(card)), flush=True)
     return ExitCode.OK

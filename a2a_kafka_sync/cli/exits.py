@@ -10,6 +10,7 @@ from ..errors import (
     A2AError,
     BrokerUnavailableError,
     ConfigurationError,
+    NoAgentError,
     RequestTimeoutError,
 )
 
@@ -40,6 +41,9 @@ class ExitCode(enum.IntEnum):
     """No reply (for ``stream``, no next event) within ``--timeout``."""
     ERROR = 5
     """Any other failure: another library error, or an unexpected one (with its traceback)."""
+    NO_AGENT = 6
+    """No agent serves the request topic: it does not exist, or no consumer group reads it
+    (said at once, not after ``--timeout``)."""
     INTERRUPTED = 130
     """Ctrl-C (SIGINT) or SIGTERM stopped a command that is not a server."""
     PIPE_CLOSED = 141
@@ -56,6 +60,8 @@ def exit_code_for(error: BaseException) -> ExitCode:
         return ExitCode.BROKER_UNAVAILABLE
     if isinstance(error, RequestTimeoutError):
         return ExitCode.TIMEOUT
+    if isinstance(error, NoAgentError):
+        return ExitCode.NO_AGENT
     return ExitCode.ERROR
 
 

@@ -246,7 +246,9 @@ class CallPath(ConnectionLifecycle):
     ) -> A2AKafkaError:
         """What a call that timed out raises: BrokerUnavailableError when its request never
         reached a broker (the next call checks the brokers first, and fails fast while
-        none is reachable), else ``error`` (the reply topic is checked in the background).
+        none is reachable), else ``error`` (the reply topic, and who reads the request
+        topic, are checked in the background; the message says when no group read it at
+        the last check).
 
         A request still waiting for its acknowledgement while the producer holds a live
         connection to a broker is on its way, not lost (a deadline shorter than one round
@@ -254,6 +256,11 @@ class CallPath(ConnectionLifecycle):
         sent = waiter.sent
         if sent is None or sent.is_done or self._broker_connected():
             self._suspect = True
+            self._presence.recheck()  # asked again, in the background, with the reply topic
+            hint = self._presence.hint()
+            if hint:
+                error.message += hint
+                error.args = (error.message,)
             return error
         self._unreachable = True
         servers = ",".join(self.config.bootstrap_servers)

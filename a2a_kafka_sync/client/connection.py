@@ -40,6 +40,7 @@ from ..errors import A2AKafkaError, ClientClosedError
 from ..metrics import ClientMetrics
 from .connector import Connector
 from .correlation import CorrelationManager
+from .presence import Presence
 from .push import PushDispatcher
 from .reader import GAP_GRACE, ReplyReader
 
@@ -91,6 +92,7 @@ class ConnectionLifecycle:
         self._request_limit_asked = False
         self._request_refused = False  # the broker refused a request: ask before the next
         self._made_reply_topic = False  # this process created its (fresh) reply topic
+        self._presence = Presence(self.config)  # who reads the request topic, last we asked
 
     def _after_fork(self) -> None:
         """In a forked child: the parent's threads and sockets are not ours. Start over.
@@ -108,7 +110,9 @@ class ConnectionLifecycle:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def open(self) -> KafkaClientTransport:
-        """Connect, create the topics when missing, and start the reply reader. Idempotent.
+        """Connect, create the reply topic when missing, and start the reply reader; ask the
+        brokers whether an agent serves the request topic (calls learn the answer:
+        NoAgentError when none does; open() itself does not raise it). Idempotent.
 
         Raises BrokerUnavailableError when no broker answers within
         ``connect_timeout`` (at once, with the reason, when no bootstrap address takes a
@@ -118,45 +122,81 @@ class ConnectionLifecycle:
         ClientClosedError after :meth:`close`. After a failure, later calls raise the
         same error at once for a short cool-down (see :mod:`.connector`).
         """
-        self._ready(None, None)
+        self._ready(None, None, call=False)
         return cast("KafkaClientTransport", self)
 
-    def _ready(self, deadline: float | None, timeout: float | None) -> None:
-        """Before a send: the client opened and sound; or the reason it is not, by
-        ``deadline`` (time.monotonic(); None: no limit). ``timeout`` is the call's."""
+    def _ready(self, deadline: float | None, timeout: float | None, *, call: bool = True) -> None:
+        """Before a send: the client opened and sound, and an agent serving the request topic
+        as far as the client knows (:mod:`.presence`; NoAgentError when none does); or the
+        reason it is not, by ``deadline`` (time.monotonic(); None: no limit). ``timeout`` is
+        the call's. ``call=False`` (open()): connected is enough."""
         state = self._state
+        presence = self._presence
         if state is _State.OPENED and not (self._broken or self._unreachable):
-            if self._suspect:
+            if self._suspect or (presence.due and presence.sendable):
                 self._connector.start()  # checked in the background; this call goes on
-            return
+            if not call or presence.sendable:
+                return
+            if presence.failing_fast():
+                presence.require()  # no agent, asked less than a cool-down ago: at once
         if state is _State.CLOSED:
             raise ClientClosedError("the client is closed")
         self._connector.ensure(deadline, timeout)
         if self._state is _State.CLOSED:
             raise ClientClosedError("the client was closed")
+        if call:
+            presence.require()
 
     def _bring_up(self) -> None:
-        """One attempt of the connector's thread: open the client, repair it, or check it."""
+        """One attempt of the connector's thread: open the client, repair it, or check it;
+        then, when it is due, ask who reads the request topic."""
         if self._state is _State.UNOPENED:
-            producer, reader = self._connect()  # probes the brokers first (_kafka._connect)
-            with self._lock:
-                if self._state is _State.UNOPENED:
-                    self._producer, self._reader = producer, reader
-                    self._state = _State.OPENED
-                    atexit.register(self._atexit)
-                    return
-            reader.stop(2.0)  # closed (or forked) meanwhile: keep nothing
-            close_producer(producer, 0.5)
-            self._delete_own_reply_topic(1.0)
-            raise ClientClosedError("the client was closed while it connected")
-        if self._state is _State.OPENED:
+            self._open_now()
+        elif self._state is _State.OPENED and (self._broken or self._unreachable or self._suspect):
             self._recover()
+        if self._state is _State.OPENED and self._presence.due:
+            self._check_presence()
+
+    def _open_now(self) -> None:
+        producer, reader = self._connect()  # probes the brokers first (_kafka._connect)
+        with self._lock:
+            if self._state is _State.UNOPENED:
+                self._producer, self._reader = producer, reader
+                self._state = _State.OPENED
+                atexit.register(self._atexit)
+                return
+        reader.stop(2.0)  # closed (or forked) meanwhile: keep nothing
+        close_producer(producer, 0.5)
+        self._delete_own_reply_topic(1.0)
+        raise ClientClosedError("the client was closed while it connected")
+
+    def _check_presence(self) -> None:
+        """On the connector's thread: ask who reads the request topic (:mod:`.presence`);
+        when it exists, have the producer know it, so a call's send never waits for its
+        metadata (max_block_ms)."""
+        known = self._presence.finding
+        finding = self._presence.check()
+        producer = self._producer
+        if not finding.exists or producer is None or (known is not None and known.exists):
+            return
+        topic = self.config.request_topic
+        # On a cluster, the node the producer asks may not know a new topic yet: ask again.
+        when_topic_known(
+            topic,
+            self.config.connect_timeout,
+            lambda: producer.partitions_for(topic),
+            missing="the request topic does not exist",
+        )
 
     def _connect(self) -> tuple[KafkaProducer, ReplyReader]:
         config = self.config
         overrides: dict[str, Any] = {}
         if "max_block_ms" not in config.kafka:
             overrides["max_block_ms"] = 10_000
+        if "allow_auto_create_topics" not in config.kafka:
+            # A send's metadata request must not make the request topic (a typo) on brokers
+            # that create topics on demand (Apache Kafka's default): the server owns it.
+            overrides["allow_auto_create_topics"] = False
         producer = build_producer(config, **overrides)
         try:
             topics = {
@@ -164,8 +204,9 @@ class ConnectionLifecycle:
                     config.reply_topic_partitions,
                     {"retention.ms": str(config.reply_topic_retention_ms)},
                 ),
-                config.request_topic: (config.request_topic_partitions, {}),
             }
+            if config.create_request_topic:
+                topics[config.request_topic] = (config.request_topic_partitions, {})
             # A missing ACL fails open() here, not a call later; then missing topics are made.
             created = ensure_topics(
                 config,
@@ -174,13 +215,6 @@ class ConnectionLifecycle:
             )
             if self.reply_topic in created and not config.reply_topic:
                 self._made_reply_topic = True
-            # Known now, so that a call's send never waits for the metadata (max_block_ms).
-            when_topic_known(
-                config.request_topic,
-                config.connect_timeout,
-                lambda: producer.partitions_for(config.request_topic),
-                missing="the request topic does not exist",
-            )
             consumer = build_consumer(
                 config, group_id=None, enable_auto_commit=False, auto_offset_reset="latest"
             )

@@ -39,6 +39,7 @@ from ..errors import (
     InvalidParamsError,
     KafkaOperationError,
     MethodNotFoundError,
+    NoAgentError,
     PendingLimitError,
     ProtocolError,
     PushNotificationNotSupportedError,
@@ -189,6 +190,7 @@ _STATUSES: tuple[tuple[type[A2AKafkaError], int], ...] = (
     (ProtocolError, 502),
     (RequestTimeoutError, 504),
     (BrokerUnavailableError, 503),
+    (NoAgentError, 503),
     (KafkaOperationError, 503),
     (ClientClosedError, 503),
     (PendingLimitError, 503),
@@ -208,8 +210,9 @@ def http_status(error: BaseException) -> int:
     the request's content is a 4xx (InvalidParamsError 400, TaskNotFoundError 404,
     TaskNotCancelableError 409, ContentTypeNotSupportedError 415), what it does not
     implement is 501, any other agent error or an unreadable reply is 502, Kafka
-    trouble (no broker, a failed send, a closed or saturated client) is 503, a
-    timeout is 504, and anything else (ConfigurationError included) is 500.
+    trouble (no broker, a failed send, a closed or saturated client) and no agent
+    serving the request topic (NoAgentError) are 503, a timeout is 504, and anything
+    else (ConfigurationError included) is 500.
     """
     for error_class, status in _STATUSES:
         if isinstance(error, error_class):

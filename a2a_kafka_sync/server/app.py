@@ -18,7 +18,7 @@ from ..config import ServerConfig, config_from
 from ..errors import A2AKafkaError, ConfigurationError
 from ..metrics import ServerMetrics
 from ..types import AgentCard
-from .card import publish_card
+from .card import CardPublisher
 from .consumer import RequestConsumer
 from .default_handler import DefaultRequestHandler, default_card
 from .dispatcher import Dispatcher
@@ -181,6 +181,7 @@ class KafkaServerApp:
         self._producer: KafkaProducer | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._scheduler: RequestScheduler | None = None
+        self._card: CardPublisher | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -261,7 +262,8 @@ class KafkaServerApp:
                 self._committer,
             )
         if config.card_topic:
-            publish_card(config, self.agent_card, config.card_topic)
+            self._card = CardPublisher(config, self.agent_card, config.card_topic)
+            self._card.start()
         logger.info("serving %s as group %s", config.request_topic, config.group_id)
         return self
 
@@ -301,6 +303,8 @@ class KafkaServerApp:
         self._requests.join(drain + 5.0)
         if self._scheduler is not None:
             self._scheduler.close()
+        if self._card is not None:  # the group left: the card goes unless others still serve
+            self._card.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._dispatcher.close()
         if self._committer is not None:
