@@ -206,7 +206,10 @@ class KafkaServerApp:
                 start_handler = getattr(self.handler, "start", None)
                 if isinstance(self.handler, DefaultRequestHandler):
                     self.handler.start(
-                        producer, allow_insecure_webhooks=config.allow_insecure_webhooks
+                        producer,
+                        allow_insecure_webhooks=config.allow_insecure_webhooks,
+                        settings=config,
+                        metrics=self.metrics,
                     )
                 elif callable(start_handler):
                     start_handler(producer)
