@@ -164,7 +164,19 @@ def test_past_the_queue_cap_deliveries_are_dropped_counted_and_logged(
     assert len(lines) == dropped and all(task.id in r.getMessage() for r in lines)
 
 
-def test_push_limits_are_validated_in_the_config(broker_settings: dict[str, Any]) -> None:
-    for bad in ({"push_workers": 0}, {"push_timeout": 0}, {"max_push_configs_per_task": 0}):
-        with pytest.raises(ValueError):
-            KafkaServerApp(two_turns, request_topic="t", **broker_settings, **bad)
+def test_push_limits_are_settings_of_the_server_and_validated(
+    broker_settings: dict[str, Any],
+) -> None:
+    limits = {
+        "push_workers": 3,
+        "push_per_target": 1,
+        "push_timeout": 0.5,
+        "max_push_configs_per_task": 4,
+        "max_push_queue": 50,
+        "max_push_queue_per_target": 5,
+    }
+    app = KafkaServerApp(two_turns, request_topic="t", **broker_settings, **limits)
+    assert {name: getattr(app.config, name) for name in limits} == limits
+    for name in limits:
+        with pytest.raises(ValueError, match=name):
+            KafkaServerApp(two_turns, request_topic="t", **broker_settings, **{name: 0})
