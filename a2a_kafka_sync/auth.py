@@ -199,7 +199,8 @@ class ClientAuthSettings(BaseModel):
 
 
 class ServerAuthSettings(BaseModel):
-    """The server's authentication and abuse settings (a part of ``ServerConfig``)."""
+    """The server's authentication and abuse settings, push limits included (a part of
+    ``ServerConfig``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -229,6 +230,47 @@ class ServerAuthSettings(BaseModel):
         "loopback, private, link-local and other non-public addresses. Off: such a config is "
         "refused when it is set (-32041), and a webhook whose host resolves to a non-public "
         "address is not called.",
+    )
+    max_push_configs_per_task: int = Field(
+        default=10,
+        ge=1,
+        description="Push notification configs one task may have; setting one more (a new "
+        "id) is answered with -32602 naming the cap, and stores nothing. Replacing a "
+        "config (the same id) is always allowed.",
+    )
+    push_workers: int = Field(
+        default=8,
+        ge=1,
+        description="Threads that deliver push notifications, at most (started as deliveries "
+        "need them): a2a-kafka-push-0 ...",
+    )
+    push_per_target: int = Field(
+        default=2,
+        ge=1,
+        description="Push deliveries to one target (a webhook's scheme, host and port; a "
+        "kafka:// topic) that run at once, at most: a target that is slow or never answers "
+        "holds at most this many of the push_workers threads, and the other targets are "
+        "served in turn by the rest.",
+    )
+    push_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds each push attempt may take (an HTTP request, or the broker's "
+        "acknowledgement of a kafka:// record); a webhook gets at most 3 attempts.",
+    )
+    max_push_queue: int = Field(
+        default=10_000,
+        ge=1,
+        description="Push deliveries waiting to run, at most, in all; past it the oldest "
+        "waiting delivery of the target with the most waiting is dropped (WARNING, "
+        "a2a_kafka_server_push_dropped_total{reason=queue_full}).",
+    )
+    max_push_queue_per_target: int = Field(
+        default=1_000,
+        ge=1,
+        description="Push deliveries waiting for one target, at most; past it the target's "
+        "oldest waiting delivery is dropped (WARNING, "
+        "a2a_kafka_server_push_dropped_total{reason=target_full}).",
     )
     max_request_bytes: int | None = Field(
         default=1_048_576,

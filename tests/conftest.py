@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from helpers import RawKafka, RawReplies, Webhook
+from helpers import BlackHole, RawKafka, RawReplies, Webhook
 
 from a2a_kafka_sync import KafkaClientTransport, KafkaServerApp
 from a2a_kafka_sync.testing import ApacheKafka, EmbeddedBroker
@@ -147,6 +147,14 @@ def webhook() -> Iterator[Webhook]:
     hook = Webhook()
     yield hook
     hook.stop()
+
+
+@pytest.fixture
+def black_hole() -> Iterator[BlackHole]:
+    """A loopback port that accepts connections and never answers (see helpers.BlackHole)."""
+    hole = BlackHole()
+    yield hole
+    hole.close()
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
-"""Helpers the tests share: thread inspection, waiting, raw kafka-python access, a webhook."""
+"""Helpers the tests share: thread inspection, waiting, raw kafka-python access, a webhook,
+a webhook that never answers."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import uuid
@@ -184,6 +186,43 @@ class Webhook:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+
+class BlackHole:
+    """A TCP server on loopback that accepts every connection and never answers (nor closes
+    it): the webhook that never replies. :meth:`close` ends the connections it holds."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            with self._lock:
+                self.connections.append(connection)
+
+    @property
+    def accepted(self) -> int:
+        """Connections accepted so far."""
+        with self._lock:
+            return len(self.connections)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}{path}"
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(5)
+        with self._lock:
+            for connection in self.connections:
+                connection.close()
 
 
 class BackgroundCall:

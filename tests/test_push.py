@@ -17,7 +17,15 @@ from kafka import KafkaProducer
 from a2a_kafka_sync._kafka import build_producer
 from a2a_kafka_sync.config import ClientConfig, build_config
 from a2a_kafka_sync.errors import InternalError
-from a2a_kafka_sync.server.push import PUSH_HEADERS, PushNotifier, encode_push, send_push
+from a2a_kafka_sync.metrics import ServerMetrics
+from a2a_kafka_sync.server.push import (
+    PUSH_HEADERS,
+    PushNotifier,
+    encode_push,
+    send_push,
+    target_key,
+)
+from a2a_kafka_sync.server.push_targets import parse_push_url
 from a2a_kafka_sync.types import (
     Artifact,
     Message,
@@ -300,6 +308,56 @@ def test_close_drops_what_is_still_queued_when_its_bound_passes(
     assert wait_for(lambda: not [n for n in library_threads() if n.startswith("a2a-kafka-push")])
     assert len(webhook.received) == 1
     assert any("dropped 2 queued" in r.getMessage() for r in caplog.records)
+
+
+# -- scheduling per target, drops and metrics ------------------------------------------------
+
+
+def test_the_target_of_a_push_is_its_scheme_host_and_port_or_its_topic() -> None:
+    def key(url: str) -> str:
+        return target_key(url, parse_push_url(url))
+
+    assert key("https://Hooks.example.com/a?x=1") == key("https://hooks.example.com:443/b")
+    assert key("https://hooks.example.com/a") == "https://hooks.example.com:443"
+    assert key("http://hooks.example.com/a") == "http://hooks.example.com:80"
+    assert key("https://hooks.example.com:8443/a") != key("https://hooks.example.com/a")
+    assert key("kafka://a-topic") == key("kafka://broker:9092/a-topic") == "kafka://a-topic"
+
+
+def test_a_webhook_that_holds_every_request_delays_only_its_own_pushes(
+    webhook: Webhook, notifiers: Callable[..., PushNotifier]
+) -> None:
+    slow, gate = Webhook(), threading.Event()
+    holding: list[bytes] = []
+    slow.on_request = lambda body: (holding.append(body), gate.wait(20))
+    try:
+        notifier = notifiers(workers=2, per_target=1)
+        for _ in range(5):
+            notifier.notify(_task(), [PushNotificationConfig(url=slow.url())])
+        assert wait_for(lambda: len(holding) == 1)
+        notifier.notify(_task(), [PushNotificationConfig(url=webhook.url())])
+        assert wait_for(lambda: len(webhook.received) == 1)  # while the slow one holds its push
+        assert len(holding) == 1 and slow.received == [] and notifier.queued == 4
+    finally:
+        gate.set()
+        slow.stop()
+
+
+def test_the_notifier_counts_deliveries_by_outcome_and_drops_by_reason(
+    webhook: Webhook, notifiers: Callable[..., PushNotifier]
+) -> None:
+    metrics = ServerMetrics()
+    webhook.statuses = [200, 400]
+    notifier = notifiers(metrics=metrics, workers=1)
+    notifier.notify(_task(), [PushNotificationConfig(url=webhook.url())])
+    notifier.notify(_task(), [PushNotificationConfig(url=webhook.url())])
+    notifier.notify(_task(), [PushNotificationConfig(url="ftp://example.com/x")])
+    assert notifier.close(timeout=10)
+    notifier.notify(_task(), [PushNotificationConfig(url=webhook.url())])  # after close
+    assert metrics.value("push_deliveries", outcome="delivered") == 1
+    assert metrics.value("push_deliveries", outcome="failed") == 1
+    assert metrics.value("push_deliveries", outcome="refused") == 1
+    assert metrics.value("push_dropped", reason="closed") == 1
 
 
 # -- kafka:// and send_push, on the real broker ---------------------------------------------------

@@ -1,4 +1,5 @@
-"""What a server counts: requests and how they ended, handler latency, lag, dead letters."""
+"""What a server counts: requests and how they ended, handler latency, lag, dead letters,
+push deliveries."""
 
 from __future__ import annotations
 
@@ -81,6 +82,22 @@ class ServerMetrics(Metrics):
             "position, per assigned partition (refreshed about once a second).",
             ("topic", "partition"),
         ),
+        Family(
+            "push_deliveries",
+            "counter",
+            "Push deliveries that ended, by outcome: delivered, failed (after its attempts) or "
+            "refused (the target not allowed, not tried).",
+            ("outcome",),
+        ),
+        Family(
+            "push_dropped",
+            "counter",
+            "Push deliveries dropped before they ran, by reason: target_full (the target's "
+            "queue was at its cap), queue_full (the whole queue was), closed (the server was "
+            "stopping).",
+            ("reason",),
+        ),
+        Family("push_queued", "gauge", "Push deliveries waiting now (not counting those running)."),
     )
 
     def __init__(self, *, enabled: bool = True, in_flight: Callable[[], int] | None = None) -> None:
@@ -141,6 +158,19 @@ class ServerMetrics(Metrics):
     def reply_failed(self) -> None:
         """A reply record was not delivered after the producer's retries."""
         self._inc("replies_failed", ())
+
+    def push_delivered(self, outcome: str) -> None:
+        """A push delivery ended: ``delivered``, ``failed`` or ``refused``."""
+        self._inc("push_deliveries", (outcome,))
+
+    def push_dropped(self, reason: str) -> None:
+        """A push delivery was dropped before it ran: ``target_full``, ``queue_full`` or
+        ``closed``."""
+        self._inc("push_dropped", (reason,))
+
+    def watch_push_queue(self, queued: Callable[[], int]) -> None:
+        """Read the ``push_queued`` gauge from ``queued()`` (the push notifier's count)."""
+        self._source("push_queued", lambda: {(): float(queued())})
 
     def set_lag(self, lag: Mapping[tuple[str, int], int]) -> None:
         """Replace the consumer lag: ``{(topic, partition): records behind}`` (consumer thread)."""

@@ -210,7 +210,10 @@ class KafkaServerApp:
                 if isinstance(self.handler, DefaultRequestHandler):
                     self.handler.resubscribe_idle_timeout = config.resubscribe_idle_timeout
                     self.handler.start(
-                        producer, allow_insecure_webhooks=config.allow_insecure_webhooks
+                        producer,
+                        allow_insecure_webhooks=config.allow_insecure_webhooks,
+                        settings=config,
+                        metrics=self.metrics,
                     )
                 elif callable(start_handler):
                     start_handler(producer)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from ..auth import ServerAuthSettings
 from ..errors import (
     AuthenticatedExtendedCardNotConfiguredError,
     InvalidAgentResponseError,
@@ -19,6 +20,7 @@ from ..errors import (
     TaskNotFoundError,
     UnsupportedOperationError,
 )
+from ..metrics import ServerMetrics
 from ..types import (
     AgentCapabilities,
     AgentCard,
@@ -114,6 +116,8 @@ class DefaultRequestHandler(RequestHandler):
         self._running: dict[str, tuple[threading.Event, TaskUpdater]] = {}
         self._running_lock = threading.Lock()
         self._notifier: Any = None
+        self._max_push_configs = ServerAuthSettings().max_push_configs_per_task
+        self._push_config_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<DefaultRequestHandler {getattr(self.agent, '__qualname__', self.agent)!r}>"
@@ -124,11 +128,23 @@ class DefaultRequestHandler(RequestHandler):
     """Seconds a resubscription waits for its task's next event before it ends with
     InternalError (reason ``no_progress``); the app sets it from its config."""
 
-    def start(self, producer: Any = None, *, allow_insecure_webhooks: bool = False) -> None:
+    def start(
+        self,
+        producer: Any = None,
+        *,
+        allow_insecure_webhooks: bool = False,
+        settings: ServerAuthSettings | None = None,
+        metrics: ServerMetrics | None = None,
+    ) -> None:
         """Start the task store and event log, and push delivery through ``producer``
         (webhooks over http:// or to non-public addresses only with ``allow_insecure_webhooks``,
-        the server's setting). When the event log cannot start (e.g. its topic's ACLs), the
-        store is closed again."""
+        the server's setting). ``settings`` (the server's config) gives the push limits
+        (``max_push_configs_per_task``, ``push_workers``, ``push_per_target``,
+        ``push_timeout``, ``max_push_queue``, ``max_push_queue_per_target``; their defaults
+        without it); ``metrics`` counts push deliveries and drops. When the event log cannot
+        start (e.g. its topic's ACLs), the store is closed again."""
+        limits = settings if settings is not None else ServerAuthSettings()
+        self._max_push_configs = limits.max_push_configs_per_task
         self.task_store.start()
         try:
             self.event_log.start()
@@ -138,9 +154,18 @@ class DefaultRequestHandler(RequestHandler):
         if producer is not None:
             from .push import PushNotifier
 
-            self._notifier = PushNotifier(
-                producer, allow_insecure_webhooks=allow_insecure_webhooks
+            self._notifier = notifier = PushNotifier(
+                producer,
+                allow_insecure_webhooks=allow_insecure_webhooks,
+                workers=limits.push_workers,
+                per_target=limits.push_per_target,
+                timeout=limits.push_timeout,
+                max_queued=limits.max_push_queue,
+                max_queued_per_target=limits.max_push_queue_per_target,
+                metrics=metrics,
             )
+            if metrics is not None:
+                metrics.watch_push_queue(lambda: notifier.queued)
 
     def stopping(self) -> None:
         """The server stops taking requests: end open resubscriptions now, not after the drain."""
@@ -400,10 +425,24 @@ class DefaultRequestHandler(RequestHandler):
     def on_set_task_push_notification_config(
         self, params: Any, context: RequestContext
     ) -> TaskPushNotificationConfig:
-        """Store a push config for an existing task."""
+        """Store a push config for an existing task; at most ``max_push_configs_per_task``
+        of them (InvalidParamsError, -32602, for one more)."""
         self._check_push()
         self._task(params.task_id, context)
-        stored = self.task_store.set_push_config(params.task_id, params.push_notification_config)
+        config = params.push_notification_config
+        with self._push_config_lock:  # the count and the write agree (on this instance)
+            existing = {c.id for c in self.task_store.get_push_configs(params.task_id)}
+            if (config.id or params.task_id) not in existing and (
+                len(existing) >= self._max_push_configs
+            ):
+                raise InvalidParamsError(
+                    f"task {params.task_id} already has {len(existing)} push notification "
+                    f"configs, the most this server keeps per task "
+                    f"(max_push_configs_per_task={self._max_push_configs}): delete one, or "
+                    "replace one by setting its id",
+                    data={"field": "push_notification_config", "limit": self._max_push_configs},
+                )
+            stored = self.task_store.set_push_config(params.task_id, config)
         return TaskPushNotificationConfig(task_id=params.task_id, push_notification_config=stored)
 
     def on_get_task_push_notification_config(

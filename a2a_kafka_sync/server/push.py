@@ -1,7 +1,8 @@
 """Push notifications: webhook (or Kafka) delivery of task updates, and unsolicited push records.
 
-:class:`PushNotifier` delivers a Task to its push configs on threads of its own,
-keeping the order of the deliveries of each task. :func:`send_push` writes one
+:class:`PushNotifier` delivers a Task to its push configs on threads of its own
+(scheduled fairly per target by :mod:`~a2a_kafka_sync.server.push_scheduler`),
+keeping the order of the deliveries of each task to each target. :func:`send_push` writes one
 push record (``{"type": "push_" + T, "data": D}``, header ``notification_type:
 push``, no ``correlation_id``; see docs/wire.md) to a client's reply topic.
 """
@@ -11,14 +12,10 @@ from __future__ import annotations
 import functools
 import http.client
 import logging
-import queue
-import threading
-import time
 import urllib.error
 import urllib.request
-import zlib
-from collections.abc import Callable, Sequence
-from typing import Any, TypeAlias
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
 
 import tenacity
@@ -30,9 +27,20 @@ from ..errors import A2AError, InternalError
 from ..types import Message, PushNotificationConfig, Task
 from ..types.tasks import TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 from ..wire import HEADER_NOTIFICATION_TYPE
+from .push_scheduler import PushScheduler
 from .push_targets import PushTarget, parse_push_url, push_target_error
 
-__all__ = ["PUSH_HEADERS", "PushNotifier", "encode_push", "kafka_push_topic", "send_push"]
+if TYPE_CHECKING:
+    from ..metrics import ServerMetrics
+
+__all__ = [
+    "PUSH_HEADERS",
+    "PushNotifier",
+    "encode_push",
+    "kafka_push_topic",
+    "send_push",
+    "target_key",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +94,15 @@ def send_push(
         )
 
 
+def target_key(url: str, target: PushTarget) -> str:
+    """The target a delivery is queued on: ``kafka://<topic>``, or a webhook's
+    ``<scheme>://<host>:<port>`` (the port made explicit), so one slow receiver is one target."""
+    if target.topic is not None:
+        return f"kafka://{target.topic}"
+    port = urlsplit(url).port or (443 if target.scheme == "https" else 80)
+    return f"{target.scheme}://{(target.host or '').lower()}:{port}"
+
+
 def _safe_url(url: str) -> tuple[str, str]:
     """The scheme of ``url``, and ``url`` without user info, query or fragment (secrets)."""
     try:
@@ -99,9 +116,10 @@ def _safe_url(url: str) -> tuple[str, str]:
 class _DeliveryFailed(Exception):
     """A delivery attempt failed; ``retry`` says whether another attempt may succeed."""
 
-    def __init__(self, message: str, *, retry: bool) -> None:
+    def __init__(self, message: str, *, retry: bool, refused: bool = False) -> None:
         super().__init__(message)
         self.retry = retry
+        self.refused = refused
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -114,8 +132,16 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class PushNotifier:
     """Delivers Tasks to their push notification configs, off the caller's thread.
 
-    Each task id goes to one of ``workers`` threads (``<name>-<n>``, started on
-    first use) by a stable hash, so the deliveries of one task keep their order.
+    Deliveries are queued per target (a webhook's scheme, host and port; a
+    ``kafka://`` topic) on a :class:`~a2a_kafka_sync.server.push_scheduler.PushScheduler`:
+    at most ``workers`` threads (``<name>-<n>``, started on demand) in all and
+    ``per_target`` deliveries of one target at once, the targets served in turn, so
+    a slow or dead target holds at most ``per_target`` threads and slows only itself.
+    The deliveries of one task to one target keep their order. At most
+    ``max_queued_per_target`` deliveries wait for one target and ``max_queued`` in
+    all; past a cap the oldest waiting one of the target at fault is dropped
+    (WARNING, and ``metrics.push_dropped``).
+
     ``http``/``https`` URLs get an HTTP POST of the task JSON, retried up to
     ``attempts`` times with exponential backoff from ``backoff`` s on connection
     errors, timeouts and 5xx (not on 4xx); each request is bounded by
@@ -125,102 +151,84 @@ class PushNotifier:
     scheme, is logged and skipped (see :mod:`~a2a_kafka_sync.server.push_targets`);
     so is a webhook that is not ``https://`` to a public address (its host resolved
     before each attempt), unless ``allow_insecure_webhooks``. Failures are logged at
-    WARNING, without tokens or credentials.
+    WARNING, without tokens or credentials. ``metrics`` (a ServerMetrics, optional)
+    counts deliveries by outcome and drops by reason.
     """
 
     def __init__(
         self,
         producer: KafkaProducer,
         *,
-        workers: int = 2,
+        workers: int = 8,
+        per_target: int = 2,
         attempts: int = 3,
         timeout: float = 5.0,
         backoff: float = 0.2,
+        max_queued: int = 10_000,
+        max_queued_per_target: int = 1_000,
         name: str = "a2a-kafka-push",
         allow_insecure_webhooks: bool = False,
+        metrics: ServerMetrics | None = None,
     ) -> None:
         if not callable(getattr(producer, "send", None)):
             raise TypeError(
                 "PushNotifier's first argument is the KafkaProducer that sends kafka:// "
                 f"pushes, not {type(producer).__name__}"
             )
-        if workers < 1 or attempts < 1 or timeout <= 0 or backoff < 0:
-            raise ValueError("workers and attempts must be >= 1, timeout > 0 and backoff >= 0")
+        if attempts < 1 or timeout <= 0 or backoff < 0:
+            raise ValueError("attempts must be >= 1, timeout > 0 and backoff >= 0")
         self._producer = producer
         self._allow_insecure_webhooks = allow_insecure_webhooks
         self._attempts = attempts
         self._timeout = timeout
         self._backoff = backoff
-        self._lock = threading.Lock()
-        self._closed = False
-        self._abandon = threading.Event()  # set when close() runs out of time
+        self._metrics = metrics
         self._opener = urllib.request.build_opener(_NoRedirect)
-        self._queues: list[queue.SimpleQueue[Callable[[], None] | None]] = [
-            queue.SimpleQueue() for _ in range(workers)
-        ]
-        self._threads = [
-            threading.Thread(target=self._run, args=(q,), name=f"{name}-{i}", daemon=True)
-            for i, q in enumerate(self._queues)
-        ]
+        self._scheduler = PushScheduler(
+            workers=workers,
+            per_target=per_target,
+            max_queued=max_queued,
+            max_queued_per_target=max_queued_per_target,
+            name=name,
+            on_drop=metrics.push_dropped if metrics is not None else lambda reason: None,
+        )
+        self._abandon = self._scheduler.abandoned  # set when close() runs out of time
+
+    @property
+    def queued(self) -> int:
+        """Deliveries waiting now (not counting those running)."""
+        return self._scheduler.queued
 
     def notify(self, task: Task, configs: Sequence[PushNotificationConfig]) -> None:
         """Queue the delivery of ``task``, as it is now, to each config; returns at once.
 
         URLs of unsupported schemes are logged at WARNING and skipped. After
-        :meth:`close` nothing is queued (a WARNING says so).
+        :meth:`close` nothing is queued (a WARNING says so, and the drop is counted).
         """
         body = task.to_json()  # a snapshot: the caller may change the task afterwards
-        lane = zlib.crc32(task.id.encode()) % len(self._queues)
-        with self._lock:
-            if self._closed:
-                logger.warning("push notifier closed: dropped the push for task %s", task.id)
-                return
-            for config in configs:
-                try:
-                    target = parse_push_url(config.url)
-                except A2AError as exc:
-                    logger.warning("push for task %s not delivered: %s", task.id, exc.message)
-                    continue
-                copy = config.model_copy(deep=True)
-                job = functools.partial(self._deliver, task.id, body, copy, target)
-                self._queues[lane].put(job)
-                if self._threads[lane].ident is None:
-                    self._threads[lane].start()
+        for config in configs:
+            try:
+                target = parse_push_url(config.url)
+            except A2AError as exc:
+                logger.warning("push for task %s not delivered: %s", task.id, exc.message)
+                self._count("refused")
+                continue
+            copy = config.model_copy(deep=True)
+            job = functools.partial(self._deliver, task.id, body, copy, target)
+            self._scheduler.submit(target_key(config.url, target), task.id, job)
 
     def close(self, timeout: float = 10.0) -> bool:
         """Stop accepting, let queued deliveries finish for up to ``timeout`` s, end the threads.
 
-        What is still queued at the bound is dropped and retries stop (a request
-        in flight ends within its own timeout). Idempotent; True when every
-        thread has ended.
+        What is still queued at the bound is dropped (WARNING, counted as ``closed``)
+        and retries stop (a request in flight ends within its own timeout).
+        Idempotent; True when every thread has ended.
         """
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                for q in self._queues:
-                    q.put(None)
-        started = [t for t in self._threads if t.ident is not None]
-        for thread in started:
-            if thread is not threading.current_thread():
-                thread.join(max(0.0, deadline - time.monotonic()))
-        if any(t.is_alive() for t in started):
-            self._abandon.set()
-            return False
-        return True
+        return self._scheduler.close(timeout)
 
-    def _run(self, jobs: queue.SimpleQueue[Callable[[], None] | None]) -> None:
-        dropped = 0
-        while (job := jobs.get()) is not None:
-            if self._abandon.is_set():
-                dropped += 1
-                continue
-            try:
-                job()
-            except Exception:  # one delivery must never stop the thread
-                logger.exception("a push delivery failed unexpectedly")
-        if dropped:
-            logger.warning("push notifier closed: dropped %d queued deliveries", dropped)
+    def _count(self, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.push_delivered(outcome)
 
     def _deliver(
         self, task_id: str, body: bytes, config: PushNotificationConfig, target: PushTarget
@@ -248,8 +256,11 @@ class PushNotifier:
             for secret in (config.token, auth.credentials if auth else None):
                 text = text.replace(secret, "***") if secret else text
             logger.warning("push for task %s to %s failed: %s", task_id, url, text)
+            refused = isinstance(exc, _DeliveryFailed) and exc.refused
+            self._count("refused" if refused else "failed")
             return
         logger.debug("push for task %s delivered to %s", task_id, url)
+        self._count("delivered")
 
     def _sleep(self, seconds: float) -> None:
         self._abandon.wait(seconds)  # close() running out of time cuts a backoff short
@@ -284,7 +295,7 @@ class PushNotifier:
             allow_insecure_webhooks=self._allow_insecure_webhooks,
         )
         if error is not None:
-            raise _DeliveryFailed(error.message, retry=False)
+            raise _DeliveryFailed(error.message, retry=False, refused=True)
 
     def _produce(self, task_id: str, body: bytes, topic: str) -> None:
         value = b'{"type":"push_task","data":' + body + b"}"
