@@ -56,6 +56,7 @@ from kafka.producer.future import FutureRecordMetadata
 from kafka.producer.producer_batch import ProducerBatch
 
 from a2a_kafka_sync import KafkaServerApp, Message
+from a2a_kafka_sync.server.guard import MAX_CORRELATION_ID_LENGTH
 
 SEED = 0xA2A_F022
 BAD_RECORDS = 10_000
@@ -67,6 +68,7 @@ OVERSIZED_HEADER = 100 * 1024
 CLIENT_GARBAGE = 1_500
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
+REQUEST_TOO_LARGE = -32042
 
 # The method names of WIRE.md: the seed's, the extensions, and the A2A JSON-RPC aliases.
 KNOWN_METHODS = frozenset(
@@ -242,6 +244,7 @@ class Fuzz:
         self.rng = random.Random(seed)
         self.reply_topic = reply_topic
         self.p_oversized = oversized  # 100 KB headers cost time (pure-Python CRC32C): a few
+        self.too_long_cid = False  # set by answerable_headers for the record it makes
 
     # -- small pieces --------------------------------------------------------------------
 
@@ -587,6 +590,11 @@ class Fuzz:
                 headers += [("agent_id", b"one"), ("agent_id", b"two")]
         self.noise(headers)
         rng.shuffle(headers)
+        # The server reads the first correlation_id; one over MAX_CORRELATION_ID_LENGTH is
+        # answered -32042 before the record is decoded (after any unusable header).
+        first = next(value for name, value in headers if name == "correlation_id")
+        if not unusable and len((first or b"").decode()) > MAX_CORRELATION_ID_LENGTH:
+            self.too_long_cid = True
         return headers, tuple(_digest(c) for c in cids), unusable
 
     def unanswerable_headers(self, index: int) -> list[tuple[str, bytes | None]]:
@@ -640,9 +648,12 @@ class Fuzz:
         # by its own test below (test_an_unanswerable_multi_megabyte_record_is_dead_lettered).
         answerable = big or rng.random() < 0.5
         if answerable:
+            self.too_long_cid = False
             headers, cids, unusable = self.answerable_headers(index)
             if unusable:
                 codes = frozenset({INVALID_REQUEST})
+            elif self.too_long_cid:
+                codes = frozenset({REQUEST_TOO_LARGE})
         else:
             headers, cids = self.unanswerable_headers(index), ()
             codes = frozenset({INVALID_REQUEST})  # the dead letter's code: headers come first
