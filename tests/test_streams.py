@@ -120,8 +120,9 @@ def test_a_plain_functions_stream_and_a_generators_unary_answer_stay_one_message
     assert isinstance(reply, Message) and reply.text == "three"
     assert client.list_tasks() == []
 
-    other = connect(request_topic=f"{client.config.request_topic}-echo")
-    serve(echo, request_topic=other.config.request_topic)
+    echo_topic = f"{client.config.request_topic}-echo"
+    serve(echo, request_topic=echo_topic)  # served before the client asks who serves it
+    other = connect(request_topic=echo_topic)
     with other.send_message_streaming("hi") as stream:
         assert shape(list(stream)) == ["message:echo hi"]
 
