@@ -289,7 +289,9 @@ class ServerAuthSettings(BaseModel):
     @classmethod
     def _valid_topics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for topic in value:
-            if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", topic) or topic in (".", ".."):
+            from .config import is_topic_name  # config builds on this module
+
+            if not is_topic_name(topic):
                 raise ValueError(f"{topic!r} is not a valid Kafka topic name")
             if topic.startswith("__"):
                 raise ValueError(f"{topic!r} is an internal topic")

@@ -43,6 +43,7 @@ __all__ = [
     "build_config",
     "check_topic_name",
     "config_from",
+    "is_topic_name",
 ]
 
 DEFAULT_TIMEOUT = 20.0
@@ -80,6 +81,15 @@ def check_topic_name(name: str) -> str:
             f"{name!r} has {''.join(bad)!r}"
         )
     return name
+
+
+def is_topic_name(name: str) -> bool:
+    """True when Kafka accepts ``name`` as a topic name (:func:`check_topic_name`)."""
+    try:
+        check_topic_name(name)
+    except ValueError:
+        return False
+    return True
 
 
 TopicName = Annotated[str, AfterValidator(check_topic_name)]

@@ -26,7 +26,7 @@ from collections.abc import Collection
 from typing import Any
 
 from ..auth import Authenticator, Principal
-from ..config import ServerConfig
+from ..config import ServerConfig, is_topic_name
 from ..errors import (
     A2AError,
     ForbiddenError,
@@ -42,7 +42,6 @@ __all__ = ["MAX_CORRELATION_ID_LENGTH", "RequestGuard"]
 
 logger = logging.getLogger(__name__)
 
-_KAFKA_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 MAX_CORRELATION_ID_LENGTH = 256
 """The longest ``correlation_id`` a server takes (this library sends 32 hex digits, the seed a
@@ -102,7 +101,7 @@ class RequestGuard:
         topic = headers.reply_topic
         if topic is None or not headers.answerable:
             return None
-        if not _KAFKA_TOPIC.fullmatch(topic) or topic in (".", ".."):
+        if not is_topic_name(topic):
             return InvalidRequestError(
                 f"reply topic {topic[:100]!r} is not a valid Kafka topic name "
                 "(1-249 of A-Z a-z 0-9 . _ -)"

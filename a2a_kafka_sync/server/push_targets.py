@@ -18,17 +18,16 @@ parse, so what is checked is what is used:
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..config import is_topic_name
 from ..errors import ForbiddenError, InvalidParamsError
 
 __all__ = ["PushTarget", "check_webhook_address", "parse_push_url", "push_target_error"]
 
-_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 _SCHEMES = ("https", "http", "kafka")
 
 
@@ -77,7 +76,7 @@ def parse_push_url(url: str) -> PushTarget:
     if scheme == "kafka":
         segments = [s for s in parts.path.split("/") if s]
         topic = segments[0] if len(segments) == 1 else (parts.netloc if not segments else "")
-        if parts.query or parts.fragment or not _TOPIC.fullmatch(topic) or topic in (".", ".."):
+        if parts.query or parts.fragment or not is_topic_name(topic):
             raise InvalidParamsError(
                 f"push URL {shown} names no valid Kafka topic (kafka://<topic> or "
                 "kafka://<host:port>/<topic>; a topic is 1-249 of A-Z a-z 0-9 . _ -)",
