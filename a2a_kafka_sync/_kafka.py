@@ -44,6 +44,7 @@ __all__ = [
     "describe_groups",
     "ensure_topics",
     "library_error",
+    "producer_connected",
     "record_size",
     "size_limits",
     "too_large",
@@ -373,6 +374,16 @@ def describe_groups(admin: KafkaAdminClient, group_ids: list[str]) -> dict[str, 
         if str(group.get("error") or "").startswith(missing):
             described[group_id] = {"group_id": group_id, "members": [], "error": None}
     return described
+
+
+def producer_connected(producer: KafkaProducer) -> bool:
+    """True when ``producer`` holds a live connection to some broker of its cluster, as
+    kafka-python 3's client sees it now (no I/O); False when it cannot tell."""
+    try:
+        client = producer._sender._client
+        return any(client.connected(broker.node_id) for broker in producer._metadata.brokers())
+    except Exception:  # kafka-python internals: a convenience, never a failure
+        return False
 
 
 def close_producer(producer: KafkaProducer, timeout: float) -> None:

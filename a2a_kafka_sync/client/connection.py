@@ -30,6 +30,7 @@ from .._kafka import (
     build_producer,
     close_producer,
     ensure_topics,
+    producer_connected,
     translate_kafka_errors,
     when_topic_known,
 )
@@ -387,12 +388,7 @@ class ConnectionLifecycle:
         """True when the producer holds a live connection to some broker of the cluster
         (as kafka-python's client sees it now; no I/O). False when it cannot tell."""
         producer = self._producer
-        try:
-            client = producer._sender._client  # type: ignore[union-attr]
-            brokers = producer._metadata.brokers()  # type: ignore[union-attr]
-            return any(client.connected(broker.node_id) for broker in brokers)
-        except Exception:  # kafka-python internals: a convenience, never a failure
-            return False
+        return producer is not None and producer_connected(producer)
 
     def _reply_topic_sound(self) -> bool:
         """After a timeout: is the reply topic still the one the reader reads? Not when it
