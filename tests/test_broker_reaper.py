@@ -71,22 +71,14 @@ def _kill_the_parent_of(kind: str) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to see the broker's state")
-def test_the_embedded_broker_ends_when_its_parent_is_killed() -> None:
-    pids = _kill_the_parent_of("tansu")
+@pytest.mark.parametrize(
+    ("kind", "bound"),
+    [("tansu", 15.0), pytest.param("apache", 20.0, marks=pytest.mark.apache_cluster)],
+)
+def test_a_broker_ends_when_its_parent_is_killed(kind: str, bound: float) -> None:
+    pids = _kill_the_parent_of(kind)
     try:
-        assert _gone_within(pids, 15.0), "the embedded broker outlived its killed parent"
-    finally:
-        for pid in pids:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-
-
-@pytest.mark.apache_cluster
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to see the broker's state")
-def test_an_apache_kafka_node_ends_when_its_parent_is_killed() -> None:
-    pids = _kill_the_parent_of("apache")
-    try:
-        assert _gone_within(pids, 20.0), "Apache Kafka outlived its killed parent"
+        assert _gone_within(pids, bound), f"the {kind} broker outlived its killed parent"
     finally:
         for pid in pids:
             if _alive(pid):
