@@ -62,6 +62,8 @@ class ServerProcess:
         gate: while this file exists, every handler waits.
         log: where its stderr goes.
         handler_seconds: each answer takes a random time between these two.
+        script: the child's Python source (:data:`SERVER` by default); it gets the
+            arguments above as ``sys.argv[1:8]``.
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class ServerProcess:
         gate: Path,
         log: Path,
         handler_seconds: tuple[float, float] = (0.02, 0.05),
+        script: str = SERVER,
     ) -> None:
         self.log = log
         self._err = log.open("a")
@@ -80,7 +83,7 @@ class ServerProcess:
         low, high = handler_seconds
         args = [bootstrap, topic, group, json.dumps(settings), str(gate), str(low), str(high)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER, *args],
+            [sys.executable, "-c", script, *args],
             stdout=subprocess.PIPE,
             stderr=self._err,
             text=True,
