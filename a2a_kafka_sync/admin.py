@@ -18,7 +18,13 @@ from typing import Any
 
 from kafka import TopicPartition
 
-from ._kafka import build_admin, build_consumer, build_producer, translate_kafka_errors
+from ._kafka import (
+    build_admin,
+    build_consumer,
+    build_producer,
+    close_producer,
+    translate_kafka_errors,
+)
 from ._reply_topics import created_at
 from .config import ClientConfig, build_config
 
@@ -78,7 +84,7 @@ def find_stale_reply_topics(
     """
     config = build_config(ClientConfig, bootstrap_servers=bootstrap_servers, **settings)
     producer = build_producer(config)  # proves the brokers are there (see _kafka.build_consumer)
-    producer.close(timeout=1.0)
+    close_producer(producer, 1.0)
     admin = build_admin(config)
     try:
         with translate_kafka_errors("listing topics"):

@@ -206,7 +206,7 @@ class AgentDirectory:
                     if config.create_topics:
                         ensure_topics(config, {self.topic: (1, {"cleanup.policy": "compact"})})
                 except BaseException:
-                    producer.close(timeout=1.0)
+                    close_producer(producer, 1.0)
                     raise
                 self._producer = producer
             return self._producer

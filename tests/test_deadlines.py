@@ -36,9 +36,7 @@ from a2a_kafka_sync.errors import (
 )
 from a2a_kafka_sync.testing import ApacheKafka, EmbeddedBroker
 
-pytestmark = pytest.mark.skipif(
-    EXTERNAL_BOOTSTRAP is not None, reason="stops a broker of its own"
-)
+pytestmark = pytest.mark.skipif(EXTERNAL_BOOTSTRAP is not None, reason="stops a broker of its own")
 
 MARGIN = 0.5
 """How much longer than its timeout a call may take (thread wake-ups on a busy machine)."""
@@ -225,6 +223,83 @@ def test_with_the_broker_down_a_stream_ends_within_its_timeout(own_broker: OwnBr
     assert all(isinstance(e, (BrokerUnavailableError, RequestTimeoutError)) for e in errors)
     assert isinstance(errors[-1], BrokerUnavailableError), errors  # known by then: fast
     assert took[-1] < 1, took
+
+
+def test_with_the_broker_down_stop_and_close_end_every_thread_of_the_library(
+    own_broker: OwnBroker,
+) -> None:
+    """Clients and a server with a Kafka task store and task-event log, six task streams
+    running, the broker killed: every ``close()`` and the ``stop()`` return within their
+    bounds, and no thread of the library or of kafka-python is left (before: six workers,
+    the store's reader, two kafka-python I/O threads and two producer network threads were,
+    the event log's producer close having raised)."""
+    from a2a_kafka_sync import Message, RequestContext
+    from a2a_kafka_sync.server.app import STOP_GRACE
+    from a2a_kafka_sync.server.tasks import KafkaTaskEventLog, KafkaTaskStore
+
+    before = library_threads()
+    settings = own_broker.settings()
+
+    def counting(message: Message, context: RequestContext) -> Iterator[str]:
+        context.task.start_work()
+        for i in range(400):
+            time.sleep(0.05)
+            yield f"{i} "
+
+    app = KafkaServerApp(
+        counting,
+        request_topic="deadline-stop",
+        max_workers=8,
+        task_store=KafkaTaskStore(**settings, topic="deadline-stop.tasks"),
+        event_log=KafkaTaskEventLog(**settings, topic="deadline-stop.task-events"),
+        **settings,
+    )
+    clients = [
+        KafkaClientTransport(request_topic="deadline-stop", timeout=3, **settings) for _ in range(3)
+    ]
+    started = threading.Barrier(7)
+    ended: list[BaseException] = []
+
+    def follow(client: KafkaClientTransport) -> None:
+        try:
+            stream = client.send_message_streaming("go", resume=True)
+            next(stream)
+            started.wait(60)
+            for _ in stream:
+                pass
+        except BaseException as exc:  # what ended it: the outage, then the close
+            ended.append(exc)
+
+    readers = [threading.Thread(target=follow, args=(c,)) for c in clients for _ in range(2)]
+    try:
+        app.start()
+        assert app.wait_until_assigned(60)
+        for reader in readers:
+            reader.start()
+        started.wait(60)
+        own_broker.down()
+        time.sleep(3)  # the streams break and resubscribe into the outage
+        took = []
+        for client in clients:
+            began = time.monotonic()
+            client.close(timeout=5)
+            took.append(time.monotonic() - began)
+        began = time.monotonic()
+        app.stop(timeout=2)
+        stopped = time.monotonic() - began
+    finally:
+        for client in clients:
+            client.close()
+        app.stop(timeout=2)
+    for reader in readers:
+        reader.join(10)
+    assert not any(r.is_alive() for r in readers)
+    assert len(ended) == 6 and all(isinstance(e, A2AKafkaError) for e in ended), ended
+    assert max(took) < 5 + MARGIN, took
+    assert stopped < 2 + STOP_GRACE + MARGIN, stopped
+    # The handlers still running at stop() fail their next write at once (the store is
+    # closed) and return; then nothing of the library runs.
+    assert wait_for(lambda: library_threads() == before, timeout=15), library_threads()
 
 
 # -- an address nobody listens on -----------------------------------------------------------------

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from failover_kit import ServerProcess, group_done
 from helpers import UNSERVED, wait_for
 
@@ -100,6 +101,7 @@ def serving(servers: list[ServerProcess]) -> bool:
     return held[0] | held[1] == set(range(PARTITIONS)) and not held[0] & held[1]
 
 
+@pytest.mark.timeout(120 + 60 * ROUNDS)  # a round takes 14-18 s (2 cores); a safety net
 def test_a_task_whose_server_is_killed_mid_stream_finishes_on_the_survivor_round_after_round(
     broker_settings: dict[str, Any], topic: str, connect: Any, tmp_path: Path
 ) -> None:
@@ -175,7 +177,8 @@ def test_a_task_whose_server_is_killed_mid_stream_finishes_on_the_survivor_round
             rounds.append({"round": round_ + 1, "seconds": round(took, 1), "events": len(events)})
             victim.close()
             servers = [survivor, start_server()]
-            assert wait_for(lambda: serving(servers), 90), [s.lines()[-5:] for s in servers]
+            held = wait_for(lambda pair=servers: serving(pair), 90)  # type: ignore[misc]
+            assert held, [s.lines()[-5:] for s in servers]
         # Nothing holds the commit position: every request of every round is committed.
         assert wait_for(lambda: group_done(bootstrap, group, topic, PARTITIONS), 60), rounds
         for s in servers:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+import inspect
 import logging
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType, TracebackType
 from typing import Any
@@ -37,6 +39,11 @@ from .transactions import TransactionalCommitter
 __all__ = ["KafkaServerApp"]
 
 logger = logging.getLogger(__name__)
+
+STOP_GRACE = 10.0
+"""Seconds :meth:`KafkaServerApp.stop` may take beyond its drain timeout: the last commit,
+closing the handler's parts (push delivery, task-event log, task store) and the producer.
+With the brokers down each of them gives up within what is left of it."""
 
 
 class _State(enum.Enum):
@@ -289,7 +296,9 @@ class KafkaServerApp:
         Waits up to ``timeout`` seconds (default: the ``drain_timeout`` setting) for
         in-flight requests; a handler still running after that keeps its worker
         thread until it returns, and its replies may be lost (its request is not
-        committed, so another server instance answers it again).
+        committed, so another server instance answers it again). Returns within
+        ``timeout`` + :data:`STOP_GRACE` seconds, the brokers down included; every
+        thread the app started has ended by then, but for such a handler's worker.
         """
         with self._lock:
             if self._state is not _State.RUNNING:
@@ -297,13 +306,18 @@ class KafkaServerApp:
                 return
             self._state = _State.STOPPED
         drain = self.config.drain_timeout if timeout is None else timeout
+        deadline = time.monotonic() + drain + STOP_GRACE
+
+        def left(cap: float) -> float:  # what a step may wait: its own cap, within the deadline
+            return max(0.1, min(cap, deadline - time.monotonic()))
+
         self._requests.drain_timeout = drain
         self._stopping.set()
         stopping_hook = getattr(self.handler, "stopping", None)
         if callable(stopping_hook):
             stopping_hook()
         assert self._executor and self._producer
-        self._requests.join(drain + 5.0)
+        self._requests.join(left(drain + 5.0))
         if self._scheduler is not None:
             self._scheduler.close()
         if self._card is not None:  # the group left: the card goes unless others still serve
@@ -311,14 +325,17 @@ class KafkaServerApp:
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._dispatcher.close()
         if self._committer is not None:
-            self._committer.close(timeout=1.0)
+            self._committer.close(timeout=left(1.0))
         close_handler = getattr(self.handler, "close", None)
         if callable(close_handler):
             try:
-                close_handler()
+                if "timeout" in inspect.signature(close_handler).parameters:
+                    close_handler(timeout=left(STOP_GRACE))
+                else:
+                    close_handler()
             except Exception:
                 logger.exception("closing the handler failed")
-        close_producer(self._producer, max(1.0, min(drain, 5.0)))
+        close_producer(self._producer, left(max(1.0, min(drain, 5.0))))
         logger.info("stopped serving %s", self.config.request_topic)
 
     def run(self) -> None:

@@ -171,13 +171,33 @@ class DefaultRequestHandler(RequestHandler):
         """The server stops taking requests: end open resubscriptions now, not after the drain."""
         self.event_log.close_subscriptions()
 
-    def close(self) -> None:
-        """Wake resubscribers, stop push delivery, close the event log and the task store."""
+    def close(self, timeout: float = 10.0) -> None:
+        """Wake resubscribers, stop push delivery, close the event log and the task store,
+        within ``timeout`` seconds in all (each part gets at most 5 s of it).
+
+        Each part is closed even when closing another fails (a broker outage): the failure
+        is logged, and no part's threads outlive the close. A task store or event log of
+        your own is closed with its ``close()``.
+        """
+        deadline = time.monotonic() + timeout
         self.event_log.close_subscriptions()
-        if self._notifier is not None:
-            self._notifier.close(5.0)
-        self.event_log.close()
-        self.task_store.close()
+        parts: list[tuple[str, Callable[[float], Any]]] = [
+            ("push delivery", lambda t: self._notifier.close(t) if self._notifier else None),
+            ("the task-event log", self._close_part(self.event_log)),
+            ("the task store", self._close_part(self.task_store)),
+        ]
+        for name, close in parts:
+            try:
+                close(max(0.1, min(5.0, deadline - time.monotonic())))
+            except Exception:
+                logger.exception("closing %s failed", name)
+
+    @staticmethod
+    def _close_part(part: Any) -> Callable[[float], Any]:
+        """``part.close``, given the time it may take when it accepts a ``timeout``."""
+        if "timeout" in inspect.signature(part.close).parameters:
+            return lambda t: part.close(timeout=t)
+        return lambda t: part.close()
 
     # -- message_send ----------------------------------------------------------------------------
 

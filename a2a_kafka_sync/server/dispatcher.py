@@ -131,9 +131,7 @@ class Dispatcher:
             f"its {spares} spare threads; try again later"
         )
 
-    def refuse(
-        self, record: Any, error: A2AError, settle: Callable[[list[Future]], None]
-    ) -> None:
+    def refuse(self, record: Any, error: A2AError, settle: Callable[[list[Future]], None]) -> None:
         """Answer a request with ``error`` without running it (dead-lettered when no reply
         can reach its caller), then ``settle`` its replies. Runs on the consumer thread."""
         sent = self._new_sent()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from kafka import TopicPartition
 from ..._kafka import (
     build_consumer,
     build_producer,
+    close_producer,
     ensure_topics,
     library_error,
     translate_kafka_errors,
@@ -101,8 +103,9 @@ class TopicFollower:
         return assigned
 
     def close(self, timeout: float) -> None:
-        """Stop the reader (joining up to ``timeout`` s) and close the end-offsets consumer
-        (after waiting up to ``timeout`` s for a catch-up that is asking it)."""
+        """Stop the reader and close the end-offsets consumer (once a catch-up that is asking
+        it is done, or closing it under that catch-up), within ``timeout`` s in all."""
+        deadline = time.monotonic() + timeout
         with self._lock:
             if self._closed:
                 return
@@ -113,7 +116,7 @@ class TopicFollower:
             if self._thread.is_alive():
                 logger.warning("the reader of %s did not stop within %ss", self.topic, timeout)
         if self._ends is not None:
-            locked = self._ends_lock.acquire(timeout=timeout)
+            locked = self._ends_lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
             try:
                 self._ends.close(autocommit=False, timeout_ms=1000)
             finally:
@@ -258,13 +261,15 @@ def open_followed_topic(
         )
         reader.start()
     except BaseException:
-        producer.close(timeout=1.0)
+        close_producer(producer, 1.0)
         raise
     return producer
 
 
 def close_followed_topic(reader: TopicFollower, producer: Any, timeout: float) -> None:
-    """Stop ``reader`` (joining up to ``timeout`` s), then close ``producer`` if there is one."""
+    """Stop ``reader``, then close ``producer`` if there is one, within ``timeout`` s in all
+    (the producer gets at least 0.1 s)."""
+    deadline = time.monotonic() + timeout
     reader.close(timeout)
     if producer is not None:
-        producer.close(timeout=timeout)
+        close_producer(producer, max(0.1, deadline - time.monotonic()))
