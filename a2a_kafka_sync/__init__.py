@@ -36,6 +36,7 @@ from .errors import (
     ProtocolError,
     RequestTimeoutError,
     RequestTooLargeError,
+    StreamGapError,
     UnauthenticatedError,
 )
 from .server import (
@@ -103,6 +104,7 @@ __all__ = [
     "RequestTimeoutError",
     "RequestTooLargeError",
     "ServerConfig",
+    "StreamGapError",
     "Task",
     "TaskArtifactUpdateEvent",
     "TaskEventLog",

@@ -11,6 +11,8 @@ Every error the library raises is an :class:`A2AKafkaError`::
     ├── NoAgentError                    no agent serves the request topic: it does not exist, or
     │                                   no consumer group reads it (also a LookupError)
     ├── RequestTimeoutError             no reply within the timeout (also a builtin TimeoutError)
+    ├── StreamGapError                  a task stream's sequence jumped: events this stream did
+    │                                   not get (a resuming stream fills the gap itself)
     ├── ClientClosedError               used after close(), or closed while a call was waiting
     ├── PendingLimitError               the client already has max_pending calls waiting
     ├── ProtocolError                   a record that breaks the wire contract (docs/wire.md)
@@ -22,7 +24,7 @@ Every error the library raises is an :class:`A2AKafkaError`::
         │                               answered with an ``error`` reply
         ├── JSONParseError              -32700
         ├── InvalidRequestError         -32600
-    │   └── RequestTooLargeError    -32042 (extension): a request over a size limit
+        │   └── RequestTooLargeError    -32042 (extension): a request over a size limit
         ├── MethodNotFoundError         -32601
         ├── InvalidParamsError          -32602
         ├── InternalError               -32603
@@ -73,6 +75,7 @@ __all__ = [
     "PushNotificationNotSupportedError",
     "RequestTimeoutError",
     "RequestTooLargeError",
+    "StreamGapError",
     "TaskNotCancelableError",
     "TaskNotFoundError",
     "UnauthenticatedError",
@@ -164,6 +167,26 @@ def _rebuild_no_agent(message: str, topic: str | None, reason: str) -> NoAgentEr
 
 class RequestTimeoutError(A2AKafkaError, TimeoutError):
     """No reply (or, in a stream, no next event) arrived within the timeout."""
+
+
+class StreamGapError(A2AKafkaError):
+    """A task stream's next event is numbered past the one after the last it yielded: events
+    in between were not delivered to this stream (after a server died mid-stream, its
+    request is run again under the same task id, and the dead run's last events may not have
+    reached the caller). A stream with ``resume=True`` fills the gap itself by resubscribing
+    after its last sequence; without it, this error says where the gap is."""
+
+    def __init__(self, message: str, *, after: int | None = None, got: int | None = None) -> None:
+        super().__init__(message)
+        self.after = after
+        self.got = got
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_stream_gap, (self.message, self.after, self.got))
+
+
+def _rebuild_stream_gap(message: str, after: int | None, got: int | None) -> StreamGapError:
+    return StreamGapError(message, after=after, got=got)
 
 
 class ClientClosedError(A2AKafkaError):

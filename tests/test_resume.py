@@ -25,6 +25,7 @@ from a2a_kafka_sync.errors import (
     InvalidParamsError,
     KafkaAuthenticationError,
     RequestTimeoutError,
+    StreamGapError,
     TaskNotFoundError,
 )
 from a2a_kafka_sync.server import DefaultRequestHandler
@@ -230,6 +231,79 @@ def test_without_resume_a_break_is_raised(serve, connect) -> None:
             next(stream)
     finally:
         gate.set()
+
+
+def inject_event(
+    broker: dict[str, Any], client: Any, stream: ReplyStream, sequence: int, text: str
+) -> None:
+    """Produce an artifact event of ``stream``'s task numbered ``sequence`` straight into the
+    client's reply topic, as a run the client never heard from would (a plain producer)."""
+    from kafka import KafkaProducer
+
+    from a2a_kafka_sync.types import Artifact
+    from a2a_kafka_sync.wire import encode_reply
+    from a2a_kafka_sync.wire.headers import reply_headers
+
+    assert stream.task_id is not None
+    event = TaskArtifactUpdateEvent(
+        task_id=stream.task_id,
+        context_id="injected",
+        artifact=Artifact.from_text(text),
+    )
+    producer = KafkaProducer(bootstrap_servers=broker["bootstrap_servers"])
+    try:
+        headers = reply_headers(stream.correlation_id, sequence=sequence)
+        producer.send(client.reply_topic, encode_reply(event), headers=headers).get(30)
+    finally:
+        producer.close()
+
+
+def test_a_jump_in_the_sequence_is_a_gap_error_without_resume(
+    serve, connect, broker_settings
+) -> None:
+    gate = threading.Event()
+    serve(stepped(gate), max_workers=4)
+    try:
+        client = connect()
+        stream = client.send_message_streaming("go", timeout=SAFETY)
+        assert [seq for seq, _ in read(stream, 4)] == [1, 2, 3, 4]
+        inject_event(broker_settings, client, stream, 7, "seven")
+        with pytest.raises(StreamGapError) as caught:
+            next(stream)
+        assert (caught.value.after, caught.value.got) == (4, 7)
+        assert "events 5..6 did not reach it" in str(caught.value)
+    finally:
+        gate.set()
+
+
+def test_with_resume_a_jump_in_the_sequence_resubscribes_and_yields_the_missing_events(
+    serve, connect, broker_settings
+) -> None:
+    """The gap a request run again after its server died leaves (the dead run's last events
+    never reached the stream, the new run's numbering goes on after them), made on purpose:
+    the stream resubscribes after its last event and yields every event once, in order."""
+    gate = threading.Event()
+    handler = CountingHandler(stepped(gate))
+    serve(handler, max_workers=4)
+    client = connect()
+    # No timeout ends the wait here: only the jump makes the stream resubscribe.
+    stream = client.send_message_streaming("go", timeout=SAFETY, resume=True)
+    first = read(stream, 4)
+    threading.Thread(
+        target=lambda: handler.resubscribed.wait(SAFETY) and gate.set(), daemon=True
+    ).start()
+    inject_event(broker_settings, client, stream, 6, "injected")
+    events = first + read(stream)
+    gate.set()
+
+    assert [(seq, describe(e)) for seq, e in events] == [
+        (1, "task:submitted"),
+        (2, "working"),
+        (3, "one"),
+        (4, "two"),
+        *REST,
+    ]
+    assert handler.resubscriptions == [4]
 
 
 def test_what_counts_as_a_break() -> None:

@@ -8,7 +8,10 @@ this stream:
 - an :class:`~a2a_kafka_sync.errors.InternalError` whose ``data["reason"]`` is
   ``"server_stopping"``: the instance serving a resubscription stops; or
   ``"no_progress"``: the task sent no event for the server's ``resubscribe_idle_timeout``;
-- :class:`~a2a_kafka_sync.errors.KafkaOperationError`: sending the resubscription failed.
+- :class:`~a2a_kafka_sync.errors.KafkaOperationError`: sending the resubscription failed;
+- :class:`~a2a_kafka_sync.errors.StreamGapError`: the next event is numbered past the one
+  after the last seen (the request was run again after its server died, and the dead run's
+  last events never reached this stream): the resubscription replays them.
 
 Anything else (the agent's own errors, a closed client or stream, events no longer
 kept: InvalidParamsError) ends the stream as without resuming. A stream resumes only
@@ -32,6 +35,7 @@ from ..errors import (
     KafkaAuthenticationError,
     KafkaOperationError,
     RequestTimeoutError,
+    StreamGapError,
 )
 
 if TYPE_CHECKING:
@@ -54,6 +58,8 @@ def is_break(error: BaseException) -> bool:
         return False  # refused credentials: no retry cures that
     if isinstance(error, (RequestTimeoutError, KafkaOperationError, BrokerUnavailableError)):
         return True  # BrokerUnavailableError: a request not delivered while a leader moved
+    if isinstance(error, StreamGapError):
+        return True  # events that never reached the stream: the resubscription replays them
     data = getattr(error, "data", None)
     return (
         isinstance(error, InternalError)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Union
 
-from ..errors import ClientClosedError, RequestTimeoutError
+from ..errors import ClientClosedError, RequestTimeoutError, StreamGapError
 from ..types import Message, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 from ..wire import STREAM_COMPLETE
 from .correlation import CorrelationManager, StreamWaiter
@@ -104,6 +104,7 @@ class ReplyStream(Iterator[StreamEvent]):
             if reply.sequence is not None:
                 if self._floor is not None and reply.sequence <= self._floor:
                     continue  # seen before the resume
+                self._check_contiguous(reply.sequence)
                 self._last_sequence = reply.sequence
             data = reply.data
             task_id = data.id if isinstance(data, Task) else getattr(data, "task_id", None)
@@ -111,6 +112,21 @@ class ReplyStream(Iterator[StreamEvent]):
                 self._task_id = task_id
             return data
         return _END
+
+    def _check_contiguous(self, sequence: int) -> None:
+        """Raise StreamGapError (ending the stream) when ``sequence`` skips events: a resumer
+        then resubscribes after the last one this stream yielded."""
+        last = self._last_sequence
+        if last is None or sequence <= last + 1:
+            return
+        gap = StreamGapError(
+            f"the stream of task {self._task_id} went from event {last} to {sequence}: "
+            f"events {last + 1}..{sequence - 1} did not reach it",
+            after=last,
+            got=sequence,
+        )
+        self._end(gap)
+        raise gap
 
     def _next(self) -> Any:
         """The next reply; the first within what is left of the call's deadline (connecting
