@@ -279,3 +279,46 @@ def test_the_notifier_refuses_a_non_public_webhook_at_delivery(
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "whitespace or a control character" in text
     assert f"{name} resolves to" in text and "not a public address" in text
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_never_connected_to(
+    producer: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the name resolves to a public address for the check before the
+    delivery, then to loopback. The connection resolves once and connects only to what it
+    checked, so the listener on loopback is never reached (before: the check passed, the
+    connection resolved again and reached it)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    real = socket.getaddrinfo
+    answers = iter(["8.8.8.8"])  # the first answer is public; every later one is loopback
+
+    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "rebind.example":
+            return real(host, *args, **kwargs)
+        address = next(answers, "127.0.0.1")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    caplog.set_level(logging.WARNING, "a2a_kafka_sync.server.push")
+    notifier = PushNotifier(producer, backoff=0.01, attempts=1)
+    accepted = 0
+    try:
+        task = Task(id="t-1", context_id="c", status=TaskStatus(state="working"))
+        notifier.notify(task, [PushNotificationConfig(url=f"https://rebind.example:{port}/h")])
+        assert wait_for(lambda: len(caplog.records) >= 1, 10)
+        try:
+            while True:
+                listener.accept()[0].close()
+                accepted += 1
+        except OSError:  # nothing more to accept within 0.2 s
+            pass
+    finally:
+        notifier.close(timeout=5)
+        listener.close()
+    assert accepted == 0
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "rebind.example resolves to 127.0.0.1, not a public address" in text

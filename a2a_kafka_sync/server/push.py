@@ -15,7 +15,7 @@ import logging
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import urlsplit
 
 import tenacity
@@ -29,6 +29,7 @@ from ..types.tasks import TaskArtifactUpdateEvent, TaskStatusUpdateEvent
 from ..wire import HEADER_NOTIFICATION_TYPE
 from .push_scheduler import PushScheduler
 from .push_targets import PushTarget, parse_push_url, push_target_error
+from .webhook_http import WebhookAddressRefused, webhook_opener
 
 if TYPE_CHECKING:
     from ..metrics import ServerMetrics
@@ -122,13 +123,6 @@ class _DeliveryFailed(Exception):
         self.refused = refused
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Refuse redirects: they would drop the body and resend the secrets to another host."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 class PushNotifier:
     """Delivers Tasks to their push notification configs, off the caller's thread.
 
@@ -183,7 +177,7 @@ class PushNotifier:
         self._timeout = timeout
         self._backoff = backoff
         self._metrics = metrics
-        self._opener = urllib.request.build_opener(_NoRedirect)
+        self._opener = webhook_opener(public_only=not allow_insecure_webhooks)
         self._scheduler = PushScheduler(
             workers=workers,
             per_target=per_target,
@@ -281,6 +275,8 @@ class PushNotifier:
             raise _DeliveryFailed(f"HTTP {exc.code}", retry=exc.code >= 500) from None
         except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out...
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            if isinstance(reason, WebhookAddressRefused):  # the name changed its address
+                raise _DeliveryFailed(str(reason), retry=False, refused=True) from None
             text = f"{type(reason).__name__}: {reason}" if isinstance(reason, Exception) else reason
             raise _DeliveryFailed(str(text), retry=True) from None
 

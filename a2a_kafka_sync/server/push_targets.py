@@ -26,7 +26,13 @@ from urllib.parse import urlsplit
 from ..config import is_topic_name
 from ..errors import ForbiddenError, InvalidParamsError
 
-__all__ = ["PushTarget", "check_webhook_address", "parse_push_url", "push_target_error"]
+__all__ = [
+    "PushTarget",
+    "check_webhook_address",
+    "is_public_address",
+    "parse_push_url",
+    "push_target_error",
+]
 
 _SCHEMES = ("https", "http", "kafka")
 
@@ -88,7 +94,9 @@ def parse_push_url(url: str) -> PushTarget:
     return PushTarget(scheme, host=parts.hostname)
 
 
-def _public(address: str) -> bool:
+def is_public_address(address: str) -> bool:
+    """True when the IP address ``address`` is global and not multicast (an IPv4-mapped
+    IPv6 address judged as its IPv4 address). Raises ValueError for a non-address."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
@@ -107,7 +115,7 @@ def check_webhook_address(host: str, resolve: bool = True) -> str | None:
     ):
         return f"{host} is this machine"
     try:
-        return None if _public(host) else f"{host} is not a public address"
+        return None if is_public_address(host) else f"{host} is not a public address"
     except ValueError:
         pass  # a name, not an IP literal
     if not resolve:
@@ -118,7 +126,7 @@ def check_webhook_address(host: str, resolve: bool = True) -> str | None:
         return None
     for info in infos:
         address = str(info[4][0])
-        if not _public(address):
+        if not is_public_address(address):
             return f"{host} resolves to {address}, not a public address"
     return None
 
