@@ -216,6 +216,39 @@ def test_a_push_to_the_callers_own_reply_topic_arrives(opened: Any) -> None:
     assert wait_for(lambda: any(getattr(e, "id", None) == task.id for e in received), 30)
 
 
+def test_a_client_tells_the_pushes_it_asked_for_by_their_token(
+    opened: Any, broker_settings: dict[str, Any]
+) -> None:
+    """Anyone who may write the reply topic can produce a push record into it; a callback
+    registered with the config's token gets only the deliveries of that config."""
+    from a2a_kafka_sync.server.push import encode_push
+
+    client, task = opened()
+    everything: list[Any] = []
+    mine: list[Any] = []
+    client.on_push(everything.append)
+    client.on_push(mine.append, token="our-s3cret")
+    forger = build_producer(build_config(ClientConfig, **broker_settings))
+    try:
+        forged = task.model_copy(update={"id": "forged"})
+        for headers in ([], [("notification_token", b"a-guess")]):
+            forger.send(
+                client.reply_topic,
+                encode_push(forged),
+                headers=[("notification_type", b"push"), *headers],
+            ).get(30)
+    finally:
+        forger.close(timeout=5)
+    assert wait_for(lambda: len(everything) == 2, 30), everything
+    client.set_task_callback(
+        push_config(task.id, f"kafka://{client.reply_topic}", token="our-s3cret")
+    )
+    client.send_text("finish", task_id=task.id)
+    assert wait_for(lambda: any(getattr(e, "id", None) == task.id for e in mine), 30)
+    assert all(e.id == task.id for e in mine), mine
+    assert {e.id for e in everything} == {"forged", task.id}
+
+
 def test_a_listed_push_topic_is_allowed(opened: Any) -> None:
     client, task = opened(push_topics=("team-task-updates",))
     stored = client.set_task_callback(push_config(task.id, "kafka://team-task-updates"))

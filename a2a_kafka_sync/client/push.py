@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import queue
 import threading
@@ -29,17 +30,18 @@ class PushDispatcher:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._callbacks: list[Callable[[Any], None]] = []
+        self._callbacks: list[tuple[Callable[[Any], None], str | None]] = []
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def add(self, callback: Callable[[Any], None]) -> None:
-        """Call ``callback(event)`` for every push record from now on."""
+    def add(self, callback: Callable[[Any], None], token: str | None = None) -> None:
+        """Call ``callback(event)`` for every push record from now on; with ``token``, only
+        for those carrying that token (the ``notification_token`` header)."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the client is closed")
-            self._callbacks.append(callback)
+            self._callbacks.append((callback, token))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="a2a-kafka-push-dispatcher", daemon=True
@@ -69,7 +71,9 @@ class PushDispatcher:
                 return
             with self._lock:
                 callbacks = list(self._callbacks)
-            for callback in callbacks:
+            for callback, token in callbacks:
+                if token is not None and not _same_token(token, item.token):
+                    continue  # not a push this callback asked for
                 try:
                     callback(item.data)
                 except Exception:
@@ -84,3 +88,8 @@ class PushDispatcher:
             self._queue.put(_STOP)
             if thread is not threading.current_thread():
                 thread.join(timeout)
+
+
+def _same_token(expected: str, got: str | None) -> bool:
+    """``got`` is ``expected``, compared in constant time."""
+    return got is not None and hmac.compare_digest(expected.encode(), got.encode())

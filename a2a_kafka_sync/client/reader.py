@@ -17,6 +17,7 @@ from ..metrics import ClientMetrics
 from ..wire import (
     HEADER_CORRELATION_ID,
     HEADER_KEEPALIVE,
+    HEADER_NOTIFICATION_TOKEN,
     HEADER_NOTIFICATION_TYPE,
     HEADER_SEQUENCE,
     Reply,
@@ -246,7 +247,7 @@ class ReplyReader:
 
     def _handle(self, record: Any) -> None:
         correlation_id: str | None = None
-        notification = sequence = None
+        notification = sequence = token = None
         keepalive = False
         for name, value in record.headers or ():
             if value is None:  # Kafka allows null header values
@@ -259,8 +260,10 @@ class ReplyReader:
                 sequence = int(value)
             elif name == HEADER_KEEPALIVE:
                 keepalive = value == b"1"
+            elif name == HEADER_NOTIFICATION_TOKEN:
+                token = value.decode("utf-8", "replace")
         if correlation_id is None:
-            self._handle_uncorrelated(record, notification)
+            self._handle_uncorrelated(record, notification, token)
             return
         try:
             reply = decode_reply(record.value, correlation_id=correlation_id)
@@ -283,7 +286,9 @@ class ReplyReader:
                 "no caller waits for reply %s (%s): late or not ours", correlation_id, reply.type
             )
 
-    def _handle_uncorrelated(self, record: Any, notification: bytes | None) -> None:
+    def _handle_uncorrelated(
+        self, record: Any, notification: bytes | None, token: str | None
+    ) -> None:
         where = f"{record.topic}[{record.partition}]@{record.offset}"
         if notification != b"push":
             self._metrics.reply_dropped("no_correlation_id")
@@ -298,6 +303,8 @@ class ReplyReader:
         if self._on_push is None:
             logger.info("push record %s at %s: no push handler is registered", reply.type, where)
             return
+        if token is not None:
+            reply = Reply(reply.type, reply.data, token=token)
         try:
             self._on_push(reply)
         except Exception:

@@ -177,15 +177,19 @@ class KafkaClientTransport(CallPath, TaskCalls):
             f" reply_topic={self.reply_topic!r}>"
         )
 
-    def on_push(self, callback: Callable[[Any], None]) -> None:
+    def on_push(self, callback: Callable[[Any], None], *, token: str | None = None) -> None:
         """Call ``callback(event)`` for each push record the agent sends this client.
 
         Push records are unsolicited Messages, Tasks or task update events sent to
         this client's reply topic (``notification_type: push``). Callbacks run in
         order on a thread of their own (``a2a-kafka-push-dispatcher``), never on the
         reply reader, so they may block or fail without delaying replies.
+
+        With ``token``, the callback gets only the records carrying it: the deliveries of
+        a ``kafka://`` push notification config set with that ``token``, never a record
+        someone else with write access to the reply topic produced (docs/push.md).
         """
-        self._push.add(callback)
+        self._push.add(callback, token)
         self._registry.activity.set()  # an idle reader starts reading push records
 
     @property

@@ -26,7 +26,7 @@ from .._kafka import translate_kafka_errors
 from ..errors import A2AError, InternalError
 from ..types import Message, PushNotificationConfig, Task
 from ..types.tasks import TaskArtifactUpdateEvent, TaskStatusUpdateEvent
-from ..wire import HEADER_NOTIFICATION_TYPE
+from ..wire import HEADER_NOTIFICATION_TOKEN, HEADER_NOTIFICATION_TYPE
 from .push_scheduler import PushScheduler
 from .push_targets import PushTarget, parse_push_url, push_target_error
 from .webhook_http import WebhookAddressRefused, webhook_opener
@@ -241,7 +241,7 @@ class PushNotifier:
             for attempt in retrying:
                 with attempt:
                     if target.topic is not None:
-                        self._produce(task_id, body, target.topic)
+                        self._produce(task_id, body, target.topic, config.token)
                     else:
                         self._refuse_private(target)
                         self._post(body, config)
@@ -293,10 +293,11 @@ class PushNotifier:
         if error is not None:
             raise _DeliveryFailed(error.message, retry=False, refused=True)
 
-    def _produce(self, task_id: str, body: bytes, topic: str) -> None:
+    def _produce(self, task_id: str, body: bytes, topic: str, token: str | None) -> None:
         value = b'{"type":"push_task","data":' + body + b"}"
+        headers = list(PUSH_HEADERS)
+        if token:  # the client tells the pushes it asked for by their config's token
+            headers.append((HEADER_NOTIFICATION_TOKEN, token.encode()))
         with translate_kafka_errors("sending a push notification", topic=topic):
-            future = self._producer.send(
-                topic, value=value, key=task_id.encode(), headers=list(PUSH_HEADERS)
-            )
+            future = self._producer.send(topic, value=value, key=task_id.encode(), headers=headers)
             future.get(timeout=self._timeout)

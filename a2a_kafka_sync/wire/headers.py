@@ -24,6 +24,7 @@ __all__ = [
     "HEADER_AUTHORIZATION",
     "HEADER_CORRELATION_ID",
     "HEADER_DEADLINE_MS",
+    "HEADER_NOTIFICATION_TOKEN",
     "HEADER_NOTIFICATION_TYPE",
     "HEADER_REPLY_PARTITION",
     "HEADER_REPLY_TOPIC",
@@ -54,6 +55,10 @@ HEADER_AUTHORIZATION = "authorization"
 """Request header (extension): the caller's credentials (``Bearer <token>`` or an API key)."""
 HEADER_AFTER_SEQUENCE = "after_sequence"
 """Request header (extension) of a resubscription: deliver only the events after this sequence."""
+HEADER_NOTIFICATION_TOKEN = "notification_token"
+"""Push record header (extension): the ``token`` of the push notification config a
+``kafka://`` delivery was made for, so a client can tell the pushes it asked for from
+records anyone else with write access to its reply topic produced."""
 HEADER_SEQUENCE = "sequence"
 """Reply header (extension): the per-task sequence number of the task event a record carries."""
 HEADER_KEEPALIVE = "keepalive"

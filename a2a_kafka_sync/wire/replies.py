@@ -205,6 +205,9 @@ class Reply:
     keepalive: bool = False
     """True for a stream's keep-alive (the ``keepalive`` header): nothing new, only a sign
     that the stream goes on."""
+    token: str | None = None
+    """The ``notification_token`` header of a push record: the token of the push config it
+    was delivered for, when it had one."""
 
     @property
     def is_final(self) -> bool:
