@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -234,6 +235,55 @@ def test_a_correlation_id_over_the_limit_is_answered_with_the_size_error_and_not
     ledger = app._dispatcher._ledger
     assert ledger is not None and all(len(key) < 1000 for key in ledger._entries)
     assert _hashed_partition.cache_info().currsize - before <= 1
+
+
+def _rss_mib(pid: int) -> float:
+    """The resident set size of process ``pid``, in MiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_the_worst_case_correlation_ids_do_not_grow_a_servers_memory(
+    broker_settings, raw, replies, topic, tmp_path
+) -> None:
+    """The issue's worst case, against a server process of its own: requests with 200 KB
+    correlation ids (under ``max_header_bytes``). Before, each kept its id in the reply
+    cache: 1,500 took a server from 56 to 451 MiB, linearly (~0.26 MiB a request). Now each
+    is answered -32042 and nothing of it is kept: after a first round of 300 (the fetch
+    buffers' high-water mark, ~75 MiB), two more rounds leave the RSS within 30 MiB of
+    where the first left it, where the old growth was ~160 MiB."""
+    from failover_kit import ServerProcess
+
+    settings = {"profile": broker_settings.get("profile"), "card_topic": None}
+    server = ServerProcess(
+        broker_settings["bootstrap_servers"],
+        topic,
+        f"{topic}-group",
+        settings,
+        tmp_path / "no-gate",
+        tmp_path / "server.log",
+        (0.0, 0.0),
+    )
+    rss = []
+    try:
+        assert wait_for(lambda: bool(server.current()), 60), server.lines()[-5:]
+        raw.send(topic, REQUEST, _headers(replies.topic, "warm-up"))
+        assert replies.read(1, timeout=60)[0][1]["type"] == "message"
+        rss.append(_rss_mib(server.pid))
+        for round_ in range(3):
+            for i in range(300):
+                raw.send(topic, REQUEST, _headers(replies.topic, f"{round_}-{i}-" + "h" * 200_000))
+            got = replies.read(300, timeout=120)
+            assert len(got) == 300
+            assert all(r["type"] == "error" and r["data"]["code"] == -32042 for _, r in got)
+            rss.append(_rss_mib(server.pid))
+        assert server.alive()
+    finally:
+        server.close()
+    assert rss[-1] - rss[1] < 30, rss
 
 
 def test_a_request_that_sent_nothing_is_forgotten() -> None:
