@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -238,4 +239,67 @@ def test_a_job_that_raises_does_not_stop_its_thread(
 def test_bad_limits_are_refused() -> None:
     with pytest.raises(ValueError):
         PushScheduler(workers=0, per_target=1, max_queued=1, max_queued_per_target=1, name=NAME)
-    assert DROP_REASONS == ("target_full", "queue_full", "closed")
+    with pytest.raises(ValueError):
+        PushScheduler(
+            workers=1, per_target=1, max_queued=1, max_queued_per_target=1, name=NAME, cool_down=0
+        )
+    assert DROP_REASONS == ("target_full", "queue_full", "target_down", "closed")
+
+
+def test_more_dead_targets_than_threads_hold_threads_only_for_their_first_failures(
+    schedulers: Callable[..., tuple[PushScheduler, Counter[str]]],
+) -> None:
+    """Six dead targets and 4 threads: each failure takes a while (a receiver that never
+    answers), so without the memory of failures every thread would be held by dead targets
+    for as long as they have deliveries. After ``down_after`` failures a target is down and
+    its deliveries are dropped at once; a live target's delivery runs among them."""
+    scheduler, drops = schedulers(workers=4, per_target=1, down_after=2, cool_down=60.0)
+    runs: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def dead(target: str) -> Callable[[], bool]:
+        def run() -> bool:
+            with lock:
+                runs[target] += 1
+            time.sleep(0.05)  # the attempt's timeout, shortened
+            return False
+
+        return run
+
+    for i in range(20):
+        for t in range(6):
+            scheduler.submit(f"https://dead-{t}:443", f"task-{i}", dead(f"dead-{t}"))
+    delivered = threading.Event()
+    scheduler.submit("https://live:443", "task-live", lambda: delivered.set() or True)
+    assert delivered.wait(10)
+    assert wait_for(lambda: scheduler.queued == 0, 10)
+    assert all(runs[f"dead-{t}"] == 2 for t in range(6)), runs  # down_after, then dropped
+    assert drops["target_down"] == 6 * 18
+
+
+def test_a_down_target_is_tried_again_after_its_cool_down(
+    schedulers: Callable[..., tuple[PushScheduler, Counter[str]]],
+) -> None:
+    scheduler, drops = schedulers(workers=2, per_target=1, down_after=1, cool_down=0.3)
+    outcomes = iter([False, False, True])  # fails, fails its retry, then answers
+    ran: list[float] = []
+
+    def flaky() -> bool:
+        ran.append(time.monotonic())
+        return next(outcomes)
+
+    scheduler.submit("https://flaky:443", "t", flaky)  # fails: down for 0.3 s
+    assert wait_for(lambda: len(ran) == 1, 5)
+    scheduler.submit("https://flaky:443", "t", flaky)  # within the cool-down: dropped
+    assert wait_for(lambda: drops["target_down"] == 1, 5)
+    time.sleep(0.35)
+    scheduler.submit("https://flaky:443", "t", flaky)  # the retry: fails, down for 0.6 s
+    assert wait_for(lambda: len(ran) == 2, 5)
+    time.sleep(0.35)
+    scheduler.submit("https://flaky:443", "t", flaky)  # 0.35 s into 0.6 s: dropped
+    assert wait_for(lambda: drops["target_down"] == 2, 5)
+    time.sleep(0.35)
+    scheduler.submit("https://flaky:443", "t", flaky)  # the retry answers: back
+    scheduler.submit("https://flaky:443", "t", lambda: ran.append(0.0) or True)
+    assert wait_for(lambda: len(ran) == 4, 5)
+    assert drops["target_down"] == 2

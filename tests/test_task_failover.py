@@ -175,6 +175,7 @@ def test_a_task_whose_server_is_killed_mid_stream_finishes_on_the_survivor_round
             after = client.send_text(f"after-{round_}", timeout=30)  # no task: a Message's text
             assert after == f"after-{round_}@{survivor.pid}"
             rounds.append({"round": round_ + 1, "seconds": round(took, 1), "events": len(events)})
+            print("task failover round:", rounds[-1], flush=True)  # with -s: live progress
             victim.close()
             servers = [survivor, start_server()]
             held = wait_for(lambda pair=servers: serving(pair), 90)  # type: ignore[misc]

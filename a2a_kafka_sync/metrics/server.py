@@ -93,8 +93,8 @@ class ServerMetrics(Metrics):
             "push_dropped",
             "counter",
             "Push deliveries dropped before they ran, by reason: target_full (the target's "
-            "queue was at its cap), queue_full (the whole queue was), closed (the server was "
-            "stopping).",
+            "queue was at its cap), queue_full (the whole queue was), target_down (its target "
+            "failed its last deliveries), closed (the server was stopping).",
             ("reason",),
         ),
         Family("push_queued", "gauge", "Push deliveries waiting now (not counting those running)."),

@@ -226,7 +226,9 @@ class PushNotifier:
 
     def _deliver(
         self, task_id: str, body: bytes, config: PushNotificationConfig, target: PushTarget
-    ) -> None:
+    ) -> bool | None:
+        """Deliver one push, with retries: True delivered, False the target failed it (the
+        scheduler counts it against the target's health), None refused by the policy."""
         _, url = _safe_url(config.url)
         is_kafka = target.topic is not None
         retrying = tenacity.Retrying(
@@ -252,9 +254,10 @@ class PushNotifier:
             logger.warning("push for task %s to %s failed: %s", task_id, url, text)
             refused = isinstance(exc, _DeliveryFailed) and exc.refused
             self._count("refused" if refused else "failed")
-            return
+            return None if refused else False
         logger.debug("push for task %s delivered to %s", task_id, url)
         self._count("delivered")
+        return True
 
     def _sleep(self, seconds: float) -> None:
         self._abandon.wait(seconds)  # close() running out of time cuts a backoff short

@@ -14,10 +14,18 @@
   Past a cap the *oldest* waiting delivery of that target (for the total cap: of the target
   with the most waiting) is dropped: each push carries the whole task as it is, so a newer
   one says more than an older one, and one flooded target cannot push out the others;
+- a target whose last ``down_after`` deliveries failed (a job returned False) is *down* for
+  ``cool_down`` seconds: its deliveries taken meanwhile are dropped at once instead of
+  holding threads on a receiver that does not answer; then one delivery tries it again (the
+  others still dropped while it runs): success brings it back, failure doubles the cool-down
+  (at most :data:`MAX_COOL_DOWN`). So any number of dead targets hold threads only for
+  their first failures;
 - ``close(timeout)`` lets what is queued run until the bound, then drops the rest.
 
-Every drop is logged at WARNING (task id and target) and reported to ``on_drop(reason)``:
-``target_full``, ``queue_full`` or ``closed``. Nothing here does I/O: a job is a callable.
+Every drop is logged at WARNING (task id and target; for a down target, once per cool-down)
+and reported to ``on_drop(reason)``: ``target_full``, ``queue_full``, ``target_down`` or
+``closed``. Nothing here does I/O: a job is a callable that returns True when it delivered,
+False when its target failed it, None when it says nothing of the target (refused by policy).
 """
 
 from __future__ import annotations
@@ -35,8 +43,23 @@ __all__ = ["DROP_REASONS", "PushScheduler"]
 
 logger = logging.getLogger(__name__)
 
-DROP_REASONS = ("target_full", "queue_full", "closed")
+DROP_REASONS = ("target_full", "queue_full", "target_down", "closed")
 """The ``reason`` label values of a dropped delivery."""
+
+MAX_COOL_DOWN = 300.0
+"""Seconds a target stays down at most, however often its retries failed."""
+
+
+@dataclass
+class _Health:
+    """A target's recent failures, and until when it is down (0: it is not)."""
+
+    failures: int = 0
+    down_until: float = 0.0
+    cool_down: float = 0.0
+    probing: bool = False
+    told: bool = False  # its drops were logged for this cool-down
+
 
 _Lane = tuple[str, int]
 
@@ -44,7 +67,7 @@ _Lane = tuple[str, int]
 @dataclass(order=True)
 class _Job:
     seq: int
-    run: Callable[[], None] = field(compare=False)
+    run: Callable[[], bool | None] = field(compare=False)
     task_id: str = field(compare=False)
     target: str = field(compare=False)
 
@@ -60,6 +83,9 @@ class PushScheduler:
         max_queued_per_target: deliveries waiting for one target, at most (>= 1).
         name: the threads' name prefix.
         on_drop: called with the reason of each dropped delivery (a metric), outside the lock.
+        down_after: failed deliveries in a row that put a target down (>= 1).
+        cool_down: seconds a target stays down the first time (> 0); doubled after each
+            failed retry, at most :data:`MAX_COOL_DOWN`.
     """
 
     def __init__(
@@ -71,11 +97,18 @@ class PushScheduler:
         max_queued_per_target: int,
         name: str,
         on_drop: Callable[[str], None] = lambda reason: None,
+        down_after: int = 3,
+        cool_down: float = 30.0,
     ) -> None:
-        if min(workers, per_target, max_queued, max_queued_per_target) < 1:
+        if min(workers, per_target, max_queued, max_queued_per_target, down_after) < 1:
             raise ValueError(
-                "workers, per_target, max_queued and max_queued_per_target must be >= 1"
+                "workers, per_target, max_queued, max_queued_per_target and down_after must be >= 1"
             )
+        if cool_down <= 0:
+            raise ValueError("cool_down must be > 0")
+        self._down_after = down_after
+        self._cool_down = cool_down
+        self._health: dict[str, _Health] = {}
         self._workers = workers
         self._per_target = per_target
         self._max_queued = max_queued
@@ -105,7 +138,7 @@ class PushScheduler:
         """Threads started so far."""
         return len(self._threads)
 
-    def submit(self, target: str, task_id: str, run: Callable[[], None]) -> bool:
+    def submit(self, target: str, task_id: str, run: Callable[[], bool | None]) -> bool:
         """Queue ``run`` on ``target``'s lane for ``task_id``; returns at once.
 
         False (and a WARNING) when the scheduler is closed. When the queue is at a cap,
@@ -211,12 +244,55 @@ class PushScheduler:
                 "target_full": f"{self._max_per_target} deliveries already wait for this target",
                 "queue_full": f"{self._max_queued} deliveries already wait in all; "
                 "the oldest of the target with the most waiting",
+                "target_down": "its last deliveries failed; its deliveries are dropped "
+                "until it is tried again",
             }[reason],
         )
         self._on_drop(reason)
 
+    def _runs(self, target: str) -> tuple[bool, bool]:
+        """Whether a job of ``target`` taken now runs (else it is dropped), and whether that
+        drop is the first of the target's cool-down (to be logged)."""
+        health = self._health.get(target)
+        if health is None or not health.down_until:
+            return True, False
+        if time.monotonic() >= health.down_until and not health.probing:
+            health.probing = True  # this one tries the target again
+            return True, False
+        first, health.told = not health.told, True
+        return False, first
+
+    def _probed(self, target: str) -> None:
+        """A job that said nothing of its target ran: a retry it was is no longer running."""
+        health = self._health.get(target)
+        if health is not None:
+            health.probing = False
+
+    def _settle(self, target: str, failed: bool) -> None:
+        """Count a job's outcome against its target's health."""
+        health = self._health.setdefault(target, _Health())
+        if not failed:
+            self._health.pop(target, None)
+            return
+        health.failures += 1
+        if health.probing or health.failures >= self._down_after:
+            was_down = bool(health.down_until)
+            health.cool_down = (
+                min(health.cool_down * 2, MAX_COOL_DOWN) if was_down else self._cool_down
+            )
+            health.down_until = time.monotonic() + health.cool_down
+            health.probing = health.told = False
+            logger.warning(
+                "push target %s is down after %d failed deliveries: its deliveries are "
+                "dropped for %.0f s, then it is tried again",
+                target,
+                health.failures,
+                health.cool_down,
+            )
+
     def _work(self) -> None:
-        """A thread: take the next ready lane, run its oldest job, put the lane back in line."""
+        """A thread: take the next ready lane, run its oldest job (or drop it, its target
+        down), put the lane back in line."""
         while True:
             with self._cond:
                 while not self._ready and not self._closed:
@@ -228,12 +304,24 @@ class PushScheduler:
                 lane = self._ready.popleft()
                 job = self._lanes[lane].popleft()
                 self._count_out(lane[0])
+                runs, tell = self._runs(lane[0])
                 self._busy.add(lane)
-            try:
-                job.run()
-            except Exception:  # one delivery must never stop the thread
-                logger.exception("a push delivery failed unexpectedly")
+            outcome: bool | None = None  # True delivered, False failed, None: nothing said
+            if not runs:
+                if tell:
+                    self._report("target_down", job)
+                else:
+                    self._on_drop("target_down")
+            else:
+                try:
+                    outcome = job.run()
+                except Exception:  # one delivery must never stop the thread
+                    logger.exception("a push delivery failed unexpectedly")
             with self._cond:
+                if outcome is not None:
+                    self._settle(lane[0], failed=not outcome)
+                elif runs:
+                    self._probed(lane[0])
                 self._busy.discard(lane)
                 if self._lanes.get(lane):
                     self._ready.append(lane)
