@@ -117,7 +117,8 @@ def test_a_task_whose_server_is_killed_mid_stream_finishes_on_the_survivor_round
         # show within the test (300 s by default).
         "resubscribe_idle_timeout": 20,
     }
-    client = connect(**UNSERVED, request_topic_partitions=PARTITIONS, timeout=20.0)
+    # 30 s: a safety net for the first event on a loaded machine (2 cores, two JVMs)
+    client = connect(**UNSERVED, request_topic_partitions=PARTITIONS, timeout=30.0)
     client.open()
     gate = tmp_path / "never"  # the plain calls never wait
     started = 0
