@@ -36,7 +36,7 @@ from .dead_letters import INVALID, DeadLetters
 from .guard import RequestGuard
 from .handlers import HANDLER_METHODS
 from .keepalive import QuietStream, StreamKeepAlive
-from .ledger import RequestLedger, Seen, ledger_key
+from .ledger import CachedReply, RequestLedger, Seen, ledger_key
 from .limits import RecordLimits
 from .replies import Abandoned, ReplyNotSent, ReplySender, ReplyTooLarge, Sent
 from .transactions import Outbox
@@ -211,13 +211,14 @@ class Dispatcher:
         return sent
 
     def _replay(
-        self, headers: RequestHeaders, replies: list[bytes], sent: list[Future], method: str
+        self, headers: RequestHeaders, replies: list[CachedReply], sent: list[Future], method: str
     ) -> None:
-        """Send a redelivered request's cached replies again; one its topic cannot take (the
-        broker refused it the first time) ends them with the error instead."""
-        for value in replies:
+        """Send a redelivered request's cached replies again, each with the ``sequence`` header
+        it had (a resumed stream stays gap-free); one its topic cannot take (the broker
+        refused it the first time) ends them with the error instead."""
+        for value, sequence in replies:
             try:
-                self._replies.send(headers, value, sent, remember=False)
+                self._replies.send(headers, value, sent, remember=False, sequence=sequence)
             except ReplyTooLarge as exc:
                 error = self._as_a2a_error(exc, headers)
                 self._replies.send_error(headers, error, sent, method, remember=False)
