@@ -31,6 +31,7 @@ from ..wire import (
     encode_reply,
     read_request_headers,
 )
+from .answer import UnaryAnswer
 from .context import RequestContext
 from .dead_letters import INVALID, DeadLetters
 from .guard import RequestGuard
@@ -131,9 +132,7 @@ class Dispatcher:
             f"its {spares} spare threads; try again later"
         )
 
-    def refuse(
-        self, record: Any, error: A2AError, settle: Callable[[list[Future]], None]
-    ) -> None:
+    def refuse(self, record: Any, error: A2AError, settle: Callable[[list[Future]], None]) -> None:
         """Answer a request with ``error`` without running it (dead-lettered when no reply
         can reach its caller), then ``settle`` its replies. Runs on the consumer thread."""
         sent = self._new_sent()
@@ -238,11 +237,17 @@ class Dispatcher:
         trace = self._enter_trace(request, record) if self._config.tracing else None
         call = None
         outcome, error = "ok", None
+        answer = None
+        if not request.streaming:
+            answer = UnaryAnswer(self._replies, request, sent, self._as_a2a_error)
         started = time.perf_counter()
         try:
             if self._watchdog is not None:
                 assert headers.correlation_id is not None
-                call = self._watchdog.begin(headers.correlation_id, (headers, context, settle))
+                payload = (headers, context, settle, answer)
+                call = self._watchdog.begin(headers.correlation_id, payload)
+                if answer is not None:
+                    answer.call = call
                 started = time.perf_counter()  # the wait for a free slot is not the handler's
             if self._required_extensions:
                 self._check_extensions(context)
@@ -251,13 +256,21 @@ class Dispatcher:
                 if error is not None:
                     outcome = "error"
             else:
-                result = self._call(request, context)
-                reply = encode_reply(result, method=method, version=request.version)
-                self._replies.send(headers, reply, sent, call=call)
+                assert answer is not None
+                result = self._call(request, context.replace(respond=answer.respond))
+                answer.give(result)
         except Abandoned:
             outcome = "timeout"  # the watchdog answered this request already
         except Exception as exc:  # a stream ends with exactly one error record
-            if call is None or not call.abandoned:
+            if answer is not None and answer.given:  # the caller has its answer already
+                logger.warning(
+                    "the handler of request %s failed after it answered: %s",
+                    headers.correlation_id,
+                    exc,
+                    exc_info=not isinstance(exc, A2AError),
+                )
+                outcome = "error"
+            elif call is None or not call.abandoned:
                 error = self._as_a2a_error(exc, headers)
                 if not self._replies.send_error(headers, error, sent, method) and not sent:
                     self._dead_letters.dead_letter(record, error, sent)  # nothing reached it
@@ -309,8 +322,13 @@ class Dispatcher:
     def _overdue(self, call: ActiveCall) -> None:
         """The watchdog gave up on a handler: answer its caller and finish its request; then
         ``on_abandoned`` (the scheduler refuses what waits, if the spares are all held)."""
-        headers, context, settle = call.payload
+        headers, context, settle, answer = call.payload
         context.cancelled.set()
+        if answer is not None and answer.given:  # answered early (context.respond):
+            settle(answer.sent)  # its caller needs no error
+            if self.on_abandoned is not None:
+                self.on_abandoned()
+            return
         assert self._watchdog is not None
         error = InternalError(f"the handler did not finish within {self._watchdog.timeout}s")
         sent = self._new_sent()
