@@ -55,6 +55,44 @@ def test_a_redelivered_request_is_answered_again_without_running_again(
     assert first[0][1]["data"]["parts"][0]["text"] == "answer #1"
 
 
+def test_a_redelivered_stream_is_replayed_with_its_sequence_headers(
+    serve, raw, replies, topic
+) -> None:
+    """A stream request read again is answered from the reply cache with the ``sequence``
+    header of every task event it had, so a caller that resumes after it (resubscribe with
+    ``after_sequence``) finds no gap (issue 16, item 6)."""
+    runs: list[str] = []
+
+    def worker(message: Message, context: Any) -> str:
+        runs.append(message.text)
+        context.task.start_work()
+        context.task.add_artifact("the result")
+        return "done"
+
+    serve(worker)
+    request = json.loads(REQUEST)
+    request["streaming"] = True
+    value = json.dumps(request).encode()
+    raw.send(topic, value, _headers(replies.topic, "stream-id"), key=b"k")
+    first = replies.records(5)  # Task, working, artifact, completed, stream_complete
+    raw.send(topic, value, _headers(replies.topic, "stream-id"), key=b"k")
+    again = replies.records(5)
+
+    def numbered(records: list[tuple[dict[str, bytes], dict[str, Any]]]) -> list[Any]:
+        return [(data["type"], headers.get("sequence")) for headers, data in records]
+
+    assert runs == ["hi"]  # the copy was answered from the cache, not run
+    assert numbered(first) == [
+        ("task", b"1"),
+        ("task_status_update", b"2"),
+        ("task_artifact_update", b"3"),
+        ("task_status_update", b"4"),
+        ("stream_complete", None),
+    ]
+    assert numbered(again) == numbered(first)
+    assert [data for _, data in again] == [data for _, data in first]
+
+
 def test_a_replay_with_the_credentials_padded_is_the_same_request_and_runs_once(
     serve, raw, replies, topic
 ) -> None:
@@ -178,12 +216,12 @@ def test_a_client_refuses_calls_past_max_pending(connect) -> None:
 
 def test_the_ledger_remembers_replies_and_forgets_the_oldest() -> None:
     ledger = RequestLedger(max_entries=2, max_bytes=1000)
-    for cid in ("a", "b", "c"):
+    for n, cid in enumerate(("a", "b", "c")):
         assert ledger.begin(cid) == (Seen.NEW, [])
-        ledger.record(cid, cid.encode())
+        ledger.record(cid, cid.encode(), sequence=n)
         ledger.finish(cid)
 
-    assert ledger.begin("c") == (Seen.ANSWERED, [b"c"])
+    assert ledger.begin("c") == (Seen.ANSWERED, [(b"c", 2)])  # with its sequence header
     assert ledger.begin("a")[0] is Seen.NEW  # pushed out of the window
     assert len(ledger) == 2
 
@@ -209,7 +247,7 @@ def test_the_ledgers_keys_count_against_its_bytes() -> None:
     assert len(ledger) <= 10  # 1 MB holds at most ten 100 KB keys
     assert ledger._bytes <= ledger.max_bytes
     newest = f"{199:06d}" + "x" * 100_000
-    assert ledger.begin(newest) == (Seen.ANSWERED, [b"a reply"])  # the newest are kept
+    assert ledger.begin(newest) == (Seen.ANSWERED, [(b"a reply", None)])  # the newest are kept
 
 
 def test_a_correlation_id_over_the_limit_is_answered_with_the_size_error_and_not_run(

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..auth import Principal
 from ..tracing import TraceContext
+from ..types import MessageSendParams
 from ..wire import Request
 
 __all__ = ["RequestContext"]
@@ -49,6 +50,12 @@ class RequestContext:
         principal: the caller, as the server's authenticator found it
             (:class:`~a2a_kafka_sync.auth.Principal`); None without an authenticator,
             or for an anonymous caller (``allow_anonymous``).
+        accepted_output_modes: the media types a ``message_send`` caller accepts
+            (``configuration.acceptedOutputModes``), or None when it named none.
+        respond: for a unary request, sends its answer at once (set by the server): the
+            handler goes on running, and what it returns later is not sent (a non-blocking
+            ``message_send`` answers so as soon as its task exists). Once only; None for
+            a stream.
     """
 
     correlation_id: str
@@ -70,6 +77,8 @@ class RequestContext:
     extensions: tuple[str, ...] = ()
     after_sequence: int | None = None
     principal: Principal | None = None
+    accepted_output_modes: tuple[str, ...] | None = None
+    respond: Callable[[Any], None] | None = None
 
     @classmethod
     def from_request(cls, request: Request, principal: Principal | None = None) -> RequestContext:
@@ -92,6 +101,7 @@ class RequestContext:
             extensions=headers.extensions,
             after_sequence=headers.after_sequence,
             principal=principal,
+            accepted_output_modes=_accepted_output_modes(request.params),
         )
 
     def replace(self, **changes: Any) -> RequestContext:
@@ -119,3 +129,10 @@ class RequestContext:
     def time_left(self) -> float | None:
         """Seconds until the caller stops waiting (negative once past); None without a deadline."""
         return None if self.deadline is None else self.deadline - time.time()
+
+
+def _accepted_output_modes(params: Any) -> tuple[str, ...] | None:
+    """A ``message_send``'s ``configuration.acceptedOutputModes``, or None."""
+    config = params.configuration if isinstance(params, MessageSendParams) else None
+    modes = config.accepted_output_modes if config is not None else None
+    return tuple(modes) if modes else None

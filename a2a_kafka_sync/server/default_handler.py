@@ -27,6 +27,7 @@ from ..types import (
     ListTasksParams,
     Message,
     MessageSendParams,
+    PushNotificationConfig,
     Task,
     TaskArtifactUpdateEvent,
     TaskPage,
@@ -37,6 +38,7 @@ from ..wire import SUCCESS
 from .context import RequestContext
 from .handlers import RequestHandler, _positional_arity, check_handler, is_handler_object
 from .resume import follow_task
+from .send_config import SendOptions, output_modes_error, trim_history
 from .tasks import InMemoryTaskStore, TaskStore
 from .tasks.chunks import ArtifactChunks
 from .tasks.event_log import InMemoryTaskEventLog, TaskEventLog
@@ -202,14 +204,34 @@ class DefaultRequestHandler(RequestHandler):
     # -- message_send ----------------------------------------------------------------------------
 
     def on_message_send(self, params: MessageSendParams, context: RequestContext) -> Message | Task:
-        """Run the agent; answer with its Message, or the Task it started or continued."""
+        """Run the agent; answer with its Message, or the Task it started or continued.
+
+        As the request's ``configuration`` asks (:mod:`~a2a_kafka_sync.server.send_config`):
+        ``blocking: false`` answers with the task at its first update (``context.respond``)
+        while the agent runs on (the task fails if it then raises); ``historyLength`` trims
+        the task answered.
+        """
+        options = SendOptions.of(params)
+        respond = context.respond if options.returns_immediately else None
+        answered: list[Task] = []
+
+        def answer_now(task: Task) -> None:  # under the updater's lock: one at a time
+            if respond is not None and not answered:
+                answered.append(task)
+                respond(trim_history(task.model_copy(deep=True), options.history_length))
+
         result: Message | Task | None = None
-        for event in self._run(params, context):
-            if isinstance(event, Message):
-                result = event
+        try:
+            for event in self._run(params, context, options, answer_now):
+                if isinstance(event, Message):
+                    result = event
+        except Exception as exc:
+            if answered:  # its caller follows the task: tell it there
+                context.state["updater"].fail_for(exc)
+            raise
         updater: TaskUpdater = context.state["updater"]
         if updater.touched:
-            return updater.task
+            return trim_history(updater.task, options.history_length)
         if result is None:
             raise InvalidAgentResponseError("the agent answered with no Message and used no task")
         return result
@@ -220,10 +242,26 @@ class DefaultRequestHandler(RequestHandler):
         """Run the agent; its task's events reach the caller live, its Messages in order."""
         yield from self._run(params, context)
 
-    def _run(self, params: MessageSendParams, context: RequestContext) -> Iterator[Message]:
-        """Run the agent once; task events are published as they happen, Messages yielded."""
+    def _run(
+        self,
+        params: MessageSendParams,
+        context: RequestContext,
+        options: SendOptions | None = None,
+        on_task: Callable[[Task], None] | None = None,
+    ) -> Iterator[Message]:
+        """Run the agent once; task events are published as they happen (then ``on_task``
+        gets the task), Messages yielded. First the request's ``configuration`` is checked:
+        accepted output modes the card's do not meet (-32005), a push config the card
+        does not support (-32003); that push config is registered for the task."""
+        options = options if options is not None else SendOptions.of(params)
+        error = output_modes_error(self.agent_card, context.accepted_output_modes)
+        if error is not None:
+            raise error
+        push_config = options.push_config
+        if push_config is not None:
+            self._check_push()
         message = params.message
-        existing = self._continued_task(message, context)
+        existing = self._continued_task(message, context, push_config)
         shared = self.task_store.shared
         updater = TaskUpdater(
             # A new task's id comes from the request: a request redelivered to another
@@ -232,7 +270,12 @@ class DefaultRequestHandler(RequestHandler):
             task_id=message.task_id or _task_id_of(context),
             context_id=message.context_id or (existing.context_id if existing else None),
             load=lambda: self.task_store.get(updater.task_id),
-            publish=self._publisher(context.emit, None if existing else _owner(context)),
+            publish=self._publisher(
+                context.emit,
+                None if existing else _owner(context),
+                push_config=None if existing else push_config,
+                on_task=on_task,
+            ),
             request=message,
             refresh=(lambda: self.task_store.get(updater.task_id)) if shared else None,
             on_ended_elsewhere=context.cancelled.set,
@@ -283,7 +326,14 @@ class DefaultRequestHandler(RequestHandler):
             chunks.fail(exc)
             raise
 
-    def _continued_task(self, message: Message, context: RequestContext) -> Task | None:
+    def _continued_task(
+        self,
+        message: Message,
+        context: RequestContext,
+        push_config: PushNotificationConfig | None = None,
+    ) -> Task | None:
+        """The task the message continues, its message added (and ``push_config``
+        registered for it); None for a message that starts no known task."""
         if not message.task_id:
             return None
         task = self._task(message.task_id, context)
@@ -291,6 +341,8 @@ class DefaultRequestHandler(RequestHandler):
             raise InvalidParamsError(
                 f"task {task.id} is {task.status.state.value}: it takes no more messages"
             )
+        if push_config is not None:
+            self._add_push_config(task.id, push_config)
         task.history = [*(task.history or []), message]
         self.task_store.save(task)
         return task
@@ -320,13 +372,23 @@ class DefaultRequestHandler(RequestHandler):
             )
 
     def _publisher(
-        self, emit: Callable[..., None] | None, owner: str | None = None
+        self,
+        emit: Callable[..., None] | None,
+        owner: str | None = None,
+        *,
+        push_config: PushNotificationConfig | None = None,
+        on_task: Callable[[Task], None] | None = None,
     ) -> Callable[[Task, TaskEvent], None]:
         unowned = [owner] if owner is not None else []  # recorded before the first save
+        # A new task's push config from its message, stored with its first save (a task
+        # is made only then: an agent that answers with a Message leaves no config behind).
+        unregistered = [push_config] if push_config is not None else []
 
         def publish(task: Task, event: TaskEvent) -> None:
             if unowned:
                 self.task_store.set_owner(task.id, unowned.pop())
+            if unregistered:
+                self._add_push_config(task.id, unregistered.pop())
             self.task_store.save(task)
             sequence = self.event_log.append(task.id, event)  # resubscribers get it here
             if emit is not None:
@@ -335,6 +397,8 @@ class DefaultRequestHandler(RequestHandler):
                 configs = self.task_store.get_push_configs(task.id)
                 if configs:
                     self._notifier.notify(task, configs)
+            if on_task is not None:
+                on_task(task)
 
         return publish
 
@@ -353,11 +417,7 @@ class DefaultRequestHandler(RequestHandler):
 
     def on_get_task(self, params: Any, context: RequestContext) -> Task:
         """The task, with at most ``historyLength`` of its latest messages."""
-        task = self._task(params.id, context)
-        if params.history_length is not None and task.history:
-            keep = max(0, params.history_length)
-            task.history = task.history[len(task.history) - keep :] if keep else []
-        return task
+        return trim_history(self._task(params.id, context), params.history_length)
 
     def on_list_tasks(self, params: ListTasksParams, context: RequestContext) -> TaskPage:
         """A page of the stored tasks the caller may see (its own, and nobody's), most
@@ -449,21 +509,25 @@ class DefaultRequestHandler(RequestHandler):
         of them (InvalidParamsError, -32602, for one more)."""
         self._check_push()
         self._task(params.task_id, context)
-        config = params.push_notification_config
+        stored = self._add_push_config(params.task_id, params.push_notification_config)
+        return TaskPushNotificationConfig(task_id=params.task_id, push_notification_config=stored)
+
+    def _add_push_config(
+        self, task_id: str, config: PushNotificationConfig
+    ) -> PushNotificationConfig:
+        """Store a push config of a task (the caller checked the task); InvalidParamsError
+        past ``max_push_configs_per_task``."""
         with self._push_config_lock:  # the count and the write agree (on this instance)
-            existing = {c.id for c in self.task_store.get_push_configs(params.task_id)}
-            if (config.id or params.task_id) not in existing and (
-                len(existing) >= self._max_push_configs
-            ):
+            existing = {c.id for c in self.task_store.get_push_configs(task_id)}
+            if (config.id or task_id) not in existing and (len(existing) >= self._max_push_configs):
                 raise InvalidParamsError(
-                    f"task {params.task_id} already has {len(existing)} push notification "
+                    f"task {task_id} already has {len(existing)} push notification "
                     f"configs, the most this server keeps per task "
                     f"(max_push_configs_per_task={self._max_push_configs}): delete one, or "
                     "replace one by setting its id",
                     data={"field": "push_notification_config", "limit": self._max_push_configs},
                 )
-            stored = self.task_store.set_push_config(params.task_id, config)
-        return TaskPushNotificationConfig(task_id=params.task_id, push_notification_config=stored)
+            return self.task_store.set_push_config(task_id, config)
 
     def on_get_task_push_notification_config(
         self, params: Any, context: RequestContext

@@ -31,12 +31,13 @@ from ..wire import (
     encode_reply,
     read_request_headers,
 )
+from .answer import UnaryAnswer
 from .context import RequestContext
 from .dead_letters import INVALID, DeadLetters
 from .guard import RequestGuard
 from .handlers import HANDLER_METHODS
 from .keepalive import QuietStream, StreamKeepAlive
-from .ledger import RequestLedger, Seen, ledger_key
+from .ledger import CachedReply, RequestLedger, Seen, ledger_key
 from .limits import RecordLimits
 from .replies import Abandoned, ReplyNotSent, ReplySender, ReplyTooLarge, Sent
 from .transactions import Outbox
@@ -209,13 +210,14 @@ class Dispatcher:
         return sent
 
     def _replay(
-        self, headers: RequestHeaders, replies: list[bytes], sent: list[Future], method: str
+        self, headers: RequestHeaders, replies: list[CachedReply], sent: list[Future], method: str
     ) -> None:
-        """Send a redelivered request's cached replies again; one its topic cannot take (the
-        broker refused it the first time) ends them with the error instead."""
-        for value in replies:
+        """Send a redelivered request's cached replies again, each with the ``sequence`` header
+        it had (a resumed stream stays gap-free); one its topic cannot take (the broker
+        refused it the first time) ends them with the error instead."""
+        for value, sequence in replies:
             try:
-                self._replies.send(headers, value, sent, remember=False)
+                self._replies.send(headers, value, sent, remember=False, sequence=sequence)
             except ReplyTooLarge as exc:
                 error = self._as_a2a_error(exc, headers)
                 self._replies.send_error(headers, error, sent, method, remember=False)
@@ -235,11 +237,17 @@ class Dispatcher:
         trace = self._enter_trace(request, record) if self._config.tracing else None
         call = None
         outcome, error = "ok", None
+        answer = None
+        if not request.streaming:
+            answer = UnaryAnswer(self._replies, request, sent, self._as_a2a_error)
         started = time.perf_counter()
         try:
             if self._watchdog is not None:
                 assert headers.correlation_id is not None
-                call = self._watchdog.begin(headers.correlation_id, (headers, context, settle))
+                payload = (headers, context, settle, answer)
+                call = self._watchdog.begin(headers.correlation_id, payload)
+                if answer is not None:
+                    answer.call = call
                 started = time.perf_counter()  # the wait for a free slot is not the handler's
             if self._required_extensions:
                 self._check_extensions(context)
@@ -248,13 +256,21 @@ class Dispatcher:
                 if error is not None:
                     outcome = "error"
             else:
-                result = self._call(request, context)
-                reply = encode_reply(result, method=method, version=request.version)
-                self._replies.send(headers, reply, sent, call=call)
+                assert answer is not None
+                result = self._call(request, context.replace(respond=answer.respond))
+                answer.give(result)
         except Abandoned:
             outcome = "timeout"  # the watchdog answered this request already
         except Exception as exc:  # a stream ends with exactly one error record
-            if call is None or not call.abandoned:
+            if answer is not None and answer.given:  # the caller has its answer already
+                logger.warning(
+                    "the handler of request %s failed after it answered: %s",
+                    headers.correlation_id,
+                    exc,
+                    exc_info=not isinstance(exc, A2AError),
+                )
+                outcome = "error"
+            elif call is None or not call.abandoned:
                 error = self._as_a2a_error(exc, headers)
                 if not self._replies.send_error(headers, error, sent, method) and not sent:
                     self._dead_letters.dead_letter(record, error, sent)  # nothing reached it
@@ -306,8 +322,13 @@ class Dispatcher:
     def _overdue(self, call: ActiveCall) -> None:
         """The watchdog gave up on a handler: answer its caller and finish its request; then
         ``on_abandoned`` (the scheduler refuses what waits, if the spares are all held)."""
-        headers, context, settle = call.payload
+        headers, context, settle, answer = call.payload
         context.cancelled.set()
+        if answer is not None and answer.given:  # answered early (context.respond):
+            settle(answer.sent)  # its caller needs no error
+            if self.on_abandoned is not None:
+                self.on_abandoned()
+            return
         assert self._watchdog is not None
         error = InternalError(f"the handler did not finish within {self._watchdog.timeout}s")
         sent = self._new_sent()

@@ -12,8 +12,9 @@ In this order, on the worker thread (:class:`~a2a_kafka_sync.server.dispatcher.D
 3. with an authenticator, its ``authorization`` header must give a principal (or be
    absent, with ``allow_anonymous``), or it is answered with UnauthenticatedError (-32040)
    (or the A2AError the authenticator raised) and the handler never runs;
-4. once decoded, a push config's URL must be clean and of a known scheme (-32602), and a
-   target the server pushes to (:mod:`~a2a_kafka_sync.server.push_targets`): a ``kafka://``
+4. once decoded, a push config's URL (a config set, or one sent with a message) must be
+   clean and of a known scheme (-32602), and a target the server pushes to
+   (:mod:`~a2a_kafka_sync.server.push_targets`): a ``kafka://``
    topic that is the caller's own reply topic or one of ``push_topics``, a webhook that is
    ``https://`` to a public address unless ``allow_insecure_webhooks`` (ForbiddenError, -32041).
 """
@@ -34,7 +35,7 @@ from ..errors import (
     RequestTooLargeError,
     UnauthenticatedError,
 )
-from ..types import TaskPushNotificationConfig
+from ..types import MessageSendParams, TaskPushNotificationConfig
 from ..wire import Request, RequestHeaders
 from .push_targets import parse_push_url, push_target_error
 
@@ -177,6 +178,10 @@ class RequestGuard:
         params = request.params
         if isinstance(params, TaskPushNotificationConfig):
             self.check_push_url(params.push_notification_config.url, headers.reply_topic)
+        elif isinstance(params, MessageSendParams) and params.configuration is not None:
+            config = params.configuration.push_notification_config  # registered with the task
+            if config is not None:
+                self.check_push_url(config.url, headers.reply_topic)
 
     def push_topic_allowed(self, topic: str) -> bool:
         """True when a push may be written to ``topic`` (a listed push topic, or one that a

@@ -7,12 +7,12 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from ..wire import RequestHeaders
 
-__all__ = ["RequestLedger", "Seen", "ledger_key"]
+__all__ = ["CachedReply", "RequestLedger", "Seen", "ledger_key"]
 
 
 class Seen(enum.Enum):
@@ -21,6 +21,14 @@ class Seen(enum.Enum):
     NEW = "new"
     RUNNING = "running"
     ANSWERED = "answered"
+
+
+class CachedReply(NamedTuple):
+    """One reply sent for a request: its value, and the ``sequence`` header it went with (a
+    stream's task event), so a redelivery replays the stream with the same numbers."""
+
+    value: bytes
+    sequence: int | None = None
 
 
 def ledger_key(headers: RequestHeaders) -> str:
@@ -43,7 +51,7 @@ class _Entry:
         self.followers: list[Callable[[], None]] = []
         self.running = True
         self.cached = True
-        self.replies: list[bytes] = []
+        self.replies: list[CachedReply] = []
         self.size = 0
 
 
@@ -73,7 +81,7 @@ class RequestLedger:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def begin(self, correlation_id: str) -> tuple[Seen, list[bytes]]:
+    def begin(self, correlation_id: str) -> tuple[Seen, list[CachedReply]]:
         """Register a request about to run; or say it is running, or answered (with replies)."""
         with self._lock:
             entry = self._entries.get(correlation_id)
@@ -89,8 +97,9 @@ class RequestLedger:
             self._evict()
             return Seen.NEW, []
 
-    def record(self, correlation_id: str, value: bytes) -> None:
-        """Keep one reply value sent for the request (while the window has room)."""
+    def record(self, correlation_id: str, value: bytes, sequence: int | None = None) -> None:
+        """Keep one reply value sent for the request, with its ``sequence`` header (None: it
+        had none), while the window has room."""
         with self._lock:
             entry = self._entries.get(correlation_id)
             if entry is None or not entry.cached:
@@ -99,7 +108,7 @@ class RequestLedger:
                 self._bytes -= entry.size
                 entry.cached, entry.replies, entry.size = False, [], 0
                 return
-            entry.replies.append(value)
+            entry.replies.append(CachedReply(value, sequence))
             entry.size += len(value)
             self._bytes += len(value)
             self._evict()

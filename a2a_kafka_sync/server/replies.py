@@ -108,7 +108,8 @@ class ReplySender:
         """Produce one reply and add its future to ``sent``; raises ReplyNotSent (ReplyTooLarge
         when the reply is larger than its topic takes: nothing is sent).
 
-        The value is remembered in the ledger, so a redelivery gets it again. ``keepalive``
+        The value is remembered in the ledger with its ``sequence``, so a redelivery gets it
+        again, numbered as the first time. ``keepalive``
         marks a stream's keep-alive (the ``keepalive`` header).
         """
         assert headers.correlation_id is not None and headers.reply_topic is not None
@@ -161,7 +162,7 @@ class ReplySender:
             future.add_errback(self.limits.failed, topic)
         sent.append(future)
         if remember and self._ledger is not None:
-            self._ledger.record(ledger_key(headers), value)
+            self._ledger.record(ledger_key(headers), value, sequence)
 
     def partition_error(self, headers: RequestHeaders) -> A2AError | None:
         """InvalidRequestError when the request names a ``reply_partition`` that its reply

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 
-from ...errors import A2AError
 from ...types import (
     Artifact,
     Message,
@@ -125,11 +124,4 @@ class ArtifactChunks:
         The status message is what the caller is told anyway: an A2AError's message, or,
         for any other exception, only its class (its message may hold secrets).
         """
-        updater = self._updater
-        if not updater.touched or updater.turn_ended:
-            return
-        if isinstance(error, A2AError):
-            text = error.message
-        else:
-            text = f"internal error ({type(error).__name__})"
-        updater.fail(text)
+        self._updater.fail_for(error)

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ...errors import A2AError
 from ...types import (
     Artifact,
     Message,
@@ -259,6 +260,17 @@ class TaskUpdater:
     def fail(self, message: str | Message | None = None) -> bool:
         """The task failed (``failed``, final)."""
         return self.update_status(TaskState.failed, message)
+
+    def fail_for(self, error: BaseException) -> bool:
+        """The handler raised ``error``: the task, if it exists and its turn is open, fails
+        (final); False otherwise. The status message is what the caller is told anyway: an
+        A2AError's message, or, for any other exception, only its class (its message may
+        hold secrets)."""
+        if not self.touched or self.turn_ended:
+            return False
+        if isinstance(error, A2AError):
+            return self.fail(error.message)
+        return self.fail(f"internal error ({type(error).__name__})")
 
     def reject(self, message: str | Message | None = None) -> bool:
         """The agent refuses the task (``rejected``, final)."""
