@@ -560,3 +560,45 @@ def test_any_number_of_hung_handlers_ends_in_errors_never_in_silence(serve, conn
     # Once the hung handlers return, their threads are back and the agent serves again.
     assert wait_for(lambda: app._dispatcher._watchdog.stuck == 0, 30)
     assert client.send_text("after", timeout=20) == "fine after"
+
+
+def test_a_request_that_holds_the_commit_point_is_reported_once(
+    serve, connect, monkeypatch, caplog
+) -> None:
+    """A handler that does not return holds its partition's commit point; the requests after
+    it are answered but stay uncommitted. The server says so at WARNING, once, naming the
+    record and what it holds back (COMMIT_HOLD_WARNING, 300 s, shortened here)."""
+    import logging
+
+    from a2a_kafka_sync.server import consumer
+
+    monkeypatch.setattr(consumer, "COMMIT_HOLD_WARNING", 0.5)
+    caplog.set_level(logging.WARNING, "a2a_kafka_sync.server.app")
+    release = threading.Event()
+
+    def agent(message: Message) -> str:
+        if message.text == "hang":
+            release.wait(60)
+        return message.text
+
+    serve(agent, request_topic_partitions=1, commit_interval=0.1, max_workers=4)
+    client = connect()
+    try:
+        hung = client.submit("hang", timeout=60)
+        assert [client.send_text(f"after-{i}") for i in range(3)] == [
+            "after-0",
+            "after-1",
+            "after-2",
+        ]
+
+        def told() -> list[Any]:
+            text = "held the partition's commit point"
+            return [r for r in caplog.records if text in r.getMessage()]
+
+        assert wait_for(lambda: len(told()) == 1, 10)
+        time.sleep(0.5)  # more routine commits: still one warning
+        (record,) = told()
+        assert "@0 " in record.getMessage() and "3 finished requests" in record.getMessage()
+    finally:
+        release.set()
+    assert hung.result().text == "hang"  # type: ignore[union-attr]

@@ -163,3 +163,22 @@ def test_wait_for_room_wakes_when_a_partition_is_taken_away() -> None:
     tracker.forget([P0])
     waiter.join(5)
     assert woke == [True]
+
+
+def test_a_request_holding_the_commit_point_behind_finished_ones_is_reported() -> None:
+    now = [100.0]
+    tracker = OffsetTracker(clock=lambda: now[0])
+    tp = TopicPartition("t", 0)
+    tickets = {offset: tracker.taken(tp, offset) for offset in range(5)}
+    now[0] += 10
+    assert tracker.holds(5.0) == []  # nothing after offset 0 is finished yet
+    for offset in (1, 2, 3):
+        tracker.finished(tp, offset, tickets[offset])
+    (hold,) = tracker.holds(5.0)
+    assert (hold.partition, hold.offset, hold.seconds, hold.behind) == (tp, 0, 10.0, 3)
+    assert tracker.holds(15.0) == []  # not held that long
+    tracker.finished(tp, 0, tickets[0])  # the hold ends; offset 4 is the lowest, alone
+    now[0] += 100
+    assert tracker.holds(5.0) == []
+    tracker.forget([tp])
+    assert tracker.holds(0.0) == []

@@ -48,6 +48,10 @@ LAG_TIMEOUT_MS = 500
 TOPIC_METADATA_WAIT = 5.0
 """How long start() waits for a request topic it just created to show in the metadata."""
 
+COMMIT_HOLD_WARNING = 300.0
+"""Seconds a request may hold its partition's commit point, while later requests are done,
+before a WARNING says so (once per request)."""
+
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     """Commits what is done before partitions move, and tells the app what it owns.
@@ -118,6 +122,7 @@ class RequestConsumer:
         self._before_poll: Callable[[], None] | None = None
         self._lag_at = 0.0
         self._last_commit = 0.0
+        self._holds_told: set[tuple[TopicPartition, int]] = set()
         self.join_guard = StrandedJoinGuard()
         """Rejoins when kafka-python strands a finished group join (see group_join.py)."""
 
@@ -319,6 +324,7 @@ class RequestConsumer:
             if now - self._last_commit < self.config.commit_interval:
                 return
             self._last_commit = now
+            self._warn_of_holds()
         points = self._tracker.to_commit(changed_only=not sync, only=only)
         if not points:
             return
@@ -330,6 +336,28 @@ class RequestConsumer:
                 consumer.commit_async(offsets, callback=_log_commit_failure)
         except Exception:
             logger.warning("committing offsets %s failed", points, exc_info=True)
+
+    def _warn_of_holds(self) -> None:
+        """Log (WARNING, once per request) a request that has held its partition's commit
+        point for over COMMIT_HOLD_WARNING s while later requests are done: after a crash
+        they would all be read and run again. A handler that never returns does that; set
+        ``handler_timeout``."""
+        for hold in self._tracker.holds(COMMIT_HOLD_WARNING):
+            key = (hold.partition, hold.offset)
+            if key in self._holds_told:
+                continue
+            self._holds_told.add(key)
+            logger.warning(
+                "the request at %s[%d]@%d has held the partition's commit point for %.0f s "
+                "(its handler still runs, or its replies are unsettled): %d finished requests "
+                "after it stay uncommitted and would run again after a crash; "
+                "handler_timeout bounds a handler",
+                hold.partition.topic,
+                hold.partition.partition,
+                hold.offset,
+                hold.seconds,
+                hold.behind,
+            )
 
     def _commit_transaction(self, consumer: KafkaConsumer) -> None:
         """Exactly once: one transaction for the finished requests; read again if it fails."""

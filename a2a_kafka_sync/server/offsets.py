@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable
+import time
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 
 from kafka import TopicPartition
 
-__all__ = ["OffsetTracker"]
+__all__ = ["CommitHold", "OffsetTracker"]
+
+
+@dataclass(frozen=True)
+class CommitHold:
+    """A partition's commit point held by one unfinished request while later ones are done:
+    ``behind`` finished requests would be read again after a crash."""
+
+    partition: TopicPartition
+    offset: int
+    seconds: float
+    behind: int
 
 
 class OffsetTracker:
@@ -23,7 +36,9 @@ class OffsetTracker:
     (:meth:`forget`) finishes nothing. Thread-safe.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._since: dict[tuple[TopicPartition, int], float] = {}  # when each was taken
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)  # notified whenever records finish
         self._unfinished: dict[TopicPartition, set[int]] = {}
@@ -42,6 +57,7 @@ class OffsetTracker:
         """A record was handed to a worker; returns the ticket to finish it with."""
         with self._lock:
             self._unfinished.setdefault(partition, set()).add(offset)
+            self._since.setdefault((partition, offset), self._clock())
             self._waiting.discard((partition, offset))
             self._next[partition] = max(self._next.get(partition, 0), offset + 1)
             return self._epoch.get(partition, 0)
@@ -54,6 +70,7 @@ class OffsetTracker:
             pending = self._unfinished.get(partition)
             if pending is not None:
                 pending.discard(offset)
+            self._since.pop((partition, offset), None)
             self._rewound.pop((partition, offset), None)
             self._waiting.discard((partition, offset))
             self._room.notify_all()
@@ -126,6 +143,22 @@ class OffsetTracker:
                     self._committed[partition] = point
         return points
 
+    def holds(self, longer_than: float) -> list[CommitHold]:
+        """Each partition whose commit point has been held for over ``longer_than`` s by its
+        lowest unfinished request (in flight, or waiting to be read again) while requests
+        after it are finished."""
+        now, found = self._clock(), []
+        with self._lock:
+            for partition, pending in self._unfinished.items():
+                if not pending:
+                    continue
+                lowest = min(pending)
+                since = self._since.get((partition, lowest))
+                behind = self._next.get(partition, lowest + 1) - lowest - len(pending)
+                if since is not None and now - since > longer_than and behind > 0:
+                    found.append(CommitHold(partition, lowest, now - since, behind))
+        return found
+
     def forget(self, partitions: Iterable[TopicPartition]) -> None:
         """Drop partitions this consumer no longer owns (after a rebalance took them away)."""
         with self._lock:
@@ -136,4 +169,5 @@ class OffsetTracker:
                 self._epoch[partition] = self._epoch.get(partition, 0) + 1
                 self._rewind.pop(partition, None)
                 self._waiting = {key for key in self._waiting if key[0] != partition}
+                self._since = {key: t for key, t in self._since.items() if key[0] != partition}
             self._room.notify_all()
