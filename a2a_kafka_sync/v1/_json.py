@@ -5,8 +5,8 @@ lowerCamelCase name or the proto field name, ``null`` as absent, enums by name o
 number, int32 as a number or a numeric string) and raises
 :class:`~a2a_kafka_sync.errors.InvalidParamsError` naming the field's path when the
 input is not one. A request is read strictly (``request=True``): identifiers must not
-be empty, as proto3 reads an empty string as a field not set. The write side is plain dicts; values v1 cannot carry raise
-``ValueError``.
+be empty, as proto3 reads an empty string as a field not set. The write side is plain
+dicts; values v1 cannot carry raise ``ValueError``.
 """
 
 from __future__ import annotations

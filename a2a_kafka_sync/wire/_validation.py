@@ -17,8 +17,9 @@ MAX_DETAIL = 200
 
 
 def field_path(loc: tuple[int | str, ...], root: str = "") -> str:
-    """A pydantic error location as a dotted path under ``root`` (``params.message.parts``)."""
-    path = ".".join(str(p) for p in loc)
+    """A pydantic error location as a path under ``root``, list items by index, as the v1
+    reader writes it (``params.message.parts[0].kind``)."""
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
     if root:
         return f"{root}.{path}" if path else root
     return path or "<root>"
