@@ -12,7 +12,7 @@ The rules (``docs/binding.md``, section "Strict params"):
 - :data:`WireRequired` fields must be on the wire even though Python has a default for
   them (``Message.kind``, ``Message.messageId``);
 - :data:`Identifier`: a non-empty string (an empty id names nothing);
-- :data:`Parts`: a list of at least one part;
+- :data:`PARTS_RULE`: a message's parts, at least one;
 - :data:`Count`: a JSON integer, 0 or more (``historyLength``);
 - :data:`PageSize`: a JSON integer, 1 or more;
 - :data:`Flag`: a JSON boolean (``true`` / ``false``, not ``"yes"`` or 1).
