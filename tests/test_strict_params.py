@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from a2a_kafka_sync import Message
 from a2a_kafka_sync.errors import InvalidParamsError
@@ -349,3 +350,9 @@ def test_a_served_agent_answers_a_bad_message_with_invalid_params_naming_the_fie
     assert handled == []  # no handler saw a message the spec refuses
     assert connect().send_text("still there?") == "echo: still there?"
     assert connect(protocol_version="1.0").send_text("and 1.0?") == "echo: and 1.0?"
+
+
+def test_a_message_read_as_a_request_on_its_own_invents_nothing_either() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Message.from_request({"role": "user", "parts": [TEXT]})
+    assert {err["loc"] for err in caught.value.errors()} == {("kind",), ("messageId",)}

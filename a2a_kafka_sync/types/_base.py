@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
-from ._wire import ABSENT, WIRE_REQUEST, WireRequired, reading_request
+from ._wire import WIRE_REQUEST, WireRequired, absent_marked
 
 _Model = TypeVar("_Model", bound="A2ABaseModel")
 
@@ -73,19 +73,10 @@ class A2ABaseModel(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _drop_nulls(cls, data: Any, info: ValidationInfo) -> Any:
-        """Treat ``"field": null`` like a missing field, so defaults apply; reading a
-        request, a missing ``WireRequired`` field is :data:`ABSENT` instead (refused)."""
+    def _drop_nulls(cls, data: Any) -> Any:
+        """Treat ``"field": null`` like a missing field, so defaults apply."""
         if isinstance(data, dict) and None in data.values():  # copy only when needed
-            data = {key: value for key, value in data.items() if value is not None}
-        if cls.__wire_required__ and isinstance(data, dict) and reading_request(info):
-            absent = {
-                alias: ABSENT
-                for name, alias in cls.__wire_required__
-                if alias not in data and name not in data
-            }
-            if absent:
-                data = {**data, **absent}
+            return {key: value for key, value in data.items() if value is not None}
         return data
 
     def to_wire(self) -> dict[str, Any]:
@@ -106,7 +97,7 @@ class A2ABaseModel(BaseModel):
         """Parse the params of a request record, strictly: what the spec requires must be
         there (no ``messageId`` invented, no empty ``parts``), ids not empty, integers and
         booleans JSON's own. Raises pydantic's ``ValidationError`` naming each field."""
-        return cls.model_validate(data, context=WIRE_REQUEST)
+        return cls.model_validate(absent_marked(cls, data), context=WIRE_REQUEST)
 
     @classmethod
     def from_json(cls: type[_Model], data: str | bytes | bytearray) -> _Model:

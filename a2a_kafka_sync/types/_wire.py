@@ -56,10 +56,36 @@ class _WireRequired:
 WireRequired: Final = _WireRequired()
 """Marks (in ``Annotated``) a field the wire must carry although Python has a default.
 
-``A2ABaseModel`` puts :data:`ABSENT` in place of such a field when a request leaves it
-out (or sends ``null``); the field's type refuses it at the field's own path: the
-rules below as a missing field, a ``Literal`` (``kind``) as not its value.
+The field holding such a model in a request (``MessageSendParams.message``, the only
+one) is annotated with :func:`with_required_fields`, which puts :data:`ABSENT` in place
+of such a field when a request leaves it out (or sends ``null``); the field's type
+refuses it at the field's own path: the rules below as a missing field, a ``Literal``
+(``kind``) as not its value. (Checked there rather than by every model, whose
+validation would then cost a ``ValidationInfo`` each time, replies included.)
 """
+
+
+def with_required_fields(model: type[Any]) -> BeforeValidator:
+    """The validator of a request's field that holds a ``model`` (an ``A2ABaseModel`` with
+    ``WireRequired`` fields): reading a request, those the record left out are ABSENT."""
+
+    def fill(value: Any, info: ValidationInfo) -> Any:
+        return absent_marked(model, value) if reading_request(info) else value
+
+    return BeforeValidator(fill)
+
+
+def absent_marked(model: type[Any], value: Any) -> Any:
+    """``value`` (a request's JSON object for a ``model``) with :data:`ABSENT` in each
+    ``WireRequired`` field of ``model`` it leaves out or sends as ``null``."""
+    if not isinstance(value, dict):
+        return value
+    absent = {
+        alias: ABSENT
+        for name, alias in model.__wire_required__
+        if value.get(alias) is None and value.get(name) is None
+    }
+    return {**value, **absent} if absent else value
 
 
 def _strict(check: Callable[[Any], str | None]) -> BeforeValidator:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from ._base import A2ABaseModel
-from ._wire import Count, Flag, Identifier, PageSize
+from ._wire import Count, Flag, Identifier, PageSize, with_required_fields
 from .messages import Message
 from .push import PushNotificationConfig
 from .tasks import TaskState
@@ -23,7 +23,7 @@ class MessageSendConfiguration(A2ABaseModel):
 class MessageSendParams(A2ABaseModel):
     """The params of ``message/send`` and ``message/stream``: the message and options."""
 
-    message: Message
+    message: Annotated[Message, with_required_fields(Message)]
     configuration: MessageSendConfiguration | None = None
     metadata: dict[str, Any] | None = None
 
