@@ -81,17 +81,24 @@ file_parts = build(t.FilePart, file=files, metadata=optional(structs))
 data_parts = build(t.DataPart, data=structs, metadata=optional(structs))
 parts = st.one_of(text_parts, file_parts, data_parts)
 
-messages = build(
-    t.Message,
-    role=st.sampled_from(t.Role),
-    parts=st.lists(parts, max_size=3),
-    message_id=ids,
-    context_id=optional(ids),
-    task_id=optional(ids),
-    reference_task_ids=optional(st.lists(ids, max_size=2)),
-    extensions=optional(st.lists(urls, max_size=2)),
-    metadata=optional(structs),
-)
+
+def _messages(min_parts: int) -> st.SearchStrategy[Any]:
+    return build(
+        t.Message,
+        role=st.sampled_from(t.Role),
+        parts=st.lists(parts, min_size=min_parts, max_size=3),
+        message_id=ids,
+        context_id=optional(ids),
+        task_id=optional(ids),
+        reference_task_ids=optional(st.lists(ids, max_size=2)),
+        extensions=optional(st.lists(urls, max_size=2)),
+        metadata=optional(structs),
+    )
+
+
+messages = _messages(0)
+request_messages = _messages(1)  # a request's message has at least one part
+
 statuses = build(
     t.TaskStatus,
     state=st.sampled_from(t.TaskState),
@@ -162,7 +169,7 @@ send_configurations = build(
 )
 send_params = build(
     t.MessageSendParams,
-    message=messages,
+    message=request_messages,
     configuration=optional(send_configurations),
     metadata=optional(structs),
 )

@@ -6,10 +6,12 @@ import os
 import random
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
+
+from ._wire import WIRE_REQUEST, WireRequired, absent_marked
 
 _Model = TypeVar("_Model", bound="A2ABaseModel")
 
@@ -46,7 +48,11 @@ class A2ABaseModel(BaseModel):
     """Base of every A2A object: snake_case in Python, camelCase JSON on the wire.
 
     Unknown fields are accepted and kept, and ``null`` is treated as an absent field.
+    A request's params are read strictly (:meth:`from_request`).
     """
+
+    __wire_required__: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """(name, alias) of the fields marked ``WireRequired``: a request must carry them."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -55,6 +61,15 @@ class A2ABaseModel(BaseModel):
         serialize_by_alias=True,
         extra="allow",
     )
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.__wire_required__ = tuple(
+            (name, field.alias or name)
+            for name, field in cls.model_fields.items()
+            if any(meta is WireRequired for meta in field.metadata)
+        )
 
     @model_validator(mode="before")
     @classmethod
@@ -76,6 +91,13 @@ class A2ABaseModel(BaseModel):
     def from_wire(cls: type[_Model], data: Any) -> _Model:
         """Parse a decoded JSON object (camelCase or snake_case keys)."""
         return cls.model_validate(data)
+
+    @classmethod
+    def from_request(cls: type[_Model], data: Any) -> _Model:
+        """Parse the params of a request record, strictly: what the spec requires must be
+        there (no ``messageId`` invented, no empty ``parts``), ids not empty, integers and
+        booleans JSON's own. Raises pydantic's ``ValidationError`` naming each field."""
+        return cls.model_validate(absent_marked(cls, data), context=WIRE_REQUEST)
 
     @classmethod
     def from_json(cls: type[_Model], data: str | bytes | bytearray) -> _Model:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from ._base import A2ABaseModel, WireEnum, new_id
+from ._wire import PARTS_RULE, Identifier, WireRequired
 from .parts import Part, TextPart
 
 
@@ -20,13 +21,15 @@ class Role(WireEnum):
 class Message(A2ABaseModel):
     """A single message: a role and a list of parts, with a sender-chosen ``messageId``.
 
-    ``message_id`` defaults to a fresh random id.
+    ``message_id`` defaults to a fresh random id. Read from a request
+    (:meth:`~a2a_kafka_sync.types.A2ABaseModel.from_request`) nothing is defaulted:
+    ``kind`` and a non-empty ``messageId`` must be there, and at least one part.
     """
 
-    kind: Literal["message"] = "message"
+    kind: Annotated[Literal["message"], WireRequired] = "message"
     role: Role
-    parts: list[Part]
-    message_id: str = Field(default_factory=new_id)
+    parts: Annotated[list[Part], PARTS_RULE]
+    message_id: Annotated[Identifier, WireRequired] = Field(default_factory=new_id)
     context_id: str | None = None
     task_id: str | None = None
     reference_task_ids: list[str] | None = None

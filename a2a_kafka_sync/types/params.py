@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from ._base import A2ABaseModel
+from ._wire import Count, Flag, Identifier, PageSize, with_required_fields
 from .messages import Message
 from .push import PushNotificationConfig
 from .tasks import TaskState
@@ -14,15 +15,15 @@ class MessageSendConfiguration(A2ABaseModel):
     """Options of ``message/send`` and ``message/stream``: output modes, blocking, history, push."""
 
     accepted_output_modes: list[str] | None = None
-    blocking: bool | None = None
-    history_length: int | None = None
+    blocking: Flag | None = None
+    history_length: Count | None = None
     push_notification_config: PushNotificationConfig | None = None
 
 
 class MessageSendParams(A2ABaseModel):
     """The params of ``message/send`` and ``message/stream``: the message and options."""
 
-    message: Message
+    message: Annotated[Message, with_required_fields(Message)]
     configuration: MessageSendConfiguration | None = None
     metadata: dict[str, Any] | None = None
 
@@ -30,38 +31,38 @@ class MessageSendParams(A2ABaseModel):
 class TaskIdParams(A2ABaseModel):
     """Params naming one task, e.g. for ``tasks/cancel`` and ``tasks/resubscribe``."""
 
-    id: str
+    id: Identifier
     metadata: dict[str, Any] | None = None
 
 
 class TaskQueryParams(A2ABaseModel):
     """The params of ``tasks/get``: a task id and how much history to return."""
 
-    id: str
-    history_length: int | None = None
+    id: Identifier
+    history_length: Count | None = None
     metadata: dict[str, Any] | None = None
 
 
 class GetTaskPushNotificationConfigParams(A2ABaseModel):
     """The params of ``tasks/pushNotificationConfig/get``: task id and optional config id."""
 
-    id: str
-    push_notification_config_id: str | None = None
+    id: Identifier
+    push_notification_config_id: Identifier | None = None
     metadata: dict[str, Any] | None = None
 
 
 class ListTaskPushNotificationConfigParams(A2ABaseModel):
     """The params of ``tasks/pushNotificationConfig/list``: the task id."""
 
-    id: str
+    id: Identifier
     metadata: dict[str, Any] | None = None
 
 
 class DeleteTaskPushNotificationConfigParams(A2ABaseModel):
     """The params of ``tasks/pushNotificationConfig/delete``: task id and config id."""
 
-    id: str
-    push_notification_config_id: str
+    id: Identifier
+    push_notification_config_id: Identifier
     metadata: dict[str, Any] | None = None
 
 
@@ -76,8 +77,8 @@ class ListTasksParams(A2ABaseModel):
 
     context_id: str | None = None
     status: TaskState | None = None
-    page_size: int | None = None
+    page_size: PageSize | None = None
     page_token: str | None = None
-    history_length: int | None = None
+    history_length: Count | None = None
     status_timestamp_after: str | None = None
-    include_artifacts: bool | None = None
+    include_artifacts: Flag | None = None

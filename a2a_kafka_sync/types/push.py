@@ -12,6 +12,7 @@ from typing import Any
 
 from .._redact import redact
 from ._base import A2ABaseModel
+from ._wire import Identifier
 
 
 class _RedactedRepr(A2ABaseModel):
@@ -39,5 +40,5 @@ class PushNotificationConfig(_RedactedRepr):
 class TaskPushNotificationConfig(A2ABaseModel):
     """A push notification config bound to one task."""
 
-    task_id: str
+    task_id: Identifier
     push_notification_config: PushNotificationConfig

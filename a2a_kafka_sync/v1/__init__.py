@@ -62,6 +62,10 @@ identifiers (ids, URLs, roles); free text (card / skill ``name``, ``description`
 protobuf JSON writers leave out ``""`` and zero enums: they read as ``""`` and
 ``unknown``. Where v1 cannot tell an empty list from none (``additionalInterfaces``,
 a ``false`` a writer left out), the v0.3 side reads back as none.
+
+A request's params are read strictly (``docs/binding.md``, "Strict params"): identifiers
+must not be empty (proto3 reads ``""`` as not set), a message needs at least one part,
+``historyLength`` is 0 or more and ListTasks' ``pageSize`` 1 or more.
 """
 
 from __future__ import annotations

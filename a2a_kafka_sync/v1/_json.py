@@ -4,8 +4,9 @@
 lowerCamelCase name or the proto field name, ``null`` as absent, enums by name or
 number, int32 as a number or a numeric string) and raises
 :class:`~a2a_kafka_sync.errors.InvalidParamsError` naming the field's path when the
-input is not one. The write side is plain dicts; values v1 cannot carry raise
-``ValueError``.
+input is not one. A request is read strictly (``request=True``): identifiers must not
+be empty, as proto3 reads an empty string as a field not set. The write side is plain
+dicts; values v1 cannot carry raise ``ValueError``.
 """
 
 from __future__ import annotations
@@ -92,18 +93,25 @@ def extra(model: Any, key: str) -> Any:
 
 
 def fail(path: str, message: str) -> NoReturn:
-    """Raise the InvalidParamsError of a bad v1 input at ``path``."""
-    raise InvalidParamsError(f"{path}: {message}" if path else message)
+    """Raise the InvalidParamsError of a bad v1 input at ``path`` (its ``data.field``)."""
+    if not path:
+        raise InvalidParamsError(message)
+    raise InvalidParamsError(f"{path}: {message}", data={"field": path})
 
 
 class V1Object:
-    """One v1 JSON object being read, and where it sits (``path``) for error messages."""
+    """One v1 JSON object being read, and where it sits (``path``) for error messages.
 
-    def __init__(self, data: Any, path: str) -> None:
+    ``request``: the object is (part of) a request's params, read strictly; the objects
+    it hands out inherit it.
+    """
+
+    def __init__(self, data: Any, path: str, *, request: bool = False) -> None:
         if not isinstance(data, Mapping):
             fail(path, f"expected a JSON object, got {_kind(data)}")
         self.data: Mapping[str, Any] = data
         self.path = path
+        self.request = request
 
     def at(self, name: str) -> str:
         """The path of the field ``name``."""
@@ -144,9 +152,12 @@ class V1Object:
 
         With ``empty_ok`` (free text such as a name or a description, where ``""`` is a
         fine value) an absent field is the empty string: protobuf JSON writers leave
-        empty strings out. Identifiers and URLs must be there.
+        empty strings out. Identifiers and URLs must be there, and in a request not be
+        empty.
         """
         value: str = self._typed(name, str, "a string", not empty_ok)
+        if value == "" and self.request and not empty_ok:
+            self.fail(name, "must not be empty")
         return "" if value is None else value
 
     def flag(self, name: str) -> bool | None:
@@ -154,8 +165,9 @@ class V1Object:
         value: bool | None = self._typed(name, bool, "true or false", False)
         return value
 
-    def int32(self, name: str) -> int | None:
-        """An int32 field: a JSON number or a numeric string (both are protobuf JSON)."""
+    def int32(self, name: str, *, minimum: int | None = None) -> int | None:
+        """An int32 field: a JSON number or a numeric string (both are protobuf JSON), at
+        least ``minimum`` when given."""
         value = self.raw(name)
         if value is None:
             return None
@@ -166,6 +178,8 @@ class V1Object:
             self.fail(name, f"expected an integer, got {_kind(value)}")
         if not INT32_MIN <= value <= INT32_MAX:
             self.fail(name, f"{value} does not fit in an int32")
+        if minimum is not None and value < minimum:
+            self.fail(name, f"must be {minimum} or more, not {value}")
         return value
 
     def obj(self, name: str, *, required: bool = False) -> V1Object | None:
@@ -175,7 +189,7 @@ class V1Object:
             if required:
                 self.fail(name, "is required")
             return None
-        return V1Object(value, self.at(name))
+        return V1Object(value, self.at(name), request=self.request)
 
     def req_obj(self, name: str) -> V1Object:
         """A message field the proto marks REQUIRED."""
@@ -194,7 +208,10 @@ class V1Object:
 
     def objs(self, name: str) -> list[V1Object]:
         """A repeated message field."""
-        return [V1Object(item, f"{self.at(name)}[{i}]") for i, item in enumerate(self.array(name))]
+        return [
+            V1Object(item, f"{self.at(name)}[{i}]", request=self.request)
+            for i, item in enumerate(self.array(name))
+        ]
 
     def texts(self, name: str) -> list[str] | None:
         """A repeated string field, None when absent."""

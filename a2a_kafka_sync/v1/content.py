@@ -122,7 +122,7 @@ def part_from_v1(obj: V1Object) -> TextPart | FilePart | DataPart:
     kept = {"mediaType": media_type, "filename": filename}
     kept = {key: value for key, value in kept.items() if value is not None}
     if which == "text":
-        return TextPart(text=obj.req_text("text"), metadata=metadata, **kept)
+        return TextPart(text=obj.req_text("text", empty_ok=True), metadata=metadata, **kept)
     data = obj.raw("data")
     if not isinstance(data, dict):
         data = {"value": data}
@@ -154,14 +154,20 @@ def message_to_v1(message: Message) -> dict[str, Any]:
 
 
 def message_from_v1(obj: V1Object) -> Message:
-    """A v1 ``Message`` as a Message; ``ROLE_UNSPECIFIED`` has no v0.3 counterpart."""
+    """A v1 ``Message`` as a Message; ``ROLE_UNSPECIFIED`` has no v0.3 counterpart.
+
+    In a request, ``parts`` (REQUIRED) must hold at least one part.
+    """
     role = obj.enum("role", ROLES, "Role", required=True)
     if role not in _ROLE_FROM_V1:
         obj.fail("role", f"{role} has no v0.3 counterpart (ROLE_USER or ROLE_AGENT)")
+    parts = obj.objs("parts")
+    if obj.request and not parts:
+        obj.fail("parts", "at least one part is required")
     return Message(
         message_id=obj.req_text("messageId"),
         role=_ROLE_FROM_V1[role],
-        parts=[part_from_v1(p) for p in obj.objs("parts")],
+        parts=[part_from_v1(p) for p in parts],
         context_id=obj.text("contextId"),
         task_id=obj.text("taskId"),
         metadata=obj.struct("metadata"),

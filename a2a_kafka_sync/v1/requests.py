@@ -99,7 +99,7 @@ def configuration_from_v1(obj: V1Object) -> MessageSendConfiguration:
     return MessageSendConfiguration(
         accepted_output_modes=obj.texts("acceptedOutputModes"),
         push_notification_config=push_config_from_v1(push) if push else None,
-        history_length=obj.int32("historyLength"),
+        history_length=obj.int32("historyLength", minimum=0),
         blocking=None if immediately is None else not immediately,
     )
 
@@ -153,9 +153,9 @@ def list_params_from_v1(obj: V1Object) -> ListTasksParams:
     return ListTasksParams(
         context_id=obj.text("contextId"),
         status=None if status in (None, "TASK_STATE_UNSPECIFIED") else STATE_FROM_V1[status],
-        page_size=obj.int32("pageSize"),
+        page_size=obj.int32("pageSize", minimum=1),
         page_token=obj.text("pageToken"),
-        history_length=obj.int32("historyLength"),
+        history_length=obj.int32("historyLength", minimum=0),
         status_timestamp_after=obj.timestamp("statusTimestampAfter"),
         include_artifacts=obj.flag("includeArtifacts"),
         **_tenant(obj),
@@ -238,13 +238,15 @@ def request_from_v1(v1_method: str, params: Mapping[str, Any]) -> tuple[str, A2A
     if v1_method not in V1_METHODS:
         raise MethodNotFoundError(f"method not found: {v1_method[:100]!r}")
     method, streaming = V1_METHODS[v1_method]
-    obj = V1Object(params, "")
+    obj = V1Object(params, "params", request=True)
     model: A2ABaseModel
     if method == "message_send":
         model = send_params_from_v1(obj)
     elif method == "task_get":
         model = TaskQueryParams(
-            id=obj.req_text("id"), history_length=obj.int32("historyLength"), **_tenant(obj)
+            id=obj.req_text("id"),
+            history_length=obj.int32("historyLength", minimum=0),
+            **_tenant(obj),
         )
     elif method == "task_cancel":
         model = TaskIdParams(id=obj.req_text("id"), metadata=obj.struct("metadata"), **_tenant(obj))
@@ -261,7 +263,7 @@ def request_from_v1(v1_method: str, params: Mapping[str, Any]) -> tuple[str, A2A
             **_tenant(obj),
         )
     elif method == "task_push_notification_config_list":
-        paging = {"pageSize": obj.int32("pageSize"), "pageToken": obj.text("pageToken")}
+        paging = {"pageSize": obj.int32("pageSize", minimum=0), "pageToken": obj.text("pageToken")}
         model = ListTaskPushNotificationConfigParams(
             id=obj.req_text("taskId"),
             **{k: v for k, v in paging.items() if v is not None},

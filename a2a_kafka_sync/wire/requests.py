@@ -28,7 +28,7 @@ from ..types import (
 )
 from ..types._base import A2ABaseModel
 from ..v1 import V1_METHODS, request_from_v1, request_to_v1
-from ._validation import summarise
+from ._validation import errors_of, summarise
 from .headers import HEADER_A2A_VERSION, RequestHeaders
 from .versions import V0_3, V1_0, version_of
 
@@ -188,9 +188,13 @@ def decode_request(value: bytes | None, headers: RequestHeaders) -> Request:
     if not isinstance(raw_params, dict):
         raise InvalidParamsError(f"params of {spec.name} must be a JSON object")
     try:
-        params = spec.params.model_validate(raw_params)
+        params = spec.params.from_request(raw_params)
     except ValidationError as exc:
-        raise InvalidParamsError(f"invalid params for {spec.name}: {summarise(exc)}") from None
+        first, _ = errors_of(exc, "params")[0]
+        raise InvalidParamsError(
+            f"invalid params for {spec.name}: {summarise(exc, root='params')}",
+            data={"field": first},
+        ) from None
     except RecursionError:
         raise InvalidParamsError(f"params of {spec.name} are nested too deeply") from None
     return Request(
