@@ -373,7 +373,7 @@ def test_a_required_extension_missing_from_the_request_is_minus_32008(serve, con
     assert seen == [(uri, "https://example.com/ext/other")]
 
 
-def test_the_extended_card_in_1_0_keeps_what_both_versions_have(serve, connect) -> None:
+def test_the_extended_card_in_1_0_keeps_what_both_versions_have(serve, connect, topic) -> None:
     extended = with_kafka_interface(
         AgentCard(name="versions", description="the full card", version="2.1.0"),
         "b1:9092",
@@ -382,8 +382,9 @@ def test_the_extended_card_in_1_0_keeps_what_both_versions_have(serve, connect) 
     serve(versioned_agent, agent_card=CARD, extended_agent_card=extended)
     got = connect(protocol_version="1.0").get_card(extended=True)
     assert (got.name, got.description, got.version) == ("versions", "the full card", "2.1.0")
-    assert got.supported_interfaces == extended.supported_interfaces
-    assert kafka_endpoint(got) == (["b1:9092"], "versions-requests")
+    # the server's own Kafka interface comes first, the card's others are kept after it
+    assert got.supported_interfaces[2:] == extended.supported_interfaces
+    assert kafka_endpoint(got)[1] == topic
 
 
 def test_subscribe_to_task_in_1_0_resumes_after_a_sequence(serve, connect) -> None:
