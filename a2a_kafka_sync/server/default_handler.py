@@ -36,6 +36,7 @@ from ..types import (
 from ..wire import SUCCESS
 from .context import RequestContext
 from .handlers import RequestHandler, _positional_arity, check_handler, is_handler_object
+from .push_versions import as_answered, remember_version
 from .resume import follow_task
 from .tasks import InMemoryTaskStore, TaskStore
 from .tasks.chunks import ArtifactChunks
@@ -426,10 +427,11 @@ class DefaultRequestHandler(RequestHandler):
         self, params: Any, context: RequestContext
     ) -> TaskPushNotificationConfig:
         """Store a push config for an existing task; at most ``max_push_configs_per_task``
-        of them (InvalidParamsError, -32602, for one more)."""
+        of them (InvalidParamsError, -32602, for one more). The config remembers the A2A
+        version of the request, the version its pushes are sent in (``push_versions``)."""
         self._check_push()
         self._task(params.task_id, context)
-        config = params.push_notification_config
+        config = remember_version(params.push_notification_config, context.a2a_version)
         with self._push_config_lock:  # the count and the write agree (on this instance)
             existing = {c.id for c in self.task_store.get_push_configs(params.task_id)}
             if (config.id or params.task_id) not in existing and (
@@ -443,7 +445,9 @@ class DefaultRequestHandler(RequestHandler):
                     data={"field": "push_notification_config", "limit": self._max_push_configs},
                 )
             stored = self.task_store.set_push_config(params.task_id, config)
-        return TaskPushNotificationConfig(task_id=params.task_id, push_notification_config=stored)
+        return TaskPushNotificationConfig(
+            task_id=params.task_id, push_notification_config=as_answered(stored)
+        )
 
     def on_get_task_push_notification_config(
         self, params: Any, context: RequestContext
@@ -456,7 +460,7 @@ class DefaultRequestHandler(RequestHandler):
         for config in configs:
             if wanted is None or config.id == wanted:
                 return TaskPushNotificationConfig(
-                    task_id=params.id, push_notification_config=config
+                    task_id=params.id, push_notification_config=as_answered(config)
                 )
         raise InvalidParamsError(f"task {params.id} has no push notification config {wanted}")
 
@@ -467,7 +471,9 @@ class DefaultRequestHandler(RequestHandler):
         self._check_push()
         self._task(params.id, context)
         return [
-            TaskPushNotificationConfig(task_id=params.id, push_notification_config=config)
+            TaskPushNotificationConfig(
+                task_id=params.id, push_notification_config=as_answered(config)
+            )
             for config in self.task_store.get_push_configs(params.id)
         ]
 

@@ -42,6 +42,7 @@ from .replies import (
     decode_reply,
     encode_error,
     encode_reply,
+    push_payload,
 )
 from .requests import (
     METHODS,
@@ -85,6 +86,7 @@ __all__ = [
     "encode_reply",
     "encode_request",
     "is_traceparent",
+    "push_payload",
     "read_request_headers",
     "reply_headers",
     "resolve_method",

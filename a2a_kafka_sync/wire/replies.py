@@ -35,6 +35,7 @@ __all__ = [
     "decode_reply",
     "encode_error",
     "encode_reply",
+    "push_payload",
 ]
 
 STREAM_COMPLETE = "stream_complete"
@@ -92,6 +93,16 @@ def encode_reply(
             items = b",".join(c.to_json() for c in result)
             return _envelope("task_push_notification_config_list", b"[" + items + b"]")
     raise InternalError(f"a handler returned {type(result).__name__}, which has no reply type")
+
+
+def push_payload(event: Any, version: str = V0_3) -> bytes:
+    """The payload of a push notification of ``event`` (a Task, Message or update event) in
+    A2A ``version``: in 0.3 the event's JSON; in 1.0 the ``StreamResponse`` that holds it,
+    as A2A v1.0 (section 4.3.3) defines a webhook's body."""
+    if version == V1_0:
+        return reply_to_v1(event, "message_send", True)[1]
+    data: bytes = event.to_json()
+    return data
 
 
 def encode_error(error: A2AError) -> bytes:
