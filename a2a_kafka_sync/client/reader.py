@@ -276,7 +276,7 @@ class ReplyReader:
                 )
             return
         if sequence is not None or keepalive:
-            reply = Reply(reply.type, reply.data, sequence, keepalive)
+            reply = Reply(reply.type, reply.data, sequence, keepalive, reply.value)
         if not self._registry.resolve(correlation_id, reply):
             self._metrics.reply_dropped("unknown_correlation_id")
             logger.debug(

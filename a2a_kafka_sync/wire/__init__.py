@@ -50,6 +50,7 @@ from .requests import (
     Request,
     decode_request,
     encode_request,
+    resolve_any_method,
     resolve_method,
 )
 from .versions import SUPPORTED_VERSIONS, V0_3, V1_0, version_of
@@ -89,6 +90,7 @@ __all__ = [
     "push_payload",
     "read_request_headers",
     "reply_headers",
+    "resolve_any_method",
     "resolve_method",
     "version_of",
 ]
