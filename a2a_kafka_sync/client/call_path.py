@@ -206,9 +206,11 @@ class CallPath(ConnectionLifecycle):
     def _call(
         self,
         method: str,
-        params: A2ABaseModel,
+        params: A2ABaseModel | Mapping[str, Any],
         timeout: Timeout,
         credentials: CallCredentials = USE_CLIENT_DEFAULT,
+        *,
+        version: str | None = None,
     ) -> Reply:
         seconds = self._timeout(timeout)
         deadline = self._deadline(seconds)
@@ -219,6 +221,7 @@ class CallPath(ConnectionLifecycle):
             timeout=seconds,
             deadline=deadline,
             credentials=credentials,
+            version=version,
         )
         assert isinstance(waiter, Waiter)
         return self._await(waiter, seconds, deadline)

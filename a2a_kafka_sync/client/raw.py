@@ -18,7 +18,6 @@ from typing import Any
 from ..errors import ProtocolError
 from ..wire import SUCCESS, Reply, resolve_any_method
 from .call_path import CallPath
-from .correlation import Waiter
 from .credentials import CallCredentials
 from .stream import ReplyStream
 from .timeouts import USE_CLIENT_DEFAULT, Timeout
@@ -134,19 +133,10 @@ class RawCalls(CallPath):
         canonical, streams, version = resolve_any_method(method)
         if streams:
             raise TypeError(f"{method} is a streaming method: use raw_stream()")
-        seconds = self._timeout(timeout)
-        deadline = self._deadline(seconds)
-        waiter = self._send(
-            canonical,
-            {} if params is None else params,
-            stream=False,
-            timeout=seconds,
-            deadline=deadline,
-            credentials=credentials,
-            version=version,
+        reply = self._call(
+            canonical, {} if params is None else params, timeout, credentials, version=version
         )
-        assert isinstance(waiter, Waiter)
-        return raw_result(self._await(waiter, seconds, deadline))
+        return raw_result(reply)
 
     def raw_stream(
         self,
