@@ -23,16 +23,18 @@ from a2a_kafka_sync.auth import (
 from a2a_kafka_sync.client.tasks import push_config
 from a2a_kafka_sync.config import ClientConfig
 from a2a_kafka_sync.errors import (
+    AuthenticatedExtendedCardNotConfiguredError,
     ConfigurationError,
     ForbiddenError,
     InvalidRequestError,
     TaskNotFoundError,
     UnauthenticatedError,
 )
+from a2a_kafka_sync.interfaces import KAFKA_BINDING, KAFKA_TRANSPORT, kafka_endpoint, kafka_url
 from a2a_kafka_sync.server.context import RequestContext
 from a2a_kafka_sync.server.tasks import InMemoryTaskStore, KafkaTaskStore, TaskStore
 from a2a_kafka_sync.server.tasks.sqlite_store import SQLiteTaskStore
-from a2a_kafka_sync.types import Message, Task, TaskState
+from a2a_kafka_sync.types import AgentCard, Message, Task, TaskState
 from a2a_kafka_sync.wire import RequestHeaders, read_request_headers
 
 SECRET_A = "key-alice-5f0c9e"
@@ -339,9 +341,47 @@ def test_an_oversized_request_is_refused_by_the_client_before_it_is_sent(connect
     assert client.metrics.value("requests_sent") == 0
 
 
-def test_a_card_that_asks_for_security_without_an_authenticator_is_warned_about(caplog) -> None:
-    from a2a_kafka_sync.types import AgentCard
+@pytest.mark.parametrize("version", ["0.3", "1.0"])
+def test_the_extended_card_is_refused_to_anonymous_callers_and_carries_the_agents_address(
+    serve, connect, broker_settings, topic, version: str
+) -> None:
+    seen = Seen()
+    extended = AgentCard(name="vault", description="the full menu")
+    serve(seen, authenticator=KEYS, allow_anonymous=True, extended_agent_card=extended)
+    anonymous = connect(protocol_version=version)
+    assert anonymous.send_text("hi") == "hello anonymous"  # anonymous callers are served...
+    with pytest.raises(UnauthenticatedError) as refused:
+        anonymous.get_card(extended=True)  # ...but not with the extended card
+    assert refused.value.code == -32040 and "authenticated callers" in refused.value.message
 
+    card = connect(protocol_version=version, credentials=SECRET_A).get_card(extended=True)
+    assert (card.name, card.description) == ("vault", "the full menu")
+    servers = broker_settings["bootstrap_servers"]
+    servers = servers if isinstance(servers, list) else servers.split(",")
+    assert kafka_endpoint(card) == (servers, topic)  # a client that swaps it in still reaches it
+    url = kafka_url(servers, topic)
+    assert [(i.url, i.protocol_binding) for i in card.supported_interfaces or []] == [
+        (url, KAFKA_BINDING),
+        (url, KAFKA_BINDING),
+    ]
+    if version == "0.3":  # v1.0 JSON has only supportedInterfaces
+        assert (card.url, card.preferred_transport) == (url, KAFKA_TRANSPORT)
+
+
+def test_without_an_authenticator_the_extended_card_is_everybodys_and_warned_about(
+    serve, connect, caplog
+) -> None:
+    caplog.set_level(logging.WARNING, logger="a2a_kafka_sync")
+    serve(Seen(), extended_agent_card=AgentCard(name="open", description="all of it"))
+    assert "every caller gets it" in caplog.text
+    assert connect().get_card(extended=True).description == "all of it"
+    other = f"no-card-{uuid.uuid4().hex[:8]}"
+    serve(Seen(), authenticator=KEYS, request_topic=other)
+    with pytest.raises(AuthenticatedExtendedCardNotConfiguredError):  # authenticated, none set
+        connect(credentials=SECRET_A, request_topic=other).get_card(extended=True)
+
+
+def test_a_card_that_asks_for_security_without_an_authenticator_is_warned_about(caplog) -> None:
     caplog.set_level(logging.WARNING, logger="a2a_kafka_sync")
     card = AgentCard(
         name="vault",

@@ -26,6 +26,7 @@ from a2a_kafka_sync.server.push import (
     target_key,
 )
 from a2a_kafka_sync.server.push_targets import parse_push_url
+from a2a_kafka_sync.server.push_versions import as_answered, config_version, remember_version
 from a2a_kafka_sync.types import (
     Artifact,
     Message,
@@ -37,6 +38,7 @@ from a2a_kafka_sync.types import (
     TaskStatusUpdateEvent,
 )
 from a2a_kafka_sync.types.push import PushNotificationAuthenticationInfo
+from a2a_kafka_sync.v1 import reply_from_v1
 from a2a_kafka_sync.wire import decode_reply
 
 TOKEN = "tok-SECRET-7f3a"
@@ -139,6 +141,37 @@ def test_a_webhook_gets_the_task_json_with_token_and_authorization(
     assert request["headers"]["Content-Type"] == "application/json"
     assert request["headers"]["X-A2A-Notification-Token"] == TOKEN
     assert request["headers"]["Authorization"] == f"Bearer {CREDENTIALS}"
+
+
+def test_a_1_0_config_gets_a_stream_response_and_a_0_3_config_the_task(
+    webhook: Webhook, notifiers: Callable[..., PushNotifier]
+) -> None:
+    task = _task("completed")
+    v1 = remember_version(PushNotificationConfig(url=webhook.url("/v1"), token=TOKEN), "1.0")
+    v03 = remember_version(PushNotificationConfig(url=webhook.url("/v03")), "0.3")
+    unsaid = PushNotificationConfig(url=webhook.url("/unsaid"))  # stored before versions
+    notifiers().notify(task, [v1, v03, unsaid])
+    assert wait_for(lambda: len(webhook.received) == 3)
+    got = {r["path"]: r for r in webhook.received}
+
+    body = json.loads(got["/v1"]["body"])
+    assert list(body) == ["task"]  # a StreamResponse: exactly one of task, message, ...
+    assert body["task"]["status"]["state"] == "TASK_STATE_COMPLETED" and "kind" not in body["task"]
+    assert reply_from_v1("StreamResponse", body) == ("task", task)
+    assert got["/v1"]["headers"]["Content-Type"] == "application/a2a+json"
+    assert got["/v1"]["headers"]["X-A2A-Notification-Token"] == TOKEN
+    for path in ("/v03", "/unsaid"):
+        assert Task.from_json(got[path]["body"]) == task
+        assert json.loads(got[path]["body"])["kind"] == "task"
+        assert got[path]["headers"]["Content-Type"] == "application/json"
+
+
+def test_the_version_a_config_remembers_is_not_answered_back() -> None:
+    config = PushNotificationConfig(url="https://a.example/hook", id="c")
+    remembered = remember_version(config, "1.0")
+    assert config_version(remembered) == "1.0" and config_version(config) == "0.3"
+    assert "a2aVersion" in json.loads(remembered.to_json())
+    assert as_answered(remembered) == config and as_answered(config) is config
 
 
 def test_a_webhook_without_token_or_auth_gets_neither_header(
@@ -380,6 +413,25 @@ def test_a_kafka_url_gets_a_push_task_record(
         assert json.loads(record.value)["type"] == "push_task"
         reply = decode_reply(record.value)
         assert reply.type == "push_task" and reply.data == task
+    finally:
+        replies.close()
+
+
+def test_a_kafka_url_of_a_1_0_config_gets_a_stream_response_record(
+    raw: RawKafka, notifiers: Callable[..., PushNotifier]
+) -> None:
+    replies = raw.reply_topic()
+    try:
+        task = _task()
+        config = remember_version(PushNotificationConfig(url=f"kafka://{replies.topic}"), "1.0")
+        notifiers().notify(task, [config])
+        records = _read_records(replies, 1)
+        assert len(records) == 1
+        assert dict(records[0].headers) == {"notification_type": b"push"}
+        value = json.loads(records[0].value)
+        assert value["type"] == "StreamResponse" and list(value["data"]) == ["task"]
+        reply = decode_reply(records[0].value)  # what a client's reply reader makes of it
+        assert reply.type == "task" and reply.data == task
     finally:
         replies.close()
 

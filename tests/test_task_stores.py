@@ -16,6 +16,7 @@ import pytest
 from helpers import RawKafka, library_threads, wait_for
 
 from a2a_kafka_sync import ClientClosedError, ConfigurationError, KafkaOperationError
+from a2a_kafka_sync.server.push_versions import config_version, remember_version
 from a2a_kafka_sync.server.tasks import (
     InMemoryTaskStore,
     KafkaTaskStore,
@@ -174,6 +175,33 @@ def test_push_configs_survive_saves_and_need_no_task(store: TaskStore) -> None:
     assert store.delete_push_config("later", "early") is True
     assert store.get_push_configs("later") == []
     assert store.get("later") is not None
+
+
+def test_a_push_config_keeps_the_a2a_version_that_set_it(store: TaskStore) -> None:
+    store.set_push_config("t-v", remember_version(push("https://a.example/hook", "v1"), "1.0"))
+    store.set_push_config("t-v", remember_version(push("https://b.example/hook", "v03"), "0.3"))
+    store.set_push_config("t-v", push("https://c.example/hook", "before"))  # stored before
+    versions = {c.id: config_version(c) for c in store.get_push_configs("t-v")}
+    assert versions == {"v1": "1.0", "v03": "0.3", "before": "0.3"}
+
+
+def test_stored_push_config_versions_survive_a_restart(
+    tmp_path: Path, open_kafka_store: Callable[..., KafkaTaskStore]
+) -> None:
+    config = remember_version(push("https://a.example/hook", "v1"), "1.0")
+    first = SQLiteTaskStore(tmp_path / "t.db")
+    first.start()
+    first.set_push_config("t-v", config)
+    first.close()
+    reopened = SQLiteTaskStore(tmp_path / "t.db")
+    reopened.start()
+    try:
+        assert [config_version(c) for c in reopened.get_push_configs("t-v")] == ["1.0"]
+    finally:
+        reopened.close()
+    open_kafka_store().set_push_config("t-v", config)
+    restarted = open_kafka_store()  # a new instance: its view is read from the topic
+    assert [config_version(c) for c in restarted.get_push_configs("t-v")] == ["1.0"]
 
 
 def test_concurrent_saves_and_push_configs_from_16_threads(store: TaskStore) -> None:

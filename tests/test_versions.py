@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from helpers import Webhook, wait_for
 
 from a2a_kafka_sync import AgentCard, Message, RequestContext, Task, TaskState
 from a2a_kafka_sync.client import push_config
@@ -24,6 +25,7 @@ from a2a_kafka_sync.interfaces import (
     protocol_version_for,
     with_kafka_interface,
 )
+from a2a_kafka_sync.server.tasks import KafkaTaskStore, SQLiteTaskStore
 from a2a_kafka_sync.server.tasks.listing import page_of
 from a2a_kafka_sync.types import (
     AgentCapabilities,
@@ -373,7 +375,7 @@ def test_a_required_extension_missing_from_the_request_is_minus_32008(serve, con
     assert seen == [(uri, "https://example.com/ext/other")]
 
 
-def test_the_extended_card_in_1_0_keeps_what_both_versions_have(serve, connect) -> None:
+def test_the_extended_card_in_1_0_keeps_what_both_versions_have(serve, connect, topic) -> None:
     extended = with_kafka_interface(
         AgentCard(name="versions", description="the full card", version="2.1.0"),
         "b1:9092",
@@ -382,8 +384,57 @@ def test_the_extended_card_in_1_0_keeps_what_both_versions_have(serve, connect) 
     serve(versioned_agent, agent_card=CARD, extended_agent_card=extended)
     got = connect(protocol_version="1.0").get_card(extended=True)
     assert (got.name, got.description, got.version) == ("versions", "the full card", "2.1.0")
-    assert got.supported_interfaces == extended.supported_interfaces
-    assert kafka_endpoint(got) == (["b1:9092"], "versions-requests")
+    # the server's own Kafka interface comes first, the card's others are kept after it
+    assert got.supported_interfaces[2:] == extended.supported_interfaces
+    assert kafka_endpoint(got)[1] == topic
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite", "kafka"])
+def test_a_push_config_pushes_in_the_version_of_the_request_that_created_it(
+    serve, connect, webhook: Webhook, broker_settings, tmp_path, store: str
+) -> None:
+    task_store: Any = None
+    if store == "sqlite":
+        task_store = SQLiteTaskStore(tmp_path / "tasks.db")
+    elif store == "kafka":
+        task_store = KafkaTaskStore(**broker_settings, topic=f"tasks-{uuid.uuid4().hex[:12]}")
+    serve(versioned_agent, agent_card=CARD, task_store=task_store, allow_insecure_webhooks=True)
+    v1, v03 = connect(protocol_version="1.0"), connect(protocol_version="0.3")
+    task = v1.send_text("ask")
+    assert isinstance(task, Task) and task.status.state is TaskState.input_required
+    v1.set_task_callback(push_config(task.id, webhook.url("/v1"), id="v1", token="t-1"))
+    v03.set_task_callback(push_config(task.id, webhook.url("/v03"), id="v03", token="t-3"))
+    pushed: list[Any] = []
+    v1.on_push(pushed.append)  # kafka:// to its own reply topic, set in 1.0
+    v1.set_task_callback(push_config(task.id, f"kafka://{v1.reply_topic}", id="v1-kafka"))
+    for client in (v1, v03):  # the remembered version is the server's, never answered back
+        for config in client.list_task_callbacks(task.id):
+            assert "a2aVersion" not in config.push_notification_config.to_wire()
+
+    v03.send_text("task", task_id=task.id)  # the task completes: every config gets a push
+
+    def last(path: str) -> dict[str, Any]:
+        bodies = [r for r in webhook.received if r["path"] == path]
+        return bodies[-1] if bodies else {}
+
+    def completed() -> bool:
+        v1_body = json.loads(last("/v1").get("body") or b"{}")
+        v03_body = json.loads(last("/v03").get("body") or b"{}")
+        return (
+            v1_body.get("task", {}).get("status", {}).get("state") == "TASK_STATE_COMPLETED"
+            and v03_body.get("status", {}).get("state") == "completed"
+            and any(isinstance(p, Task) and p.status.state is TaskState.completed for p in pushed)
+        )
+
+    assert wait_for(completed, 20)
+    v1_push, v03_push = last("/v1"), last("/v03")
+    assert list(json.loads(v1_push["body"])) == ["task"]  # a v1.0 StreamResponse
+    assert v1_push["headers"]["Content-Type"] == "application/a2a+json"
+    assert v1_push["headers"]["X-A2A-Notification-Token"] == "t-1"
+    v03_task = Task.from_json(v03_push["body"])  # the v0.3 Task, as before
+    assert v03_task.id == task.id and json.loads(v03_push["body"])["kind"] == "task"
+    assert v03_push["headers"]["Content-Type"] == "application/json"
+    assert v03_push["headers"]["X-A2A-Notification-Token"] == "t-3"
 
 
 def test_subscribe_to_task_in_1_0_resumes_after_a_sequence(serve, connect) -> None:

@@ -2,6 +2,7 @@
 
 from .correlation import CorrelationManager
 from .pending import PendingCall
+from .raw import RawReplyStream
 from .sdk_view import A2ASdkClient
 from .stream import ReplyStream
 from .tasks import push_config
@@ -15,6 +16,7 @@ __all__ = [
     "CorrelationManager",
     "KafkaClientTransport",
     "PendingCall",
+    "RawReplyStream",
     "ReplyStream",
     "push_config",
 ]

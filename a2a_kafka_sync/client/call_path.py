@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from .. import tracing
 from .._kafka import (
@@ -65,14 +66,17 @@ class CallPath(ConnectionLifecycle):
     def _send(
         self,
         method: str,
-        params: A2ABaseModel,
+        params: A2ABaseModel | Mapping[str, Any],
         *,
         stream: bool,
         timeout: float | None,
         deadline: float | None,
         after_sequence: int | None = None,
         credentials: CallCredentials = USE_CLIENT_DEFAULT,
+        version: str | None = None,
     ) -> Waiter | StreamWaiter:
+        """Send one request (``params`` a model, or a raw call's A2A JSON) in ``version``
+        (default: the client's ``protocol_version``); returns its registered waiter."""
         self._ready(deadline, timeout)  # connecting counts against the call's deadline
         assert self._producer is not None
         correlation_id = new_id()
@@ -87,7 +91,7 @@ class CallPath(ConnectionLifecycle):
             authorization=credentials_for(credentials, self.config.credentials),
         )
         value, record_headers = encode_request(
-            method, params, headers, streaming=stream, version=self.protocol_version
+            method, params, headers, streaming=stream, version=version or self.protocol_version
         )
         topic = self.config.request_topic
         size = self._check_size(value, record_headers, correlation_id)
@@ -202,9 +206,11 @@ class CallPath(ConnectionLifecycle):
     def _call(
         self,
         method: str,
-        params: A2ABaseModel,
+        params: A2ABaseModel | Mapping[str, Any],
         timeout: Timeout,
         credentials: CallCredentials = USE_CLIENT_DEFAULT,
+        *,
+        version: str | None = None,
     ) -> Reply:
         seconds = self._timeout(timeout)
         deadline = self._deadline(seconds)
@@ -215,6 +221,7 @@ class CallPath(ConnectionLifecycle):
             timeout=seconds,
             deadline=deadline,
             credentials=credentials,
+            version=version,
         )
         assert isinstance(waiter, Waiter)
         return self._await(waiter, seconds, deadline)
@@ -276,12 +283,13 @@ class CallPath(ConnectionLifecycle):
     def _stream(
         self,
         method: str,
-        params: A2ABaseModel,
+        params: A2ABaseModel | Mapping[str, Any],
         timeout: Timeout,
         credentials: CallCredentials = USE_CLIENT_DEFAULT,
         *,
         after_sequence: int | None = None,
         resume: bool | int = False,
+        version: str | None = None,
     ) -> ReplyStream:
         seconds = self._timeout(timeout)
         deadline = self._deadline(seconds)
@@ -293,6 +301,7 @@ class CallPath(ConnectionLifecycle):
             deadline=deadline,
             after_sequence=after_sequence,
             credentials=credentials,
+            version=version,
         )
         assert isinstance(waiter, StreamWaiter)
         resumer = None

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import kafka.errors
@@ -279,7 +280,7 @@ class ReplyReader:
                 )
             return
         if sequence is not None or keepalive:
-            reply = Reply(reply.type, reply.data, sequence, keepalive)
+            reply = replace(reply, sequence=sequence, keepalive=keepalive)
         if not self._registry.resolve(correlation_id, reply):
             self._metrics.reply_dropped("unknown_correlation_id")
             logger.debug(
@@ -304,7 +305,7 @@ class ReplyReader:
             logger.info("push record %s at %s: no push handler is registered", reply.type, where)
             return
         if token is not None:
-            reply = Reply(reply.type, reply.data, token=token)
+            reply = replace(reply, token=token)
         try:
             self._on_push(reply)
         except Exception:

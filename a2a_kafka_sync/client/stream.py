@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from ..errors import ClientClosedError, RequestTimeoutError, StreamGapError
 from ..types import Message, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
-from ..wire import STREAM_COMPLETE
+from ..wire import STREAM_COMPLETE, Reply
 from .correlation import CorrelationManager, StreamWaiter
 
 if TYPE_CHECKING:
@@ -87,6 +87,21 @@ class ReplyStream(Iterator[StreamEvent]):
 
     def _read(self) -> Any:
         """The next event, or _END; raises what ended the stream."""
+        reply = self._read_reply()
+        return reply if reply is _END else reply.data
+
+    def next_reply(self) -> Reply:
+        """The next event's reply record as it arrived (``__next__`` yields its data); raises
+        StopIteration at the end of the stream, and what ended it otherwise. Without the
+        auto-resume of ``resume=True`` (the raw calls read their streams with it)."""
+        reply = self._read_reply()
+        if reply is _END:
+            raise StopIteration
+        assert isinstance(reply, Reply)
+        return reply
+
+    def _read_reply(self) -> Any:
+        """The next event's reply, or _END; raises what ended the stream."""
         while not self._closed:
             try:
                 reply = self._next()
@@ -110,7 +125,7 @@ class ReplyStream(Iterator[StreamEvent]):
             task_id = data.id if isinstance(data, Task) else getattr(data, "task_id", None)
             if task_id:
                 self._task_id = task_id
-            return data
+            return reply
         return _END
 
     def _check_contiguous(self, sequence: int) -> None:

@@ -16,11 +16,11 @@ from ..metrics import ClientMetrics
 from ..types import AgentCard, Message, MessageSendParams, Task
 from ..types.sdk import from_a2a_sdk
 from ..wire import Reply
-from .call_path import CallPath
 from .connection import _State
 from .correlation import Waiter
 from .credentials import CallCredentials
 from .pending import PendingCall
+from .raw import RawCalls
 from .sdk_view import A2ASdkClient
 from .stream import ReplyStream
 from .tasks import TaskCalls
@@ -96,8 +96,9 @@ def _card_and_servers(
     )
 
 
-# CallPath before TaskCalls: its _call and _stream replace the stubs of TaskCalls.
-class KafkaClientTransport(CallPath, TaskCalls):
+# CallPath (under RawCalls) before TaskCalls: its _call and _stream replace the stubs of
+# TaskCalls.
+class KafkaClientTransport(RawCalls, TaskCalls):
     """A blocking A2A client that talks to an agent through Kafka.
 
     Requests go to the agent's request topic; replies come back on this client's
@@ -110,6 +111,9 @@ class KafkaClientTransport(CallPath, TaskCalls):
     creates its reply topic when missing, and positions its reader at the end of
     the topic before any request leaves, so no reply can be missed. ``close()``
     fails calls still waiting with ClientClosedError and stops the thread.
+
+    Besides the typed calls, :meth:`raw_call` and :meth:`raw_stream` send one A2A request
+    by method name and params dict, in either version, and give back its raw result(s).
 
     Write the arguments as keywords: ``KafkaClientTransport(bootstrap_servers="kafka:9092",
     request_topic="my-agent")``. :class:`A2AKafkaClient` is the same class.

@@ -106,7 +106,9 @@ class KafkaServerApp:
             with streaming and push notifications).
         task_store: where a function handler's tasks live (default in memory); see
             :class:`~a2a_kafka_sync.server.DefaultRequestHandler`.
-        extended_agent_card: the card ``agent_card_get`` answers with (-32007 when None).
+        extended_agent_card: the card ``agent_card_get`` answers with (-32007 when None),
+            with the agent's Kafka interface added as to the published card; with an
+            authenticator, only to authenticated callers (an anonymous one gets -32040).
         event_log: where a function handler's task events are numbered and kept, so
             streams can resume (``after_sequence``): a
             :class:`~a2a_kafka_sync.server.tasks.TaskEventLog`, ``"memory"`` (the
@@ -163,6 +165,11 @@ class KafkaServerApp:
                 event_log=event_log_for(event_log, self.config),
             )
         self._guard = _guard(self.config, self.handler, authenticator)
+        if authenticator is None and extended_agent_card is not None:
+            logger.warning(
+                "an extended agent card is given, but the app has no authenticator: every "
+                "caller gets it (A2A asks that the extended card require authentication)"
+            )
         if authenticator is None and self.agent_card.security:
             logger.warning(
                 "agent card %r declares security requirements, but the app has no "

@@ -25,7 +25,7 @@ from ..types import AgentCard
 if TYPE_CHECKING:
     from ..discovery import AgentDirectory
 
-__all__ = ["TTL_HEARTBEATS", "CardPublisher"]
+__all__ = ["TTL_HEARTBEATS", "CardPublisher", "ExtendedCard", "with_interface"]
 
 # Logged under the app's name, as before card.py was split off from app.py:
 # docs/observability.md names that logger for these lines, and operators filter on it.
@@ -33,6 +33,48 @@ logger = logging.getLogger("a2a_kafka_sync.server.app")
 
 TTL_HEARTBEATS = 3
 """A card's time to live, in heartbeats: two may be missed before readers hide it."""
+
+
+def with_interface(config: ServerConfig, given: AgentCard) -> AgentCard:
+    """``given`` with this server's Kafka interface in both shapes (v0.3 ``url`` /
+    ``preferredTransport`` / ``additionalInterfaces``, v1.0 ``supportedInterfaces``), as the
+    server publishes and serves its cards; ``given`` itself when it is signed, no
+    ``card_signer`` is set and adding the interface would break its signatures (WARNING)."""
+    from ..interfaces import with_kafka_interface
+
+    card = with_kafka_interface(given, config.bootstrap_servers, config.request_topic)
+    if given.signatures and config.card_signer is None and card != given:
+        logger.warning(
+            "the card of %s is signed but lacks its Kafka interface: served as given, "
+            "since adding it would break the signatures (sign the card after "
+            "with_kafka_interface, or set card_signer)",
+            given.name,
+        )
+        return given
+    return card
+
+
+class ExtendedCard:
+    """The authenticated extended card as the server answers ``agent_card_get`` with it:
+    with the Kafka interface of the published card (:func:`with_interface`), so a client
+    that swaps it in for the public card, as A2A suggests, keeps the agent's address; and
+    signed by ``card_signer`` when that is set. The last card a handler returned is
+    remembered, so a handler that answers with the same card is not re-signed each time."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self._config = config
+        self._last: tuple[AgentCard, AgentCard] | None = None
+
+    def served(self, given: AgentCard) -> AgentCard:
+        """The card to answer with for the card a handler returned."""
+        last = self._last
+        if last is not None and last[0] is given:
+            return last[1]
+        card = with_interface(self._config, given)
+        if self._config.card_signer is not None and card is not given:
+            card = self._config.card_signer(card)
+        self._last = (given, card)
+        return card
 
 
 class CardPublisher:
@@ -44,28 +86,13 @@ class CardPublisher:
     def __init__(self, config: ServerConfig, card: AgentCard, topic: str) -> None:
         self._config = config
         self._topic = topic
-        self._card = self._with_interface(card)
+        self._card = with_interface(config, card)
         self._directory: AgentDirectory | None = None
         self._published = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         interval = config.card_interval
         self._ttl = None if interval is None else interval * TTL_HEARTBEATS
-
-    def _with_interface(self, given: AgentCard) -> AgentCard:
-        from ..interfaces import with_kafka_interface
-
-        config = self._config
-        card = with_kafka_interface(given, config.bootstrap_servers, config.request_topic)
-        if given.signatures and config.card_signer is None and card != given:
-            logger.warning(
-                "the card of %s is signed but lacks its Kafka interface: published as given, "
-                "since adding it would break the signatures (sign the card after "
-                "with_kafka_interface, or set card_signer)",
-                given.name,
-            )
-            return given
-        return card
 
     def _open(self) -> AgentDirectory:
         from ..discovery import AgentDirectory, AgentDirectoryConfig

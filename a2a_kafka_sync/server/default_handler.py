@@ -37,6 +37,7 @@ from ..types import (
 from ..wire import SUCCESS
 from .context import RequestContext
 from .handlers import RequestHandler, _positional_arity, check_handler, is_handler_object
+from .push_versions import as_answered, remember_version
 from .resume import follow_task
 from .send_config import SendOptions, output_modes_error, trim_history
 from .tasks import InMemoryTaskStore, TaskStore
@@ -260,6 +261,7 @@ class DefaultRequestHandler(RequestHandler):
         push_config = options.push_config
         if push_config is not None:
             self._check_push()
+            push_config = remember_version(push_config, context.a2a_version)
         message = params.message
         existing = self._continued_task(message, context, push_config)
         shared = self.task_store.shared
@@ -506,17 +508,22 @@ class DefaultRequestHandler(RequestHandler):
         self, params: Any, context: RequestContext
     ) -> TaskPushNotificationConfig:
         """Store a push config for an existing task; at most ``max_push_configs_per_task``
-        of them (InvalidParamsError, -32602, for one more)."""
+        of them (InvalidParamsError, -32602, for one more). The config remembers the A2A
+        version of the request, the version its pushes are sent in (``push_versions``)."""
         self._check_push()
         self._task(params.task_id, context)
-        stored = self._add_push_config(params.task_id, params.push_notification_config)
-        return TaskPushNotificationConfig(task_id=params.task_id, push_notification_config=stored)
+        config = remember_version(params.push_notification_config, context.a2a_version)
+        stored = self._add_push_config(params.task_id, config)
+        return TaskPushNotificationConfig(
+            task_id=params.task_id, push_notification_config=as_answered(stored)
+        )
 
     def _add_push_config(
         self, task_id: str, config: PushNotificationConfig
     ) -> PushNotificationConfig:
-        """Store a push config of a task (the caller checked the task); InvalidParamsError
-        past ``max_push_configs_per_task``."""
+        """Store a push config of a task (the caller checked the task, and the config
+        remembers its A2A version: ``push_versions``); InvalidParamsError past
+        ``max_push_configs_per_task``."""
         with self._push_config_lock:  # the count and the write agree (on this instance)
             existing = {c.id for c in self.task_store.get_push_configs(task_id)}
             if (config.id or task_id) not in existing and (len(existing) >= self._max_push_configs):
@@ -540,7 +547,7 @@ class DefaultRequestHandler(RequestHandler):
         for config in configs:
             if wanted is None or config.id == wanted:
                 return TaskPushNotificationConfig(
-                    task_id=params.id, push_notification_config=config
+                    task_id=params.id, push_notification_config=as_answered(config)
                 )
         raise InvalidParamsError(f"task {params.id} has no push notification config {wanted}")
 
@@ -551,7 +558,9 @@ class DefaultRequestHandler(RequestHandler):
         self._check_push()
         self._task(params.id, context)
         return [
-            TaskPushNotificationConfig(task_id=params.id, push_notification_config=config)
+            TaskPushNotificationConfig(
+                task_id=params.id, push_notification_config=as_answered(config)
+            )
             for config in self.task_store.get_push_configs(params.id)
         ]
 

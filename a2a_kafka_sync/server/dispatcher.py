@@ -22,7 +22,7 @@ from ..errors import (
     UnsupportedOperationError,
 )
 from ..metrics import ServerMetrics
-from ..types import TaskStatusUpdateEvent
+from ..types import AgentCard, TaskStatusUpdateEvent
 from ..wire import (
     STREAM_COMPLETE,
     Request,
@@ -32,6 +32,7 @@ from ..wire import (
     read_request_headers,
 )
 from .answer import UnaryAnswer
+from .card import ExtendedCard
 from .context import RequestContext
 from .dead_letters import INVALID, DeadLetters
 from .guard import RequestGuard
@@ -83,6 +84,7 @@ class Dispatcher:
         dead_letter_topic = config.dead_letter_topic_name
         limits = RecordLimits(config, [dead_letter_topic] if dead_letter_topic else [])
         self._replies = ReplySender(producer, self._metrics, self._ledger, limits)
+        self._extended_card = ExtendedCard(config)
         self._dead_letters = DeadLetters(config, self._metrics, self._replies)
         self.on_abandoned: Callable[[], None] | None = None
         """Called on the watchdog's thread after it abandoned a handler (set by the app)."""
@@ -172,7 +174,7 @@ class Dispatcher:
             try:
                 principal = guard.authenticate(headers)
                 request = decode_request(record.value, headers)
-                guard.check_request(request, headers)
+                guard.check_request(request, headers, principal)
             except A2AError as exc:
                 error = exc
         metrics = self._metrics
@@ -366,7 +368,10 @@ class Dispatcher:
 
     def _call(self, request: Request, context: RequestContext) -> Any:
         unary, _ = HANDLER_METHODS[request.method.name]
-        return self._handler_method(unary)(request.params, context)
+        result = self._handler_method(unary)(request.params, context)
+        if request.method.name == "agent_card_get" and isinstance(result, AgentCard):
+            result = self._extended_card.served(result)  # with the agent's Kafka address
+        return result
 
     def _events(self, request: Request, context: RequestContext) -> Iterator[Any]:
         unary, streaming = HANDLER_METHODS[request.method.name]

@@ -12,8 +12,11 @@ In this order, on the worker thread (:class:`~a2a_kafka_sync.server.dispatcher.D
 3. with an authenticator, its ``authorization`` header must give a principal (or be
    absent, with ``allow_anonymous``), or it is answered with UnauthenticatedError (-32040)
    (or the A2AError the authenticator raised) and the handler never runs;
-4. once decoded, a push config's URL (a config set, or one sent with a message) must be
-   clean and of a known scheme (-32602), and a target the server pushes to
+4. once decoded, the authenticated extended card (``agent_card_get``) is for authenticated
+   callers only: with an authenticator, an anonymous caller (``allow_anonymous``) is answered
+   UnauthenticatedError (-32040), as A2A asks (the operation "MUST require authentication");
+   a push config's URL (a config set, or one sent with a message) must be clean and of a
+   known scheme (-32602), and a target the server pushes to
    (:mod:`~a2a_kafka_sync.server.push_targets`): a ``kafka://``
    topic that is the caller's own reply topic or one of ``push_topics``, a webhook that is
    ``https://`` to a public address unless ``allow_insecure_webhooks`` (ForbiddenError, -32041).
@@ -173,8 +176,17 @@ class RequestGuard:
             )
         raise UnauthenticatedError("invalid credentials")
 
-    def check_request(self, request: Request, headers: RequestHeaders) -> None:
-        """Refuse a decoded request that would make the server write where it must not."""
+    def check_request(
+        self, request: Request, headers: RequestHeaders, principal: Principal | None = None
+    ) -> None:
+        """Refuse a decoded request that would make the server write where it must not, or
+        an anonymous caller's request for the authenticated extended card (``principal`` is
+        the caller's, from :meth:`authenticate`)."""
+        if request.method.name == "agent_card_get" and self.authenticates and principal is None:
+            raise UnauthenticatedError(
+                "the authenticated extended card is for authenticated callers: send "
+                "credentials in the authorization header"
+            )
         params = request.params
         if isinstance(params, TaskPushNotificationConfig):
             self.check_push_url(params.push_notification_config.url, headers.reply_topic)

@@ -26,9 +26,17 @@ from .._kafka import translate_kafka_errors
 from ..errors import A2AError, InternalError
 from ..types import Message, PushNotificationConfig, Task
 from ..types.tasks import TaskArtifactUpdateEvent, TaskStatusUpdateEvent
-from ..wire import HEADER_NOTIFICATION_TOKEN, HEADER_NOTIFICATION_TYPE
+from ..wire import (
+    HEADER_NOTIFICATION_TOKEN,
+    HEADER_NOTIFICATION_TYPE,
+    V0_3,
+    V1_0,
+    encode_reply,
+    push_payload,
+)
 from .push_scheduler import PushScheduler
 from .push_targets import PushTarget, parse_push_url, push_target_error
+from .push_versions import CONTENT_TYPES, config_version
 from .webhook_http import WebhookAddressRefused, webhook_opener
 
 if TYPE_CHECKING:
@@ -66,11 +74,16 @@ def kafka_push_topic(url: str) -> str | None:
         return None
 
 
-def encode_push(event: _Event) -> bytes:
-    """The value of a push record: ``{"type": "push_<kind>", "data": <event JSON>}``."""
+def encode_push(event: _Event, version: str = V0_3) -> bytes:
+    """The value of a push record in A2A ``version``: 0.3 ``{"type": "push_<kind>", "data":
+    <event JSON>}`` (``docs/wire.md``); 1.0 ``{"type": "StreamResponse", "data":
+    <StreamResponse>}``, a 1.0 record of ``docs/binding.md``. A client decodes either to
+    the same event."""
     push_type = next((name for model, name in _PUSH_TYPES if isinstance(event, model)), None)
     if push_type is None:
         raise InternalError(f"{type(event).__name__} cannot be sent as a push notification")
+    if version == V1_0:
+        return encode_reply(event, method="message_send", version=V1_0, streaming=True)
     return b'{"type":"' + push_type.encode() + b'","data":' + event.to_json() + b"}"
 
 
@@ -136,11 +149,13 @@ class PushNotifier:
     all; past a cap the oldest waiting one of the target at fault is dropped
     (WARNING, and ``metrics.push_dropped``).
 
-    ``http``/``https`` URLs get an HTTP POST of the task JSON, retried up to
+    Each config gets the push in the A2A version of the request that set it
+    (:mod:`~a2a_kafka_sync.server.push_versions`): the Task's JSON in 0.3, a
+    ``StreamResponse`` in 1.0. ``http``/``https`` URLs get an HTTP POST of it, retried up to
     ``attempts`` times with exponential backoff from ``backoff`` s on connection
     errors, timeouts and 5xx (not on 4xx); each request is bounded by
     ``timeout`` s. ``kafka://topic`` and ``kafka://host:port/topic`` URLs get a
-    ``push_task`` record on that topic through ``producer`` (the host is not
+    push record (:func:`encode_push`) on that topic through ``producer`` (the host is not
     used), acknowledged within ``timeout`` s. A URL that is not clean, or of another
     scheme, is logged and skipped (see :mod:`~a2a_kafka_sync.server.push_targets`);
     so is a webhook that is not ``https://`` to a public address (its host resolved
@@ -199,7 +214,7 @@ class PushNotifier:
         URLs of unsupported schemes are logged at WARNING and skipped. After
         :meth:`close` nothing is queued (a WARNING says so, and the drop is counted).
         """
-        body = task.to_json()  # a snapshot: the caller may change the task afterwards
+        bodies: dict[tuple[bool, str], bytes] = {}  # snapshots: the task may change later
         for config in configs:
             try:
                 target = parse_push_url(config.url)
@@ -207,8 +222,14 @@ class PushNotifier:
                 logger.warning("push for task %s not delivered: %s", task.id, exc.message)
                 self._count("refused")
                 continue
+            version = config_version(config)
+            kind = (target.topic is not None, version)
+            if kind not in bodies:
+                bodies[kind] = (
+                    encode_push(task, version) if kind[0] else push_payload(task, version)
+                )
             copy = config.model_copy(deep=True)
-            job = functools.partial(self._deliver, task.id, body, copy, target)
+            job = functools.partial(self._deliver, task.id, bodies[kind], copy, target)
             self._scheduler.submit(target_key(config.url, target), task.id, job)
 
     def close(self, timeout: float = 10.0) -> bool:
@@ -263,7 +284,7 @@ class PushNotifier:
         self._abandon.wait(seconds)  # close() running out of time cuts a backoff short
 
     def _post(self, body: bytes, config: PushNotificationConfig) -> None:
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": CONTENT_TYPES[config_version(config)]}
         if config.token:
             headers["X-A2A-Notification-Token"] = config.token
         auth = config.authentication
@@ -296,8 +317,7 @@ class PushNotifier:
         if error is not None:
             raise _DeliveryFailed(error.message, retry=False, refused=True)
 
-    def _produce(self, task_id: str, body: bytes, topic: str, token: str | None) -> None:
-        value = b'{"type":"push_task","data":' + body + b"}"
+    def _produce(self, task_id: str, value: bytes, topic: str, token: str | None) -> None:
         headers = list(PUSH_HEADERS)
         if token:  # the client tells the pushes it asked for by their config's token
             headers.append((HEADER_NOTIFICATION_TOKEN, token.encode()))

@@ -43,6 +43,7 @@ from .replies import (
     decode_reply,
     encode_error,
     encode_reply,
+    push_payload,
 )
 from .requests import (
     METHODS,
@@ -50,6 +51,7 @@ from .requests import (
     Request,
     decode_request,
     encode_request,
+    resolve_any_method,
     resolve_method,
 )
 from .versions import SUPPORTED_VERSIONS, V0_3, V1_0, version_of
@@ -87,8 +89,10 @@ __all__ = [
     "encode_reply",
     "encode_request",
     "is_traceparent",
+    "push_payload",
     "read_request_headers",
     "reply_headers",
+    "resolve_any_method",
     "resolve_method",
     "version_of",
 ]

@@ -9,7 +9,7 @@ A reply record's value is ``{"type": T, "data": D}`` with the ``correlation_id``
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -35,6 +35,7 @@ __all__ = [
     "decode_reply",
     "encode_error",
     "encode_reply",
+    "push_payload",
 ]
 
 STREAM_COMPLETE = "stream_complete"
@@ -92,6 +93,16 @@ def encode_reply(
             items = b",".join(c.to_json() for c in result)
             return _envelope("task_push_notification_config_list", b"[" + items + b"]")
     raise InternalError(f"a handler returned {type(result).__name__}, which has no reply type")
+
+
+def push_payload(event: Any, version: str = V0_3) -> bytes:
+    """The payload of a push notification of ``event`` (a Task, Message or update event) in
+    A2A ``version``: in 0.3 the event's JSON; in 1.0 the ``StreamResponse`` that holds it,
+    as A2A v1.0 (section 4.3.3) defines a webhook's body."""
+    if version == V1_0:
+        return reply_to_v1(event, "message_send", True)[1]
+    data: bytes = event.to_json()
+    return data
 
 
 def encode_error(error: A2AError) -> bytes:
@@ -208,6 +219,8 @@ class Reply:
     token: str | None = None
     """The ``notification_token`` header of a push record: the token of the push config it
     was delivered for, when it had one."""
+    value: bytes | None = field(default=None, repr=False, compare=False)
+    """The record's value as it arrived (the raw calls read their result from it)."""
 
     @property
     def is_final(self) -> bool:
@@ -223,7 +236,7 @@ def _is_v1_type(reply_type: Any) -> bool:
     return isinstance(reply_type, str) and reply_type[:1].isupper()
 
 
-def _decode_v1_reply(body: Any, correlation_id: str | None) -> Reply:
+def _decode_v1_reply(body: Any, correlation_id: str | None, value: bytes) -> Reply:
     try:
         reply_type, data = reply_from_v1(body["type"], body.get("data"))
     except (ValueError, A2AError) as exc:
@@ -231,7 +244,7 @@ def _decode_v1_reply(body: Any, correlation_id: str | None) -> Reply:
         raise ProtocolError(
             f"not a valid A2A 1.0 reply: {message}", correlation_id=correlation_id
         ) from None
-    return Reply(reply_type, data)
+    return Reply(reply_type, data, value=value)
 
 
 def _loads_or_none(value: bytes) -> Any:
@@ -252,7 +265,7 @@ def decode_reply(value: bytes | None, *, correlation_id: str | None = None) -> R
         raise ProtocolError("empty reply record", correlation_id=correlation_id)
     try:
         if value.startswith(_V1_SIGN) and value[len(_V1_SIGN) : len(_V1_SIGN) + 1].isupper():
-            return _decode_v1_reply(json.loads(value), correlation_id)
+            return _decode_v1_reply(json.loads(value), correlation_id, value)
         envelope = _REPLY_ADAPTER.validate_json(value)
     except RecursionError:
         raise ProtocolError(
@@ -261,7 +274,7 @@ def decode_reply(value: bytes | None, *, correlation_id: str | None = None) -> R
     except ValueError as exc:  # also pydantic's ValidationError
         body = _loads_or_none(value)
         if isinstance(body, dict) and _is_v1_type(body.get("type")):
-            return _decode_v1_reply(body, correlation_id)  # written with another key order
+            return _decode_v1_reply(body, correlation_id, value)  # another key order
         detail = summarise(exc) if isinstance(exc, ValidationError) else str(exc)
         raise ProtocolError(
             f"not a valid reply record: {detail}", correlation_id=correlation_id
@@ -276,5 +289,6 @@ def decode_reply(value: bytes | None, *, correlation_id: str | None = None) -> R
                 data=err.data,
                 correlation_id=correlation_id,
             ),
+            value=value,
         )
-    return Reply(envelope.type, envelope.data)
+    return Reply(envelope.type, envelope.data, value=value)

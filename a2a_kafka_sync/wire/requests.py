@@ -9,6 +9,7 @@ translated by ``v1`` here, so that everything past the edge sees the same models
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ from ..types import (
     TaskQueryParams,
 )
 from ..types._base import A2ABaseModel
-from ..v1 import V1_METHODS, request_from_v1, request_to_v1
+from ..v1 import V1_METHODS, request_from_v1, request_to_v1, v1_method_name
 from ._validation import errors_of, summarise
 from .headers import HEADER_A2A_VERSION, RequestHeaders
 from .versions import V0_3, V1_0, version_of
@@ -38,6 +39,7 @@ __all__ = [
     "Request",
     "decode_request",
     "encode_request",
+    "resolve_any_method",
     "resolve_method",
 ]
 
@@ -97,6 +99,28 @@ def resolve_method(name: str) -> tuple[MethodSpec, bool]:
     raise MethodNotFoundError(f"method not found: {name[:100]!r}")
 
 
+def resolve_any_method(name: str) -> tuple[str, bool, str]:
+    """A method name of either A2A version as (canonical name, whether it streams, version).
+
+    A v1.0 name (``SendMessage``, ``SendStreamingMessage``, ``GetTask`` ...) is a 1.0
+    request; a v0.3 A2A JSON-RPC name (``message/send``, ``message/stream``, ``tasks/get``
+    ...) or a canonical (the seed's) name (``message_send``, ``task_get`` ...) a 0.3 one.
+    Only the names that always stream (``message/stream``, ``SendStreamingMessage``,
+    ``tasks/resubscribe``, ``SubscribeToTask``, ``task_resubscribe``) stream. Raises
+    MethodNotFoundError (-32601) for any other name.
+    """
+    if name in V1_METHODS:
+        canonical, streams = V1_METHODS[name]
+        return canonical, streams, V1_0
+    try:
+        spec, alias_streams = resolve_method(name)
+    except MethodNotFoundError:
+        raise MethodNotFoundError(
+            f"method not found in A2A 0.3 or 1.0: {name[:100]!r}", data={"method": name[:100]}
+        ) from None
+    return spec.name, alias_streams or spec.streaming == "always", V0_3
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """A decoded request: the method, its validated params, whether to stream, and routing."""
@@ -111,7 +135,7 @@ class Request:
 
 def encode_request(
     method: str,
-    params: A2ABaseModel,
+    params: A2ABaseModel | Mapping[str, Any],
     headers: RequestHeaders,
     *,
     streaming: bool = False,
@@ -121,10 +145,15 @@ def encode_request(
     """The value and headers of a request record, in A2A ``version`` (0.3 or 1.0).
 
     ``method`` is the canonical (the seed's) name; a 1.0 request carries the v1.0
-    method name and request object instead, and the ``a2a_version`` header.
+    method name and request object instead, and the ``a2a_version`` header. ``params``
+    is the params model, or a mapping sent as it is: the A2A JSON of the request's
+    version (a raw call's; raises TypeError when it is not JSON).
     """
     if version == V1_0:
-        v1_method, v1_params = request_to_v1(method, params, streaming)
+        if isinstance(params, A2ABaseModel):
+            v1_method, v1_params = request_to_v1(method, params, streaming)
+        else:
+            v1_method, v1_params = v1_method_name(method, streaming), json.loads(_raw_json(params))
         body: dict[str, Any] = {"method": v1_method, "params": v1_params}
         if caller_card is not None:
             body["agent_card"] = caller_card.to_wire()
@@ -132,11 +161,12 @@ def encode_request(
         if headers.a2a_version is None:
             record_headers.append((HEADER_A2A_VERSION, V1_0.encode()))
         return json.dumps(body, separators=(",", ":")).encode(), record_headers
+    params_json = params.to_json() if isinstance(params, A2ABaseModel) else _raw_json(params)
     parts = [
         b'{"method":',
         json.dumps(method).encode(),
         b',"params":',
-        params.to_json(),
+        params_json,
         b',"streaming":',
         b"true" if streaming else b"false",
     ]
@@ -144,6 +174,16 @@ def encode_request(
         parts += [b',"agent_card":', caller_card.to_json()]
     parts.append(b"}")
     return b"".join(parts), headers.to_kafka()
+
+
+def _raw_json(params: Mapping[str, Any]) -> bytes:
+    """The JSON of a raw call's params; TypeError for what is not a JSON object."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict (a JSON object), not {type(params).__name__}")
+    try:
+        return json.dumps(params, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"params must be JSON: {exc}") from None
 
 
 def _refuse_constant(name: str) -> Any:
