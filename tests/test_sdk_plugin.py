@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import pytest
+from helpers import wait_for
 
 from a2a_kafka_sync import KafkaServerApp, Message, Task, TaskState
 from a2a_kafka_sync.contrib.a2a_sdk import (
@@ -398,6 +399,27 @@ def test_a_hanging_executor_times_the_caller_out_and_is_cancelled_when_the_app_s
 
     assert executor.cancelled.wait(10), "the executor was never cancelled"
     assert handler.loop.thread is not None and not handler.loop.thread.is_alive()
+
+
+def test_a_hanging_streaming_executor_is_cancelled_at_handler_timeout(serve, connect) -> None:
+    executor = EchoExecutor()
+    app = serve(A2ASdkHandler.for_executor(executor), handler_timeout=1, max_workers=1)
+    client = connect()
+
+    with pytest.raises(InternalError), client.send_message_streaming("hang") as stream:
+        list(stream)
+
+    assert executor.cancelled.wait(10), "the executor was never cancelled"
+    assert wait_for(lambda: app._dispatcher._watchdog.stuck == 0, 10), "its worker is still held"
+    with client.send_message_streaming("after") as stream:
+        assert list(stream)[-1].status.state is TaskState.completed
+    assert client.send_message("hello").text == "echo hello"
+
+    executor.cancelled.clear()  # a unary call too (its caller would wait 30 s)
+    with pytest.raises(InternalError):
+        client.send_message("hang")
+    assert executor.cancelled.wait(10), "the unary call's executor was never cancelled"
+    assert wait_for(lambda: app._dispatcher._watchdog.stuck == 0, 10)
 
 
 def test_an_sdk_client_reaches_an_sdk_agent_through_kafka(serve, broker_settings, topic) -> None:
