@@ -9,7 +9,7 @@ import contextvars
 import logging
 import threading
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from ...errors import A2AKafkaError
@@ -54,10 +54,11 @@ class CallTasks:
         self._loop = loop
         self.tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
 
-    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Await ``coro`` with this call's mark on the tasks it starts."""
+    async def run(self, start: Callable[[], Awaitable[T]]) -> T:
+        """Await ``start()`` with this call's mark on the tasks it starts (the coroutine is
+        made here, so one never submitted is never made)."""
         _SCOPE.set(self)  # in this task's own context copy only
-        return await coro
+        return await start()
 
     def cancel(self) -> None:
         """Cancel, on the loop, the call's tasks still running. Any thread; never blocks."""

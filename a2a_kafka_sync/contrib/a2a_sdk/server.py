@@ -235,7 +235,7 @@ class A2ASdkHandler(RequestHandler):
         async def run() -> Any:
             return await invoke(server_context)
 
-        return self._wait(self._submit(tasks.run(run())), context, tasks)
+        return self._wait(self._submit(tasks.run(run)), context, tasks)
 
     def _stream(self, method: str, params: Any, context: RequestContext) -> Iterator[Any]:
         invoke = self._invocation(_STREAM, method, params, context)
@@ -255,7 +255,7 @@ class A2ASdkHandler(RequestHandler):
 
         try:
             while True:
-                item = self._wait(self._submit(tasks.run(step())), context, tasks)
+                item = self._wait(self._submit(tasks.run(step)), context, tasks)
                 if item is _END:
                     return
                 yield from_v03(item.result if self._line == 1 else item)
