@@ -702,3 +702,17 @@ def test_call_options_read_an_sdk_call_contexts_service_parameters() -> None:
     api_key = ClientCallContext(service_parameters={"X-API-Key": "k"})
     assert call_options(api_key)["credentials"] is USE_CLIENT_DEFAULT
     assert call_options(api_key, ["x-api-key"])["credentials"] == "k"
+
+
+def test_a_result_that_is_not_its_response_type_is_an_a2a_client_error() -> None:
+    if LINE != 1:
+        pytest.skip("a2a-sdk 1.x behaviour; a2a-sdk 0.3 is installed")
+    from a2a.client.errors import A2AClientError
+
+    from a2a_kafka_sync.contrib.a2a_sdk.transport1 import parse_result
+
+    task = parse_result({"id": "t-1", "status": {"state": "TASK_STATE_WORKING"}}, pb.Task)
+    assert task.id == "t-1" and sdk.state(task) == "working"
+    assert parse_result(None, pb.ListTasksResponse) == pb.ListTasksResponse()
+    with pytest.raises(A2AClientError, match="not a Task"):
+        parse_result({"id": "t-1", "notAField": 1}, pb.Task)

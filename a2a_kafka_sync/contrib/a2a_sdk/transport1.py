@@ -20,12 +20,13 @@ from ...client.credentials import CallCredentials
 from ...client.timeouts import USE_CLIENT_DEFAULT
 from .client import KafkaBridge, call_timeout
 
-__all__ = ["KafkaTransport1", "call_options"]
+__all__ = ["KafkaTransport1", "call_options", "parse_result"]
 
 _base: Any = importlib.import_module("a2a.client.transports.base")
 _pb: Any = importlib.import_module("a2a.types.a2a_pb2")
 _json_format: Any = importlib.import_module("google.protobuf.json_format")
 _Empty: Any = importlib.import_module("google.protobuf.empty_pb2").Empty
+_client_errors: Any = importlib.import_module("a2a.client.errors")
 _EXTENSIONS_HEADER: str = importlib.import_module("a2a.extensions.common").HTTP_EXTENSION_HEADER
 _AUTHORIZATION = "authorization"
 
@@ -55,6 +56,17 @@ def call_options(context: Any, api_key_headers: Iterable[str] = ()) -> dict[str,
         "credentials": credentials,
         "extensions": [uri.strip() for uri in extensions.split(",") if uri.strip()],
     }
+
+
+def parse_result(result: Any, response: Any) -> Any:
+    """A v1.0 JSON result read into the protobuf message class ``response``; strictly (an
+    unknown field is an error): what does not parse is raised as a2a-sdk's
+    ``A2AClientError``, as its HTTP transports raise a body they cannot read."""
+    try:
+        return _json_format.ParseDict(result or {}, response())
+    except _json_format.ParseError as exc:
+        name = response.DESCRIPTOR.name
+        raise _client_errors.A2AClientError(f"the agent's result is not a {name}: {exc}") from exc
 
 
 def _api_key_headers(card: Any) -> list[str]:
@@ -91,7 +103,7 @@ class KafkaTransport1(_base.ClientTransport):  # type: ignore[misc]
             _json_format.MessageToDict(request),
             **call_options(context, _api_key_headers(self.card)),
         )
-        return _json_format.ParseDict(result or {}, response())
+        return parse_result(result, response)
 
     async def _stream(self, method: str, request: Any, context: Any) -> AsyncGenerator[Any]:
         """The StreamResponses of the streaming ``method``, parsed as they arrive."""
@@ -102,7 +114,7 @@ class KafkaTransport1(_base.ClientTransport):  # type: ignore[misc]
             **call_options(context, _api_key_headers(self.card)),
         )
         async for event in stream:
-            yield _json_format.ParseDict(event, _pb.StreamResponse())
+            yield parse_result(event, _pb.StreamResponse)
 
     async def send_message(self, request: Any, *, context: Any = None) -> Any:
         """``SendMessage``: a SendMessageResponse holding the Task or the Message."""
