@@ -716,3 +716,46 @@ def test_a_result_that_is_not_its_response_type_is_an_a2a_client_error() -> None
     assert parse_result(None, pb.ListTasksResponse) == pb.ListTasksResponse()
     with pytest.raises(A2AClientError, match="not a Task"):
         parse_result({"id": "t-1", "notAField": 1}, pb.Task)
+
+
+@only_1
+def test_on_1_push_configs_and_the_extended_card_travel_as_v1(serve, broker_settings, topic):
+    # Coverage of the transport's other methods as v1.0 raw calls (the compat layer's
+    # transport passed this too): each result parses as its response type, Empty included.
+    extended = AgentCard(name="echo (extended)", url="", capabilities=AgentCapabilities())
+    serve(our_agent, extended_agent_card=extended)
+
+    async def calls(client: Any) -> Any:
+        [response] = await _collect(
+            client.send_message(pb.SendMessageRequest(message=sdk.user_message("wait")))
+        )
+        task_id = response.task.id
+        config = pb.TaskPushNotificationConfig(
+            task_id=task_id,
+            id="p-1",
+            url="https://hooks.example.com/a2a",
+            token="tok",
+            authentication=pb.AuthenticationInfo(scheme="Bearer", credentials="c"),
+        )
+        created = await client.create_task_push_notification_config(config)
+        got = await client.get_task_push_notification_config(
+            pb.GetTaskPushNotificationConfigRequest(task_id=task_id, id="p-1")
+        )
+        listed = await client.list_task_push_notification_configs(
+            pb.ListTaskPushNotificationConfigsRequest(task_id=task_id)
+        )
+        await client.delete_task_push_notification_config(
+            pb.DeleteTaskPushNotificationConfigRequest(task_id=task_id, id="p-1")
+        )
+        after = await client.list_task_push_notification_configs(
+            pb.ListTaskPushNotificationConfigsRequest(task_id=task_id)
+        )
+        card = await client.get_extended_agent_card(pb.GetExtendedAgentCardRequest())
+        return config, created, got, listed, after, card
+
+    config, created, got, listed, after, card = run_1(
+        broker_settings, topic, calls, streaming=False
+    )
+    assert created == config and got == config
+    assert list(listed.configs) == [config] and list(after.configs) == []
+    assert card.name == "echo (extended)"
