@@ -222,6 +222,21 @@ def test_credentials_reach_the_servers_authenticator(serve, connect) -> None:
     assert [c.principal for c in agent.contexts] == [Principal("alice", "apiKey")] * 2
 
 
+def test_a_calls_extensions_are_sent_with_the_clients(agent: Agent, connect) -> None:
+    client = connect(extensions=["urn:client"])
+    client.raw_call("SendMessage", v1_send("a"), extensions=["urn:call", "urn:client"])
+    with client.raw_stream("SendStreamingMessage", v1_send("b"), extensions=[" urn:s "]) as s:
+        list(s)
+    client.raw_call("SendMessage", v1_send("c"))
+    assert [c.extensions for c in agent.contexts] == [
+        ("urn:client", "urn:call"),
+        ("urn:client", "urn:s"),
+        ("urn:client",),
+    ]
+    with pytest.raises(TypeError, match="list of URIs"):
+        client.raw_call("SendMessage", v1_send("d"), extensions="urn:x")  # type: ignore[arg-type]
+
+
 def test_a_raw_call_carries_the_trace_and_is_counted_as_its_method(agent: Agent, connect) -> None:
     client = connect()
     with continue_trace(PARENT):

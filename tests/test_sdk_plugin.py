@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import pytest
+from helpers import wait_for
 
 from a2a_kafka_sync import KafkaServerApp, Message, Task, TaskState
 from a2a_kafka_sync.contrib.a2a_sdk import (
@@ -400,6 +401,27 @@ def test_a_hanging_executor_times_the_caller_out_and_is_cancelled_when_the_app_s
     assert handler.loop.thread is not None and not handler.loop.thread.is_alive()
 
 
+def test_a_hanging_streaming_executor_is_cancelled_at_handler_timeout(serve, connect) -> None:
+    executor = EchoExecutor()
+    app = serve(A2ASdkHandler.for_executor(executor), handler_timeout=1, max_workers=1)
+    client = connect()
+
+    with pytest.raises(InternalError), client.send_message_streaming("hang") as stream:
+        list(stream)
+
+    assert executor.cancelled.wait(10), "the executor was never cancelled"
+    assert wait_for(lambda: app._dispatcher._watchdog.stuck == 0, 10), "its worker is still held"
+    with client.send_message_streaming("after") as stream:
+        assert list(stream)[-1].status.state is TaskState.completed
+    assert client.send_message("hello").text == "echo hello"
+
+    executor.cancelled.clear()  # a unary call too (its caller would wait 30 s)
+    with pytest.raises(InternalError):
+        client.send_message("hang")
+    assert executor.cancelled.wait(10), "the unary call's executor was never cancelled"
+    assert wait_for(lambda: app._dispatcher._watchdog.stuck == 0, 10)
+
+
 def test_an_sdk_client_reaches_an_sdk_agent_through_kafka(serve, broker_settings, topic) -> None:
     executor = EchoExecutor()
     serve(A2ASdkHandler.for_executor(executor))
@@ -476,3 +498,264 @@ def test_the_v0_3_interop_converts_both_ways_on_either_line() -> None:
     expected = "a2a.types" if LINE == 0 else "a2a.compat.v0_3.types"
     assert type(theirs).__module__ == expected
     assert from_a2a_sdk(theirs) == ours
+
+
+# -- a2a-sdk 1.x: v1.0 end to end (tenant, paging, credentials, service parameters) -------------
+
+
+class Recorder:
+    """Our agent, keeping the context of every request it handles."""
+
+    def __init__(self) -> None:
+        self.contexts: list[RequestContext] = []
+
+    def __call__(self, message: Message, context: RequestContext) -> str | None:
+        self.contexts.append(context)
+        return our_agent(message, context)
+
+
+def run_1(broker_settings: dict[str, Any], topic: str, calls: Any, **options: Any) -> Any:
+    """``calls(client)`` with an a2a-sdk 1.x client (non-streaming unless ``streaming``) of the
+    agent on ``topic``; ``card`` and ``interceptors`` go to the factory's ``create``."""
+    card = options.pop("card", None) or sdk_card(broker_settings, topic)
+    interceptors = options.pop("interceptors", None)
+
+    async def scenario() -> Any:
+        factory = client_factory(config(**options), **client_settings(broker_settings))
+        client = factory.create(card, interceptors=interceptors)
+        try:
+            return await calls(client)
+        finally:
+            await client.close()
+
+    return asyncio.run(scenario())
+
+
+@only_1
+def test_on_1_the_tenant_of_a_request_reaches_the_agent(serve, broker_settings, topic) -> None:
+    # Through a2a-sdk's v0.3 compat layer (the transport before), the tenant was dropped.
+    from a2a_kafka_sync.v1._json import extra
+
+    agent = Recorder()
+    serve(agent)
+
+    async def calls(client: Any) -> Any:
+        request = pb.SendMessageRequest(message=sdk.user_message("one"), tenant="acme")
+        [response] = [r async for r in client.send_message(request)]
+        task = response.task
+        streamed = [
+            r
+            async for r in client.send_message(
+                pb.SendMessageRequest(message=sdk.user_message("two"), tenant="acme-streaming")
+            )
+        ]
+        got = await client.get_task(pb.GetTaskRequest(id=task.id, tenant="acme", history_length=1))
+        return task, streamed, got
+
+    task, streamed, got = run_1(broker_settings, topic, calls, streaming=False)
+    assert sdk.state(task) == "completed" and got.id == task.id and len(got.history) == 1
+    assert [extra(c.params, "tenant") for c in agent.contexts] == ["acme", "acme-streaming"]
+    assert [c.method for c in agent.contexts] == ["message_send", "message_send"]
+    assert sdk.state(streamed[-1].task) == "completed"
+
+    streamed = run_1(
+        broker_settings,
+        topic,
+        lambda client: _collect(
+            client.send_message(
+                pb.SendMessageRequest(message=sdk.user_message("three"), tenant="acme-s")
+            )
+        ),
+    )
+    assert agent.contexts[-1].streaming and extra(agent.contexts[-1].params, "tenant") == "acme-s"
+    kinds = [r.WhichOneof("payload") for r in streamed]
+    assert kinds[0] == "task" and "artifact_update" in kinds and kinds[-1] == "status_update"
+    assert sdk.state(streamed[-1].status_update) == "completed"
+
+
+async def _collect(responses: Any) -> list[Any]:
+    return [r async for r in responses]
+
+
+@only_1
+def test_on_1_list_tasks_pages_with_page_size_and_token(serve, broker_settings, topic) -> None:
+    # Through the compat layer, ListTasks had no paging: every task in one response.
+    serve(our_agent)
+    context_id = uuid.uuid4().hex
+
+    async def calls(client: Any) -> Any:
+        sent = []
+        for text in ("a", "b", "c"):
+            message = sdk.user_message(text)
+            message.context_id = context_id
+            [response] = await _collect(client.send_message(pb.SendMessageRequest(message=message)))
+            sent.append(response.task.id)
+        first = await client.list_tasks(pb.ListTasksRequest(context_id=context_id, page_size=2))
+        second = await client.list_tasks(
+            pb.ListTasksRequest(
+                context_id=context_id, page_size=2, page_token=first.next_page_token
+            )
+        )
+        return sent, first, second
+
+    sent, first, second = run_1(broker_settings, topic, calls, streaming=False)
+    assert len(first.tasks) == 2 and first.next_page_token and first.page_size == 2
+    assert first.total_size == 3
+    assert len(second.tasks) == 1 and second.next_page_token == ""
+    assert sorted(t.id for t in [*first.tasks, *second.tasks]) == sorted(sent)
+
+
+@only_1
+def test_on_1_the_auth_interceptors_bearer_token_is_the_calls_credentials(
+    serve, broker_settings, topic
+) -> None:
+    from a2a.client.auth import AuthInterceptor
+    from a2a.client.auth.credentials import CredentialService
+    from a2a.client.errors import A2AClientError
+
+    from a2a_kafka_sync.auth import bearer_authenticator
+    from a2a_kafka_sync.errors import UnauthenticatedError
+
+    agent = Recorder()
+    serve(agent, authenticator=bearer_authenticator({"s3cret": "alice"}.get))
+    card = sdk_card(broker_settings, topic)
+    card.security_schemes["bearer"].http_auth_security_scheme.scheme = "Bearer"
+    card.security_requirements.add().schemes["bearer"].list.append("")
+
+    class Token(CredentialService):  # type: ignore[misc]
+        def __init__(self, token: str | None) -> None:
+            self.token = token
+
+        async def get_credentials(self, scheme_name: str, context: Any) -> str | None:
+            return self.token
+
+    async def send(client: Any) -> Any:
+        return await _collect(
+            client.send_message(pb.SendMessageRequest(message=sdk.user_message("x")))
+        )
+
+    [response] = run_1(
+        broker_settings,
+        topic,
+        send,
+        card=card,
+        interceptors=[AuthInterceptor(Token("s3cret"))],
+        streaming=False,
+    )
+    assert sdk.state(response.task) == "completed"
+    principal = agent.contexts[0].principal
+    assert principal is not None and principal.name == "alice"
+
+    for interceptors in ([AuthInterceptor(Token("wrong"))], None):
+        with pytest.raises(A2AClientError, match="-32040") as caught:
+            run_1(
+                broker_settings, topic, send, card=card, interceptors=interceptors, streaming=False
+            )
+        assert isinstance(caught.value.__cause__, UnauthenticatedError)
+    assert len(agent.contexts) == 1  # the refused calls never reached the agent
+
+
+@only_1
+def test_on_1_the_a2a_extensions_service_parameter_reaches_the_agent(
+    serve, broker_settings, topic
+) -> None:
+    from a2a.client import ClientCallContext
+    from a2a.client.service_parameters import ServiceParametersFactory, with_a2a_extensions
+
+    agent = Recorder()
+    serve(agent)
+    uris = ["https://ext.example/b", "https://ext.example/a"]
+    parameters = ServiceParametersFactory.create([with_a2a_extensions(uris)])
+
+    async def calls(client: Any) -> Any:
+        context = ClientCallContext(service_parameters=parameters)
+        request = pb.SendMessageRequest(message=sdk.user_message("x"))
+        await _collect(client.send_message(request, context=context))
+        await _collect(client.send_message(pb.SendMessageRequest(message=sdk.user_message("y"))))
+
+    run_1(broker_settings, topic, calls, streaming=False)
+    assert [c.extensions for c in agent.contexts] == [tuple(sorted(uris)), ()]
+
+
+def test_call_options_read_an_sdk_call_contexts_service_parameters() -> None:
+    if LINE != 1:
+        pytest.skip("a2a-sdk 1.x behaviour; a2a-sdk 0.3 is installed")
+    from a2a.client import ClientCallContext
+
+    from a2a_kafka_sync.client.timeouts import USE_CLIENT_DEFAULT
+    from a2a_kafka_sync.contrib.a2a_sdk.transport1 import call_options
+
+    assert call_options(None) == {
+        "timeout": USE_CLIENT_DEFAULT,
+        "credentials": USE_CLIENT_DEFAULT,
+        "extensions": [],
+    }
+    context = ClientCallContext(
+        timeout=2,
+        service_parameters={"authorization": "Bearer t", "A2A-Extensions": "u1, u2", "X-Y": "z"},
+    )
+    assert call_options(context) == {
+        "timeout": 2.0,
+        "credentials": "Bearer t",
+        "extensions": ["u1", "u2"],
+    }
+    api_key = ClientCallContext(service_parameters={"X-API-Key": "k"})
+    assert call_options(api_key)["credentials"] is USE_CLIENT_DEFAULT
+    assert call_options(api_key, ["x-api-key"])["credentials"] == "k"
+
+
+def test_a_result_that_is_not_its_response_type_is_an_a2a_client_error() -> None:
+    if LINE != 1:
+        pytest.skip("a2a-sdk 1.x behaviour; a2a-sdk 0.3 is installed")
+    from a2a.client.errors import A2AClientError
+
+    from a2a_kafka_sync.contrib.a2a_sdk.transport1 import parse_result
+
+    task = parse_result({"id": "t-1", "status": {"state": "TASK_STATE_WORKING"}}, pb.Task)
+    assert task.id == "t-1" and sdk.state(task) == "working"
+    assert parse_result(None, pb.ListTasksResponse) == pb.ListTasksResponse()
+    with pytest.raises(A2AClientError, match="not a Task"):
+        parse_result({"id": "t-1", "notAField": 1}, pb.Task)
+
+
+@only_1
+def test_on_1_push_configs_and_the_extended_card_travel_as_v1(serve, broker_settings, topic):
+    # Coverage of the transport's other methods as v1.0 raw calls (the compat layer's
+    # transport passed this too): each result parses as its response type, Empty included.
+    extended = AgentCard(name="echo (extended)", url="", capabilities=AgentCapabilities())
+    serve(our_agent, extended_agent_card=extended)
+
+    async def calls(client: Any) -> Any:
+        [response] = await _collect(
+            client.send_message(pb.SendMessageRequest(message=sdk.user_message("wait")))
+        )
+        task_id = response.task.id
+        config = pb.TaskPushNotificationConfig(
+            task_id=task_id,
+            id="p-1",
+            url="https://hooks.example.com/a2a",
+            token="tok",
+            authentication=pb.AuthenticationInfo(scheme="Bearer", credentials="c"),
+        )
+        created = await client.create_task_push_notification_config(config)
+        got = await client.get_task_push_notification_config(
+            pb.GetTaskPushNotificationConfigRequest(task_id=task_id, id="p-1")
+        )
+        listed = await client.list_task_push_notification_configs(
+            pb.ListTaskPushNotificationConfigsRequest(task_id=task_id)
+        )
+        await client.delete_task_push_notification_config(
+            pb.DeleteTaskPushNotificationConfigRequest(task_id=task_id, id="p-1")
+        )
+        after = await client.list_task_push_notification_configs(
+            pb.ListTaskPushNotificationConfigsRequest(task_id=task_id)
+        )
+        card = await client.get_extended_agent_card(pb.GetExtendedAgentCardRequest())
+        return config, created, got, listed, after, card
+
+    config, created, got, listed, after, card = run_1(
+        broker_settings, topic, calls, streaming=False
+    )
+    assert created == config and got == config
+    assert list(listed.configs) == [config] and list(after.configs) == []
+    assert card.name == "echo (extended)"

@@ -74,9 +74,11 @@ class CallPath(ConnectionLifecycle):
         after_sequence: int | None = None,
         credentials: CallCredentials = USE_CLIENT_DEFAULT,
         version: str | None = None,
+        extensions: str | None = None,
     ) -> Waiter | StreamWaiter:
         """Send one request (``params`` a model, or a raw call's A2A JSON) in ``version``
-        (default: the client's ``protocol_version``); returns its registered waiter."""
+        (default: the client's ``protocol_version``) with the ``a2a_extensions`` header
+        ``extensions`` (default: the client's); returns its registered waiter."""
         self._ready(deadline, timeout)  # connecting counts against the call's deadline
         assert self._producer is not None
         correlation_id = new_id()
@@ -86,7 +88,7 @@ class CallPath(ConnectionLifecycle):
             reply_topic=self.reply_topic,
             agent_id=self.config.agent_id,
             deadline_ms=deadline_ms,
-            a2a_extensions=self._extensions,
+            a2a_extensions=self._extensions if extensions is None else extensions,
             after_sequence=after_sequence,
             authorization=credentials_for(credentials, self.config.credentials),
         )
@@ -211,6 +213,7 @@ class CallPath(ConnectionLifecycle):
         credentials: CallCredentials = USE_CLIENT_DEFAULT,
         *,
         version: str | None = None,
+        extensions: str | None = None,
     ) -> Reply:
         seconds = self._timeout(timeout)
         deadline = self._deadline(seconds)
@@ -222,6 +225,7 @@ class CallPath(ConnectionLifecycle):
             deadline=deadline,
             credentials=credentials,
             version=version,
+            extensions=extensions,
         )
         assert isinstance(waiter, Waiter)
         return self._await(waiter, seconds, deadline)
@@ -290,6 +294,7 @@ class CallPath(ConnectionLifecycle):
         after_sequence: int | None = None,
         resume: bool | int = False,
         version: str | None = None,
+        extensions: str | None = None,
     ) -> ReplyStream:
         seconds = self._timeout(timeout)
         deadline = self._deadline(seconds)
@@ -302,6 +307,7 @@ class CallPath(ConnectionLifecycle):
             after_sequence=after_sequence,
             credentials=credentials,
             version=version,
+            extensions=extensions,
         )
         assert isinstance(waiter, StreamWaiter)
         resumer = None

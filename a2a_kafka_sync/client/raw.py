@@ -11,7 +11,7 @@ extension headers, size check, metrics and trace context.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -99,6 +99,7 @@ class RawCalls(CallPath):
         *,
         timeout: Timeout = USE_CLIENT_DEFAULT,
         credentials: CallCredentials = USE_CLIENT_DEFAULT,
+        extensions: Iterable[str] = (),
     ) -> Any:
         """Send one A2A request as it is and return its raw result.
 
@@ -115,6 +116,8 @@ class RawCalls(CallPath):
             timeout: seconds to wait for the result (default: the client's ``timeout``;
                 None waits for ever).
             credentials: this call's credentials (default: the client's).
+            extensions: extension URIs this call uses besides the client's
+                ``extensions`` (its ``a2a_extensions`` header: both, each once).
 
         Returns:
             the JSON-RPC ``result`` of the method in its version, as the agent sent it:
@@ -134,7 +137,12 @@ class RawCalls(CallPath):
         if streams:
             raise TypeError(f"{method} is a streaming method: use raw_stream()")
         reply = self._call(
-            canonical, {} if params is None else params, timeout, credentials, version=version
+            canonical,
+            {} if params is None else params,
+            timeout,
+            credentials,
+            version=version,
+            extensions=self._call_extensions(extensions),
         )
         return raw_result(reply)
 
@@ -145,14 +153,15 @@ class RawCalls(CallPath):
         *,
         timeout: Timeout = USE_CLIENT_DEFAULT,
         credentials: CallCredentials = USE_CLIENT_DEFAULT,
+        extensions: Iterable[str] = (),
     ) -> RawReplyStream:
         """Send one streaming A2A request as it is; iterate over its raw results.
 
         ``method`` is a streaming method: v0.3 ``message/stream`` or
         ``tasks/resubscribe``, v1.0 ``SendStreamingMessage`` or ``SubscribeToTask``
         (TypeError for another; MethodNotFoundError, -32601, for a name of neither
-        version). ``params``, ``timeout`` (for the first result, then between results)
-        and ``credentials`` are those of :meth:`raw_call`. Returns a
+        version). ``params``, ``timeout`` (for the first result, then between results),
+        ``credentials`` and ``extensions`` are those of :meth:`raw_call`. Returns a
         :class:`RawReplyStream` of the JSON-RPC results of that version (v0.3: Task,
         Message and update event JSON; v1.0: ``StreamResponse``); an error reply is
         raised from it as its A2AError.
@@ -161,6 +170,18 @@ class RawCalls(CallPath):
         if not streams:
             raise TypeError(f"{method} is not a streaming method: use raw_call()")
         stream = self._stream(
-            canonical, {} if params is None else params, timeout, credentials, version=version
+            canonical,
+            {} if params is None else params,
+            timeout,
+            credentials,
+            version=version,
+            extensions=self._call_extensions(extensions),
         )
         return RawReplyStream(stream, version)
+
+    def _call_extensions(self, extensions: Iterable[str]) -> str | None:
+        """The ``a2a_extensions`` header of a call that adds ``extensions`` to the client's."""
+        if isinstance(extensions, str):
+            raise TypeError("extensions must be a list of URIs, not a string")
+        uris = dict.fromkeys([*self.config.extensions, *(u.strip() for u in extensions)])
+        return ",".join(uri for uri in uris if uri) or None

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from ...client import KafkaClientTransport
+from ...client.raw import RawReplyStream
 from ...client.stream import ReplyStream
 from ...client.timeouts import USE_CLIENT_DEFAULT, Timeout
 from ...discovery import parse_kafka_url
@@ -63,7 +64,7 @@ class KafkaBridge:
             raise sdk_client_error(exc) from exc
 
     async def stream(
-        self, open_stream: Callable[..., ReplyStream], /, *args: Any, **kwargs: Any
+        self, open_stream: Callable[..., ReplyStream | RawReplyStream], /, *args: Any, **kwargs: Any
     ) -> AsyncIterator[Any]:
         """The events of the stream ``open_stream(*args, **kwargs)`` opens, as they arrive.
 

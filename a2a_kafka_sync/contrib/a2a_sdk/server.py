@@ -25,7 +25,7 @@ from ...server import RequestContext, RequestHandler
 from ...types import AgentCapabilities, AgentCard, MessageSendParams, Task
 from ...wire import SUCCESS
 from .convert import from_v03, our_error, sdk_line, to_sdk_card, to_v03, v03_types
-from .loop import EventLoopThread
+from .loop import CallTasks, EventLoopThread
 
 __all__ = ["CONTEXT_KEY", "A2ASdkHandler"]
 
@@ -90,9 +90,12 @@ class A2ASdkHandler(RequestHandler):
 
     ``KafkaServerApp(A2ASdkHandler(handler), ...)`` calls :meth:`start` and
     :meth:`close`. The handler's coroutines get an a2a-sdk ``ServerCallContext``
-    whose ``state[CONTEXT_KEY]`` is this library's RequestContext. A call
-    waits while the request's deadline allows; past it, or when the app's
-    watchdog gives up on the call, the coroutine is cancelled.
+    whose ``state[CONTEXT_KEY]`` is this library's RequestContext. A call (a
+    stream: each of its events) waits while the request's deadline allows; past
+    it, or when the app's watchdog gives up on the call (``handler_timeout``),
+    the coroutine is cancelled with every task it started on the loop (the
+    ``AgentExecutor``'s among them, :class:`~.loop.CallTasks`), and the worker
+    thread is free.
     """
 
     def __init__(self, request_handler: Any) -> None:
@@ -227,15 +230,17 @@ class A2ASdkHandler(RequestHandler):
     def _run(self, invoke: Callable[[Any], Awaitable[Any]], context: RequestContext) -> Any:
         """Run ``invoke(server_context)`` on the loop; wait for its result."""
         server_context = self._server_context(context)
+        tasks = self.loop.call_tasks()
 
         async def run() -> Any:
             return await invoke(server_context)
 
-        return self._wait(self._submit(run()), context)
+        return self._wait(self._submit(tasks.run(run)), context, tasks)
 
     def _stream(self, method: str, params: Any, context: RequestContext) -> Iterator[Any]:
         invoke = self._invocation(_STREAM, method, params, context)
         server_context = self._server_context(context)
+        tasks = self.loop.call_tasks()
         events: AsyncIterator[Any] | None = None
 
         async def step() -> Any:
@@ -250,7 +255,7 @@ class A2ASdkHandler(RequestHandler):
 
         try:
             while True:
-                item = self._wait(self._submit(step()), context)
+                item = self._wait(self._submit(tasks.run(step)), context, tasks)
                 if item is _END:
                     return
                 yield from_v03(item.result if self._line == 1 else item)
@@ -270,8 +275,13 @@ class A2ASdkHandler(RequestHandler):
             raise InternalError("the a2a-sdk handler is not running (it starts with the app)")
         return self.loop.submit(coro)
 
-    def _wait(self, future: concurrent.futures.Future[Any], context: RequestContext) -> Any:
-        """The future's result: a2a-sdk errors as ours; cancelled past the deadline or on cancel."""
+    def _wait(
+        self, future: concurrent.futures.Future[Any], context: RequestContext, tasks: CallTasks
+    ) -> Any:
+        """The future's result: a2a-sdk errors as ours. Past the request's deadline, or when
+        its context is cancelled (the app's watchdog gave up on it at ``handler_timeout``),
+        the future is cancelled and so are the call's ``tasks`` (the agent's executor among
+        them): the worker goes back to the pool, the agent's code stops."""
         while True:
             left = context.time_left()
             step = WAIT_STEP if left is None else max(0.0, min(WAIT_STEP, left))
@@ -283,6 +293,7 @@ class A2ASdkHandler(RequestHandler):
                 if not future.done():  # this wait ran out, not the call
                     if context.is_cancelled() or (left is not None and left <= step):
                         future.cancel()
+                        tasks.cancel()
                         raise InternalError("deadline passed, or the call cancelled") from None
                     continue
                 ours = our_error(exc)

@@ -1,158 +1,183 @@
 """The Kafka ``ClientTransport`` of a2a-sdk 1.x (imported only with a2a-sdk 1.x installed).
 
-a2a-sdk 1.x speaks A2A v1.0 in protobuf messages. Each request is taken to the
-A2A v0.3 classes by a2a-sdk's own ``a2a.compat.v0_3.conversions``, from there to
-this library's models (the blocking client sends them), and each result makes
-the way back. The module type-checks against either line: a2a-sdk 1.x's names
-are looked up at import time and typed ``Any``.
+a2a-sdk 1.x speaks A2A v1.0 in protobuf messages, and so does this transport, end to
+end: each request is written as v1.0 JSON (protobuf's JSON mapping,
+``json_format.MessageToDict``) and sent by its v1.0 method name with the blocking
+client's raw calls (``raw_call`` / ``raw_stream``, ``docs/raw_calls.md``), and each
+v1.0 JSON result is read back into its protobuf response (``json_format.ParseDict``).
+No v0.3 step in between, so every v1.0 field travels: ``tenant``, ``ListTasks`` paging
+and filters, ``historyLength``, metadata. The module type-checks against either line:
+a2a-sdk 1.x's names are looked up at import time and typed ``Any``.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from typing import Any
 
-from ...types import Task
+from ...client.credentials import CallCredentials
+from ...client.timeouts import USE_CLIENT_DEFAULT
 from .client import KafkaBridge, call_timeout
-from .convert import from_v03, to_v03, v03_types
 
-__all__ = ["KafkaTransport1"]
+__all__ = ["KafkaTransport1", "call_options", "parse_result"]
 
 _base: Any = importlib.import_module("a2a.client.transports.base")
 _pb: Any = importlib.import_module("a2a.types.a2a_pb2")
-_conv: Any = importlib.import_module("a2a.compat.v0_3.conversions")
+_json_format: Any = importlib.import_module("google.protobuf.json_format")
+_Empty: Any = importlib.import_module("google.protobuf.empty_pb2").Empty
+_client_errors: Any = importlib.import_module("a2a.client.errors")
+_EXTENSIONS_HEADER: str = importlib.import_module("a2a.extensions.common").HTTP_EXTENSION_HEADER
+_AUTHORIZATION = "authorization"
 
-_ID = 0  # the JSON-RPC id the compat request wrappers need; it never leaves this module
+
+def call_options(context: Any, api_key_headers: Iterable[str] = ()) -> dict[str, Any]:
+    """The ``timeout``, ``credentials`` and ``extensions`` of one raw call, from an a2a-sdk
+    ``ClientCallContext`` (None: the client's defaults).
+
+    Its ``service_parameters`` are what a2a-sdk's HTTP transports send as HTTP headers
+    (names compared without case): ``Authorization`` (a bearer token, as a2a-sdk's
+    ``AuthInterceptor`` sets it) or, failing that, the header of one of the card's API
+    key schemes (``api_key_headers``) becomes the call's ``credentials`` (the
+    ``authorization`` record header); ``A2A-Extensions`` (comma separated URIs, as
+    ``with_a2a_extensions`` sets it) is added to the client's ``extensions``. Other
+    service parameters have no place on the Kafka binding and are not sent.
+    """
+    parameters: Mapping[str, str] = getattr(context, "service_parameters", None) or {}
+    lowered = {name.lower(): value for name, value in parameters.items()}
+    credentials: CallCredentials = USE_CLIENT_DEFAULT
+    for name in (_AUTHORIZATION, *(h.lower() for h in api_key_headers)):
+        if lowered.get(name):
+            credentials = lowered[name]
+            break
+    extensions = lowered.get(_EXTENSIONS_HEADER.lower(), "")
+    return {
+        "timeout": call_timeout(context),
+        "credentials": credentials,
+        "extensions": [uri.strip() for uri in extensions.split(",") if uri.strip()],
+    }
 
 
-def _event(ours: Any) -> Any:
-    """A StreamResponse holding one of our stream events."""
-    event = to_v03(ours)
-    wrapper = v03_types().SendStreamingMessageSuccessResponse(id=_ID, result=event)
-    return _conv.to_core_stream_response(wrapper)
+def parse_result(result: Any, response: Any) -> Any:
+    """A v1.0 JSON result read into the protobuf message class ``response``; strictly (an
+    unknown field is an error): what does not parse is raised as a2a-sdk's
+    ``A2AClientError``, as its HTTP transports raise a body they cannot read."""
+    try:
+        return _json_format.ParseDict(result or {}, response())
+    except _json_format.ParseError as exc:
+        name = response.DESCRIPTOR.name
+        raise _client_errors.A2AClientError(f"the agent's result is not a {name}: {exc}") from exc
+
+
+def _api_key_headers(card: Any) -> list[str]:
+    """The header names of the card's API key security schemes."""
+    headers = []
+    for scheme in card.security_schemes.values():
+        if scheme.HasField("api_key_security_scheme"):
+            api_key = scheme.api_key_security_scheme
+            if api_key.location.lower() == "header" and api_key.name:
+                headers.append(api_key.name)
+    return headers
 
 
 class KafkaTransport1(_base.ClientTransport):  # type: ignore[misc]
-    """a2a-sdk 1.x's ``ClientTransport`` over Kafka: the blocking client's calls, in threads.
+    """a2a-sdk 1.x's ``ClientTransport`` over Kafka: v1.0 raw calls of the blocking client,
+    in threads.
 
-    ``card`` is the a2a-sdk (protobuf) card the factory chose this transport
-    from. A ``ClientCallContext.timeout`` bounds the call (else the client's
-    timeout does). Errors are raised as a2a-sdk 1.x's transports raise them:
-    the ``a2a.utils.errors`` class of the agent's code, ``A2AClientTimeoutError``,
-    ``A2AClientError``.
+    ``card`` is the a2a-sdk (protobuf) card the factory chose this transport from. A
+    ``ClientCallContext`` gives the call its ``timeout`` (else the client's), and its
+    service parameters its credentials and extensions (:func:`call_options`). Errors
+    are raised as a2a-sdk 1.x's transports raise them: the ``a2a.utils.errors`` class
+    of the agent's code, ``A2AClientTimeoutError``, ``A2AClientError``.
     """
 
     def __init__(self, bridge: KafkaBridge, card: Any) -> None:
         self.bridge = bridge
         self.card = card
 
+    async def _call(self, method: str, request: Any, context: Any, response: Any) -> Any:
+        """``method`` with ``request`` as its v1.0 params; the result parsed as ``response``."""
+        result = await self.bridge.call(
+            self.bridge.client.raw_call,
+            method,
+            _json_format.MessageToDict(request),
+            **call_options(context, _api_key_headers(self.card)),
+        )
+        return parse_result(result, response)
+
+    async def _stream(self, method: str, request: Any, context: Any) -> AsyncGenerator[Any]:
+        """The StreamResponses of the streaming ``method``, parsed as they arrive."""
+        stream = self.bridge.stream(
+            self.bridge.client.raw_stream,
+            method,
+            _json_format.MessageToDict(request),
+            **call_options(context, _api_key_headers(self.card)),
+        )
+        async for event in stream:
+            yield parse_result(event, _pb.StreamResponse)
+
     async def send_message(self, request: Any, *, context: Any = None) -> Any:
         """``SendMessage``: a SendMessageResponse holding the Task or the Message."""
-        params = from_v03(_conv.to_compat_send_message_request(request, _ID).params)
-        client = self.bridge.client
-        result = await self.bridge.call(client.send_message, params, timeout=call_timeout(context))
-        response = _pb.SendMessageResponse()
-        if isinstance(result, Task):
-            response.task.CopyFrom(_conv.to_core_task(to_v03(result)))
-        else:
-            response.message.CopyFrom(_conv.to_core_message(to_v03(result)))
-        return response
+        return await self._call("SendMessage", request, context, _pb.SendMessageResponse)
 
     async def send_message_streaming(
         self, request: Any, *, context: Any = None
     ) -> AsyncGenerator[Any]:
-        """``SendStreamingMessage``: StreamResponses, converted as they arrive."""
-        params = from_v03(_conv.to_compat_send_message_request(request, _ID).params)
-        client = self.bridge.client
-        stream = self.bridge.stream(
-            client.send_message_streaming, params, timeout=call_timeout(context)
-        )
-        async for event in stream:
-            yield _event(event)
+        """``SendStreamingMessage``: StreamResponses, as they arrive."""
+        async for event in self._stream("SendStreamingMessage", request, context):
+            yield event
 
     async def get_task(self, request: Any, *, context: Any = None) -> Any:
         """``GetTask``."""
-        params = from_v03(_conv.to_compat_get_task_request(request, _ID).params)
-        task = await self.bridge.call(
-            self.bridge.client.get_task, params, timeout=call_timeout(context)
-        )
-        return _conv.to_core_task(to_v03(task))
+        return await self._call("GetTask", request, context, _pb.Task)
 
     async def list_tasks(self, request: Any, *, context: Any = None) -> Any:
-        """``ListTasks``: this library's ``list_tasks`` (its context filter; no paging)."""
-        tasks = await self.bridge.call(
-            self.bridge.client.list_tasks,
-            context_id=request.context_id or None,
-            timeout=call_timeout(context),
-        )
-        core = [_conv.to_core_task(to_v03(task)) for task in tasks]
-        return _pb.ListTasksResponse(tasks=core, page_size=len(core), total_size=len(core))
+        """``ListTasks``: one page (``pageSize``, ``pageToken``, the filters) of the tasks."""
+        return await self._call("ListTasks", request, context, _pb.ListTasksResponse)
 
     async def cancel_task(self, request: Any, *, context: Any = None) -> Any:
         """``CancelTask``."""
-        params = from_v03(_conv.to_compat_cancel_task_request(request, _ID).params)
-        task = await self.bridge.call(
-            self.bridge.client.cancel_task, params, timeout=call_timeout(context)
-        )
-        return _conv.to_core_task(to_v03(task))
+        return await self._call("CancelTask", request, context, _pb.Task)
 
     async def create_task_push_notification_config(
         self, request: Any, *, context: Any = None
     ) -> Any:
         """``CreateTaskPushNotificationConfig``."""
-        config = from_v03(_conv.to_compat_task_push_notification_config(request))
-        stored = await self.bridge.call(
-            self.bridge.client.set_task_callback, config, timeout=call_timeout(context)
+        return await self._call(
+            "CreateTaskPushNotificationConfig", request, context, _pb.TaskPushNotificationConfig
         )
-        return _conv.to_core_task_push_notification_config(to_v03(stored))
 
     async def get_task_push_notification_config(self, request: Any, *, context: Any = None) -> Any:
         """``GetTaskPushNotificationConfig``."""
-        config = await self.bridge.call(
-            self.bridge.client.get_task_callback,
-            request.task_id,
-            request.id or None,
-            timeout=call_timeout(context),
+        return await self._call(
+            "GetTaskPushNotificationConfig", request, context, _pb.TaskPushNotificationConfig
         )
-        return _conv.to_core_task_push_notification_config(to_v03(config))
 
     async def list_task_push_notification_configs(
         self, request: Any, *, context: Any = None
     ) -> Any:
-        """``ListTaskPushNotificationConfigs`` (no paging)."""
-        configs = await self.bridge.call(
-            self.bridge.client.list_task_callbacks, request.task_id, timeout=call_timeout(context)
+        """``ListTaskPushNotificationConfigs``."""
+        return await self._call(
+            "ListTaskPushNotificationConfigs",
+            request,
+            context,
+            _pb.ListTaskPushNotificationConfigsResponse,
         )
-        core = [_conv.to_core_task_push_notification_config(to_v03(c)) for c in configs]
-        return _pb.ListTaskPushNotificationConfigsResponse(configs=core)
 
     async def delete_task_push_notification_config(
         self, request: Any, *, context: Any = None
     ) -> None:
         """``DeleteTaskPushNotificationConfig``."""
-        await self.bridge.call(
-            self.bridge.client.delete_task_callback,
-            request.task_id,
-            request.id,
-            timeout=call_timeout(context),
-        )
+        await self._call("DeleteTaskPushNotificationConfig", request, context, _Empty)
 
     async def subscribe(self, request: Any, *, context: Any = None) -> AsyncGenerator[Any]:
         """``SubscribeToTask``: the task, then its events."""
-        params = from_v03(_conv.to_compat_subscribe_to_task_request(request, _ID).params)
-        client = self.bridge.client
-        async for event in self.bridge.stream(
-            client.resubscribe, params, timeout=call_timeout(context)
-        ):
-            yield _event(event)
+        async for event in self._stream("SubscribeToTask", request, context):
+            yield event
 
     async def get_extended_agent_card(self, request: Any, *, context: Any = None) -> Any:
         """``GetExtendedAgentCard``: the agent's authenticated extended card."""
-        card = await self.bridge.call(
-            self.bridge.client.get_card, extended=True, timeout=call_timeout(context)
-        )
-        return _conv.to_core_agent_card(to_v03(card))
+        return await self._call("GetExtendedAgentCard", request, context, _pb.AgentCard)
 
     async def close(self) -> None:
         """Close the Kafka client."""
