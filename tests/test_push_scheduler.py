@@ -280,26 +280,29 @@ def test_more_dead_targets_than_threads_hold_threads_only_for_their_first_failur
 def test_a_down_target_is_tried_again_after_its_cool_down(
     schedulers: Callable[..., tuple[PushScheduler, Counter[str]]],
 ) -> None:
-    scheduler, drops = schedulers(workers=2, per_target=1, down_after=1, cool_down=0.3)
+    now = [1000.0]  # the scheduler's clock, moved by the test: no wall-clock timing
+    scheduler, drops = schedulers(
+        workers=2, per_target=1, down_after=1, cool_down=30.0, clock=lambda: now[0]
+    )
     outcomes = iter([False, False, True])  # fails, fails its retry, then answers
-    ran: list[float] = []
+    ran: list[str] = []
 
     def flaky() -> bool:
-        ran.append(time.monotonic())
+        ran.append("flaky")
         return next(outcomes)
 
-    scheduler.submit("https://flaky:443", "t", flaky)  # fails: down for 0.3 s
+    scheduler.submit("https://flaky:443", "t", flaky)  # fails: down for 30 s
     assert wait_for(lambda: len(ran) == 1, 5)
     scheduler.submit("https://flaky:443", "t", flaky)  # within the cool-down: dropped
     assert wait_for(lambda: drops["target_down"] == 1, 5)
-    time.sleep(0.35)
-    scheduler.submit("https://flaky:443", "t", flaky)  # the retry: fails, down for 0.6 s
+    now[0] += 31
+    scheduler.submit("https://flaky:443", "t", flaky)  # the retry: fails, down for 60 s
     assert wait_for(lambda: len(ran) == 2, 5)
-    time.sleep(0.35)
-    scheduler.submit("https://flaky:443", "t", flaky)  # 0.35 s into 0.6 s: dropped
+    now[0] += 31
+    scheduler.submit("https://flaky:443", "t", flaky)  # 31 s into 60 s: dropped
     assert wait_for(lambda: drops["target_down"] == 2, 5)
-    time.sleep(0.35)
+    now[0] += 31
     scheduler.submit("https://flaky:443", "t", flaky)  # the retry answers: back
-    scheduler.submit("https://flaky:443", "t", lambda: ran.append(0.0) or True)
-    assert wait_for(lambda: len(ran) == 4, 5)
+    scheduler.submit("https://flaky:443", "t", lambda: ran.append("next") or True)
+    assert wait_for(lambda: ran == ["flaky", "flaky", "flaky", "next"], 5)
     assert drops["target_down"] == 2

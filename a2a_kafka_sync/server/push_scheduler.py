@@ -86,6 +86,7 @@ class PushScheduler:
         down_after: failed deliveries in a row that put a target down (>= 1).
         cool_down: seconds a target stays down the first time (> 0); doubled after each
             failed retry, at most :data:`MAX_COOL_DOWN`.
+        clock: the time source of the cool-downs (``time.monotonic``; tests pass their own).
     """
 
     def __init__(
@@ -99,6 +100,7 @@ class PushScheduler:
         on_drop: Callable[[str], None] = lambda reason: None,
         down_after: int = 3,
         cool_down: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if min(workers, per_target, max_queued, max_queued_per_target, down_after) < 1:
             raise ValueError(
@@ -106,6 +108,7 @@ class PushScheduler:
             )
         if cool_down <= 0:
             raise ValueError("cool_down must be > 0")
+        self._clock = clock
         self._down_after = down_after
         self._cool_down = cool_down
         self._health: dict[str, _Health] = {}
@@ -256,7 +259,7 @@ class PushScheduler:
         health = self._health.get(target)
         if health is None or not health.down_until:
             return True, False
-        if time.monotonic() >= health.down_until and not health.probing:
+        if self._clock() >= health.down_until and not health.probing:
             health.probing = True  # this one tries the target again
             return True, False
         first, health.told = not health.told, True
@@ -280,7 +283,7 @@ class PushScheduler:
             health.cool_down = (
                 min(health.cool_down * 2, MAX_COOL_DOWN) if was_down else self._cool_down
             )
-            health.down_until = time.monotonic() + health.cool_down
+            health.down_until = self._clock() + health.cool_down
             health.probing = health.told = False
             logger.warning(
                 "push target %s is down after %d failed deliveries: its deliveries are "
