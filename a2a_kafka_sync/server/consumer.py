@@ -342,7 +342,9 @@ class RequestConsumer:
         point for over COMMIT_HOLD_WARNING s while later requests are done: after a crash
         they would all be read and run again. A handler that never returns does that; set
         ``handler_timeout``."""
-        for hold in self._tracker.holds(COMMIT_HOLD_WARNING):
+        holds = self._tracker.holds(COMMIT_HOLD_WARNING)
+        self._holds_told &= {(h.partition, h.offset) for h in holds}  # ended ones: forgotten
+        for hold in holds:
             key = (hold.partition, hold.offset)
             if key in self._holds_told:
                 continue
