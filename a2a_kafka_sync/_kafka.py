@@ -45,6 +45,7 @@ __all__ = [
     "ensure_topics",
     "library_error",
     "producer_connected",
+    "rebalances_incrementally",
     "record_size",
     "size_limits",
     "too_large",
@@ -384,6 +385,17 @@ def producer_connected(producer: KafkaProducer) -> bool:
         return any(client.connected(broker.node_id) for broker in producer._metadata.brokers())
     except Exception:  # kafka-python internals: a convenience, never a failure
         return False
+
+
+def rebalances_incrementally(consumer: KafkaConsumer) -> bool:
+    """True when ``consumer``'s group rebalances incrementally (a cooperative assignor in its
+    ``partition_assignment_strategy``: only the partitions that move are revoked); False
+    for the eager protocol of kafka-python's default assignors, or when it cannot tell."""
+    try:
+        protocol = consumer._coordinator._rebalance_protocol
+    except AttributeError:  # kafka-python internals: eager unless it says otherwise
+        return False
+    return getattr(protocol, "name", None) == "COOPERATIVE"
 
 
 def close_producer(producer: KafkaProducer, timeout: float) -> None:

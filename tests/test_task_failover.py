@@ -168,7 +168,8 @@ def test_a_task_whose_server_is_killed_mid_stream_finishes_on_the_survivor_round
             assert isinstance(last, TaskStatusUpdateEvent), last
             assert last.status.state is TaskState.completed and last.final
             sequences = [seq for seq, _ in events]
-            assert sequences == list(range(1, len(events) + 1)), sequences
+            shown = [(seq, type(e).__name__[:10], chunk_of(e)) for seq, e in events]
+            assert sequences == list(range(1, len(events) + 1)), shown
             # The stored task: completed, under the stream's task id, the new run's chunks.
             stored = answered_by(client.get_task(stream.task_id))
             assert stored.split() == [f"{i}@{survivor.pid}" for i in range(1, CHUNKS + 1)]

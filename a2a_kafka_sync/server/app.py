@@ -273,6 +273,7 @@ class KafkaServerApp:
                 (lambda: dispatcher.overloaded(spares)) if spares else (lambda: None),
             )
             dispatcher.on_abandoned = scheduler.refuse_waiting
+            self._requests.on_moved = dispatcher.requests_moved
             self._requests.start(
                 scheduler.submit,
                 self._before_poll,

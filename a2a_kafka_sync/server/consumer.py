@@ -15,7 +15,7 @@ from typing import Any
 import kafka.errors
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 
-from .._kafka import library_error
+from .._kafka import library_error, rebalances_incrementally
 from ..config import ServerConfig
 from ..errors import KafkaOperationError
 from ..metrics import ServerMetrics
@@ -60,8 +60,10 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     commit is queued (asynchronously) ahead of the rebalance's own requests.
     """
 
-    def __init__(self, requests: RequestConsumer) -> None:
+    def __init__(self, requests: RequestConsumer, cooperative: bool = False) -> None:
         self._requests = requests
+        self._cooperative = cooperative
+        self._revoked: set[int] = set()
 
     def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
         if self._requests.committer is not None:  # exactly once: uncommitted work is redone
@@ -69,11 +71,31 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         else:
             self._requests._commit(only=set(revoked))
         self._requests._tracker.forget(revoked)
+        if self._cooperative:  # an incremental rebalance revokes only what moves
+            self._moved({tp.partition for tp in revoked})
+        else:  # an eager one revokes everything first, and gives most of it back
+            self._revoked |= {tp.partition for tp in revoked}
+
+    def on_partitions_lost(self, lost: Collection[TopicPartition]) -> None:
+        """This member was evicted from the group: its partitions are others' already."""
+        self.on_partitions_revoked(lost)
+        self._moved({tp.partition for tp in lost})
 
     def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        if not self._cooperative:  # revoked and not given back: moved to another server
+            self._moved(self._revoked - {tp.partition for tp in assigned})
+            self._revoked = set()
         if assigned:
             logger.info("serving partitions %s", sorted(p.partition for p in assigned))
             self._requests._assigned.set()
+
+    def _moved(self, partitions: set[int]) -> None:
+        """Tell the app that ``partitions`` moved away (their unfinished requests are run
+        again by the new owner, see :mod:`a2a_kafka_sync.server.moved`)."""
+        self._revoked -= partitions
+        on_moved = self._requests.on_moved
+        if partitions and on_moved is not None:
+            on_moved(partitions)
 
 
 class RequestConsumer:
@@ -123,6 +145,8 @@ class RequestConsumer:
         self._lag_at = 0.0
         self._last_commit = 0.0
         self._holds_told: set[tuple[TopicPartition, int]] = set()
+        self.on_moved: Callable[[set[int]], None] | None = None
+        """Told the partitions a rebalance moved to another server (set by the app)."""
         self.join_guard = StrandedJoinGuard()
         """Rejoins when kafka-python strands a finished group join (see group_join.py)."""
 
@@ -139,7 +163,7 @@ class RequestConsumer:
         wait = TOPIC_METADATA_WAIT if self.config.create_topics else 0.0
         if not wait_for_topic(consumer, topic, wait, self._stopping):
             logger.warning("request topic %s has no partitions yet; serving it once it does", topic)
-        consumer.subscribe([topic], listener=_Rebalance(self))
+        consumer.subscribe([topic], listener=_Rebalance(self, rebalances_incrementally(consumer)))
 
     def start(
         self,

@@ -34,7 +34,12 @@ class RequestContext:
         task: the :class:`~a2a_kafka_sync.server.tasks.TaskUpdater` of the task this
             message starts or continues (DefaultRequestHandler), else None.
         cancelled: set when a ``task_cancel`` for this task arrives; a long-running
-            handler checks it (or :meth:`is_cancelled`) and stops cooperatively.
+            handler checks it (or :meth:`is_cancelled`) and stops cooperatively. Set too
+            when the request moved (below).
+        moved: set when a rebalance gave the request's partition to another server while
+            the handler ran: that server runs the request again, and nothing this call
+            sends from then on reaches the caller (the default handler writes nothing
+            more for its task either). A handler with side effects may check it.
         emit: for a streaming request, sends one event to the caller at once
             (set by the server); None for a unary request.
         traceparent: the request's W3C ``traceparent`` header, when it had a valid
@@ -70,6 +75,7 @@ class RequestContext:
     state: dict[str, Any] = field(default_factory=dict)
     task: Any = None
     cancelled: threading.Event = field(default_factory=threading.Event)
+    moved: threading.Event = field(default_factory=threading.Event)
     emit: Callable[..., None] | None = None
     traceparent: str | None = None
     tracestate: str | None = None
@@ -107,7 +113,7 @@ class RequestContext:
     def replace(self, **changes: Any) -> RequestContext:
         """A copy with ``changes`` applied (``dataclasses.replace``, without its cost per request).
 
-        The copy shares ``state`` and ``cancelled`` with this context.
+        The copy shares ``state``, ``cancelled`` and ``moved`` with this context.
         """
         unknown = changes.keys() - self.__dataclass_fields__.keys()
         if unknown:

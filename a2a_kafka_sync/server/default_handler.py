@@ -37,6 +37,7 @@ from ..types import (
 from ..wire import SUCCESS
 from .context import RequestContext
 from .handlers import RequestHandler, _positional_arity, check_handler, is_handler_object
+from .moved import RequestMoved
 from .push_versions import as_answered, remember_version
 from .resume import follow_task
 from .send_config import SendOptions, output_modes_error, trim_history
@@ -277,6 +278,7 @@ class DefaultRequestHandler(RequestHandler):
                 None if existing else _owner(context),
                 push_config=None if existing else push_config,
                 on_task=on_task,
+                moved=context.moved,
             ),
             request=message,
             refresh=(lambda: self.task_store.get(updater.task_id)) if shared else None,
@@ -305,7 +307,7 @@ class DefaultRequestHandler(RequestHandler):
         finally:
             with self._running_lock:
                 self._running.pop(updater.task_id, None)
-            if updater.touched and not updater.turn_ended:
+            if updater.touched and not updater.turn_ended and not context.moved.is_set():
                 # The agent returned with its turn still open: resubscribers stop waiting.
                 self.event_log.end_run(updater.task_id)
 
@@ -380,6 +382,7 @@ class DefaultRequestHandler(RequestHandler):
         *,
         push_config: PushNotificationConfig | None = None,
         on_task: Callable[[Task], None] | None = None,
+        moved: threading.Event | None = None,
     ) -> Callable[[Task, TaskEvent], None]:
         unowned = [owner] if owner is not None else []  # recorded before the first save
         # A new task's push config from its message, stored with its first save (a task
@@ -387,6 +390,8 @@ class DefaultRequestHandler(RequestHandler):
         unregistered = [push_config] if push_config is not None else []
 
         def publish(task: Task, event: TaskEvent) -> None:
+            if moved is not None and moved.is_set():  # the new owner's run writes the task
+                raise RequestMoved(f"the request running task {task.id} moved to another server")
             if unowned:
                 self.task_store.set_owner(task.id, unowned.pop())
             if unregistered:

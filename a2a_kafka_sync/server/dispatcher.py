@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +41,7 @@ from .handlers import HANDLER_METHODS
 from .keepalive import QuietStream, StreamKeepAlive
 from .ledger import CachedReply, RequestLedger, Seen, ledger_key
 from .limits import RecordLimits
+from .moved import RunningRequests
 from .replies import Abandoned, ReplyNotSent, ReplySender, ReplyTooLarge, Sent
 from .transactions import Outbox
 from .watchdog import ActiveCall, HandlerWatchdog
@@ -86,6 +88,7 @@ class Dispatcher:
         self._replies = ReplySender(producer, self._metrics, self._ledger, limits)
         self._extended_card = ExtendedCard(config)
         self._dead_letters = DeadLetters(config, self._metrics, self._replies)
+        self._running = RunningRequests()
         self.on_abandoned: Callable[[], None] | None = None
         """Called on the watchdog's thread after it abandoned a handler (set by the app)."""
         self._watchdog = (
@@ -119,6 +122,11 @@ class Dispatcher:
         if self._keepalive is not None:
             self._keepalive.close()
         self._dead_letters.close()
+
+    def requests_moved(self, partitions: set[int]) -> None:
+        """A rebalance gave ``partitions`` to another server: stop their running requests
+        (see :mod:`.moved`). Called on the consumer thread, inside its poll."""
+        self._running.move_away(partitions)
 
     def overloaded(self, spares: int) -> A2AError | None:
         """InternalError when more than ``spares`` handlers overran ``handler_timeout`` and
@@ -204,11 +212,12 @@ class Dispatcher:
                 metrics.redelivered(method, "replayed")
                 metrics.request_handled(method, "redelivered")
                 return sent
+        moved = False
         try:
-            self._run(request, record, sent, settle, principal)
+            moved = self._run(request, record, sent, settle, principal)
         finally:
-            if self._ledger is not None:
-                self._ledger.finish(ledger_key(headers), answered=bool(sent))
+            if self._ledger is not None:  # a moved request was not answered from here
+                self._ledger.finish(ledger_key(headers), answered=bool(sent) and not moved)
         return sent
 
     def _replay(
@@ -232,25 +241,29 @@ class Dispatcher:
         sent: list[Future],
         settle: _Once,
         principal: Principal | None = None,
-    ) -> None:
+    ) -> bool:
+        """Run the handler and send its replies; True when the request moved to another
+        server while it ran (nothing more was sent)."""
         headers = request.headers
         method = request.method.name
         context = RequestContext.from_request(request, principal)
         trace = self._enter_trace(request, record) if self._config.tracing else None
-        call = None
+        assert headers.correlation_id is not None
         outcome, error = "ok", None
         answer = None
         if not request.streaming:
             answer = UnaryAnswer(self._replies, request, sent, self._as_a2a_error)
         started = time.perf_counter()
+        if self._watchdog is not None:
+            payload = (headers, context, settle, answer)
+            call = self._watchdog.begin(headers.correlation_id, payload)
+            started = time.perf_counter()  # the wait for a free slot is not the handler's
+        else:
+            call = ActiveCall(headers.correlation_id, None, math.inf)
+        if answer is not None:
+            answer.call = call
+        self._running.enter(record.partition, call, context)
         try:
-            if self._watchdog is not None:
-                assert headers.correlation_id is not None
-                payload = (headers, context, settle, answer)
-                call = self._watchdog.begin(headers.correlation_id, payload)
-                if answer is not None:
-                    answer.call = call
-                started = time.perf_counter()  # the wait for a free slot is not the handler's
             if self._required_extensions:
                 self._check_extensions(context)
             if request.streaming:
@@ -262,7 +275,7 @@ class Dispatcher:
                 result = self._call(request, context.replace(respond=answer.respond))
                 answer.give(result)
         except Abandoned:
-            outcome = "timeout"  # the watchdog answered this request already
+            outcome = "timeout"  # the watchdog answered this request already (or it moved)
         except Exception as exc:  # a stream ends with exactly one error record
             if answer is not None and answer.given:  # the caller has its answer already
                 logger.warning(
@@ -272,7 +285,7 @@ class Dispatcher:
                     exc_info=not isinstance(exc, A2AError),
                 )
                 outcome = "error"
-            elif call is None or not call.abandoned:
+            elif not call.dropped:
                 error = self._as_a2a_error(exc, headers)
                 if not self._replies.send_error(headers, error, sent, method) and not sent:
                     self._dead_letters.dead_letter(record, error, sent)  # nothing reached it
@@ -280,16 +293,18 @@ class Dispatcher:
             else:
                 outcome = "timeout"
         finally:
-            if call is not None:
-                self._watchdog.end(call)  # type: ignore[union-attr]
-                if call.abandoned:
-                    outcome = "timeout"
+            self._running.leave(record.partition, call)
+            if self._watchdog is not None:
+                self._watchdog.end(call)
+            if call.dropped:
+                outcome = "moved" if call.moved else "timeout"
             seconds = time.perf_counter() - started
             self._metrics.request_handled(
                 method, outcome, stream=request.streaming, seconds=seconds
             )
             if trace is not None:
                 self._end_trace(trace, outcome, error)
+        return call.moved
 
     def _check_extensions(self, context: RequestContext) -> None:
         """-32008 when the agent requires an extension the caller did not declare."""

@@ -113,7 +113,7 @@ class ReplySender:
         marks a stream's keep-alive (the ``keepalive`` header).
         """
         assert headers.correlation_id is not None and headers.reply_topic is not None
-        if call is not None and call.abandoned:
+        if call is not None and call.dropped:
             raise Abandoned
         topic = headers.reply_topic
         partition = headers.reply_partition

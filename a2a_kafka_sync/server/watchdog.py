@@ -16,15 +16,23 @@ logger = logging.getLogger(__name__)
 class ActiveCall:
     """One handler call the watchdog times."""
 
-    __slots__ = ("abandoned", "correlation_id", "deadline", "lock", "payload", "released")
+    __slots__ = ("abandoned", "correlation_id", "deadline", "lock", "moved", "payload", "released")
 
     def __init__(self, correlation_id: str, payload: Any, deadline: float) -> None:
         self.correlation_id = correlation_id
         self.payload = payload
         self.deadline = deadline
         self.abandoned = False
+        """The watchdog gave up on it (it overran ``handler_timeout``)."""
+        self.moved = False
+        """Its partition moved to another server (see :mod:`.moved`)."""
         self.released = False
         self.lock = threading.Lock()
+
+    @property
+    def dropped(self) -> bool:
+        """True once nothing it sends may reach its caller: abandoned or moved."""
+        return self.abandoned or self.moved
 
 
 class HandlerWatchdog:
@@ -90,7 +98,8 @@ class HandlerWatchdog:
         while not self._stop.wait(interval):
             now = time.monotonic()
             with self._lock:
-                overdue = [c for c in self._active.values() if c.deadline <= now]
+                # a moved call's caller is served elsewhere: it is told nothing from here
+                overdue = [c for c in self._active.values() if c.deadline <= now and not c.moved]
                 for call in overdue:
                     self._active.pop(id(call), None)
                     with call.lock:
