@@ -111,8 +111,9 @@ class KafkaServerApp:
 
     One consumer thread (``a2a-kafka-request-consumer``) reads the request topic in
     a consumer group, so several processes share the load, and hands each record
-    to a ``ThreadPoolExecutor``; a worker decodes it, calls the handler and
-    produces the replies to the caller's reply topic. A request's offset is
+    to a worker thread (daemon threads, :class:`~a2a_kafka_sync.server.workers.WorkerThreads`:
+    a handler that never returns does not hold up interpreter exit); a worker decodes it,
+    calls the handler and produces the replies to the caller's reply topic. A request's offset is
     committed only once every reply it produced is settled (acknowledged by the broker,
     or failed after the producer's retries). When
     ``max_in_flight`` requests are unfinished, the consumer pauses instead of
