@@ -3,6 +3,8 @@ a webhook that never answers."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
 import time
@@ -13,6 +15,8 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
+
+from a2a_kafka_sync.testing import ApacheKafka, EmbeddedBroker
 
 UNSERVED = {"create_request_topic": True, "check_agent": False}
 """Client settings for a call that gets no reply: its request topic made when missing, and the
@@ -52,6 +56,61 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
             return predicate()
         time.sleep(0.02)
     return True
+
+
+class OwnBroker:
+    """A broker a test may stop, pause and start again, of the kind the session runs on
+    (``kind``: ``tansu`` or ``apache``, conftest's BROKER_KIND)."""
+
+    def __init__(self, kind: str) -> None:
+        self.apache = ApacheKafka() if kind == "apache" else None
+        self.tansu = None if self.apache else EmbeddedBroker()
+
+    def start(self) -> OwnBroker:
+        if self.apache:
+            self.apache.start()
+        else:
+            assert self.tansu is not None
+            self.tansu.start()
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        return self.apache.settings() if self.apache else self.tansu.settings()  # type: ignore[union-attr]
+
+    def down(self) -> None:
+        """Killed, as a crash would (Apache Kafka keeps its data; Tansu keeps nothing)."""
+        if self.apache:
+            self.apache.kill(1)
+        else:
+            assert self.tansu is not None
+            self.tansu.kill()
+
+    def up(self) -> None:
+        """Back, on the same port."""
+        if self.apache:
+            self.apache.restart(1)
+        else:
+            assert self.tansu is not None
+            self.tansu.start()
+
+    def pause(self) -> None:
+        """Frozen (SIGSTOP), as a hung broker: connections stay open, nothing is answered."""
+        os.kill(self._pid(), signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Thawed (SIGCONT) after :meth:`pause`."""
+        os.kill(self._pid(), signal.SIGCONT)
+
+    def _pid(self) -> int:
+        pid = self.apache.pid(1) if self.apache else self.tansu.pid  # type: ignore[union-attr]
+        assert pid is not None, "the broker is not running"
+        return pid
+
+    def stop(self) -> None:
+        if self.apache:
+            self.apache.stop()
+        elif self.tansu is not None:
+            self.tansu.stop()
 
 
 class RawKafka:

@@ -373,7 +373,7 @@ def test_the_leaders_of_the_request_and_reply_topics_die_and_come_back_losing_no
     steps: list[dict[str, Any]] = []
     try:
         assert app.wait_until_assigned(60)
-        for producer in (client._producer, app._producer):  # type: ignore[attr-defined]
+        for producer in (client._producer, app._producers.current):  # type: ignore[attr-defined,union-attr]
             assert producer.config["acks"] == -1 and producer.config["enable_idempotence"]
         for name in (topic, client.reply_topic):
             assert topic_settings(cluster, name) == (3, "2"), name

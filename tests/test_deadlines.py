@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from conftest import BROKER_KIND, EXTERNAL_BOOTSTRAP
-from helpers import library_threads, wait_for
+from helpers import OwnBroker, library_threads, wait_for
 
 from a2a_kafka_sync import KafkaClientTransport, KafkaServerApp
 from a2a_kafka_sync._reach import check_reachable, unreachable_reason
@@ -34,7 +34,6 @@ from a2a_kafka_sync.errors import (
     BrokerUnavailableError,
     RequestTimeoutError,
 )
-from a2a_kafka_sync.testing import ApacheKafka, EmbeddedBroker
 
 pytestmark = pytest.mark.skipif(EXTERNAL_BOOTSTRAP is not None, reason="stops a broker of its own")
 
@@ -44,50 +43,9 @@ MARGIN = 0.5
 THREADS = 32
 
 
-class OwnBroker:
-    """A broker this test may stop and start again: the kind the session runs on."""
-
-    def __init__(self) -> None:
-        self.apache = ApacheKafka() if BROKER_KIND == "apache" else None
-        self.tansu = None if self.apache else EmbeddedBroker()
-
-    def start(self) -> OwnBroker:
-        if self.apache:
-            self.apache.start()
-        else:
-            assert self.tansu is not None
-            self.tansu.start()
-        return self
-
-    def settings(self) -> dict[str, Any]:
-        return self.apache.settings() if self.apache else self.tansu.settings()  # type: ignore[union-attr]
-
-    def down(self) -> None:
-        """Killed, as a crash would (Apache Kafka keeps its data; Tansu keeps nothing)."""
-        if self.apache:
-            self.apache.kill(1)
-        else:
-            assert self.tansu is not None
-            self.tansu.kill()
-
-    def up(self) -> None:
-        """Back, on the same port."""
-        if self.apache:
-            self.apache.restart(1)
-        else:
-            assert self.tansu is not None
-            self.tansu.start()
-
-    def stop(self) -> None:
-        if self.apache:
-            self.apache.stop()
-        elif self.tansu is not None:
-            self.tansu.stop()
-
-
 @pytest.fixture
 def own_broker() -> Iterator[OwnBroker]:
-    broker = OwnBroker().start()
+    broker = OwnBroker(BROKER_KIND).start()
     yield broker
     broker.stop()
 

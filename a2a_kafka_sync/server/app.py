@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import inspect
 import logging
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
-
-from kafka import KafkaProducer
 
 from .._kafka import build_consumer, build_producer, close_producer, ensure_topics
 from ..auth import Authenticator
@@ -28,13 +27,20 @@ from .guard import RequestGuard
 from .handlers import check_handler, is_handler_object
 from .membership import consumer_overrides
 from .offsets import OffsetTracker
-from .producer import producer_overrides, reconnect, server_access, server_topics
+from .producer import (
+    ServerProducer,
+    producer_overrides,
+    reconnect,
+    server_access,
+    server_topics,
+)
 from .scheduler import RequestScheduler
 from .settle import Settler
 from .tasks import TaskStore
 from .tasks.event_log import TaskEventLog
 from .tasks.kafka_event_log import event_log_for
 from .transactions import TransactionalCommitter
+from .workers import WorkerThreads
 
 __all__ = ["KafkaServerApp"]
 
@@ -44,6 +50,27 @@ STOP_GRACE = 10.0
 """Seconds :meth:`KafkaServerApp.stop` may take beyond its drain timeout: the last commit,
 closing the handler's parts (push delivery, task-event log, task store) and the producer.
 With the brokers down each of them gives up within what is left of it."""
+
+
+_Parts = tuple[
+    ServerProducer, TransactionalCommitter | None, WorkerThreads, Dispatcher, RequestScheduler
+]
+"""What a started app runs on: its producer, committer, workers, dispatcher and scheduler."""
+
+
+def _on_failure(
+    undo: contextlib.ExitStack, what: str, close: Callable[..., Any], *args: Any, **kwargs: Any
+) -> None:
+    """Have ``undo`` call ``close(*args, **kwargs)`` if start() fails; a failure of the close
+    itself is logged, so the error that failed start() is the one raised."""
+
+    def run() -> None:
+        try:
+            close(*args, **kwargs)
+        except Exception:
+            logger.warning("closing %s after a failed start failed", what, exc_info=True)
+
+    undo.callback(run)
 
 
 class _State(enum.Enum):
@@ -84,8 +111,9 @@ class KafkaServerApp:
 
     One consumer thread (``a2a-kafka-request-consumer``) reads the request topic in
     a consumer group, so several processes share the load, and hands each record
-    to a ``ThreadPoolExecutor``; a worker decodes it, calls the handler and
-    produces the replies to the caller's reply topic. A request's offset is
+    to a worker thread (daemon threads, :class:`~a2a_kafka_sync.server.workers.WorkerThreads`:
+    a handler that never returns does not hold up interpreter exit); a worker decodes it,
+    calls the handler and produces the replies to the caller's reply topic. A request's offset is
     committed only once every reply it produced is settled (acknowledged by the broker,
     or failed after the producer's retries). When
     ``max_in_flight`` requests are unfinished, the consumer pauses instead of
@@ -192,98 +220,128 @@ class KafkaServerApp:
         self._requests = RequestConsumer(
             self.config, tracker, self.metrics, self._stopping, self._assigned
         )
-        self._producer: KafkaProducer | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._producers: ServerProducer | None = None
+        self._executor: WorkerThreads | None = None
+        self._dispatcher: Dispatcher | None = None
         self._scheduler: RequestScheduler | None = None
         self._card: CardPublisher | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> KafkaServerApp:
-        """Connect and serve in the background (for notebooks, tests, embedding). Idempotent."""
+        """Connect and serve in the background (for notebooks, tests, embedding). Idempotent.
+
+        When it raises, what it built is closed again and the threads it started have
+        ended: a failure before the app serves (the brokers, their ACLs, the handler's
+        own ``start``) leaves it unstarted, to be started again; one after (publishing
+        the card) stops it as :meth:`stop` does.
+        """
         with self._lock:
             if self._state is _State.RUNNING:
                 return self
             if self._state is _State.STOPPED:
                 raise A2AKafkaError("a stopped KafkaServerApp cannot be started again")
-            config = self.config
-            producer = build_producer(config, **producer_overrides(config))
-            consumer = None
-            try:
-                topics = server_topics(config) if config.create_topics else {}
-                ensure_topics(config, topics, access=server_access(config))
-                consumer = build_consumer(config, **consumer_overrides(config))
-                self._requests.subscribe(consumer)
-                if config.exactly_once:
-                    # Topics refused as too large: the dispatcher (made below, before any
-                    # commit) asks their limits again.
-                    self._committer = TransactionalCommitter(
-                        config, lambda topic: self._dispatcher.limits.refused(topic)
-                    )
-                start_handler = getattr(self.handler, "start", None)
-                if isinstance(self.handler, DefaultRequestHandler):
-                    self.handler.resubscribe_idle_timeout = config.resubscribe_idle_timeout
-                    self.handler.start(
-                        producer,
-                        allow_insecure_webhooks=config.allow_insecure_webhooks,
-                        settings=config,
-                        metrics=self.metrics,
-                    )
-                elif callable(start_handler):
-                    start_handler(producer)
-            except BaseException:  # e.g. an ACL refused: leave nothing open
-                if self._committer is not None:
-                    self._committer.close(timeout=1.0)
-                    self._committer = None
-                if consumer is not None:
-                    consumer.close(autocommit=False, timeout_ms=1000)
-                close_producer(producer, 1.0)
-                raise
-            self._producer = producer
-            # With a handler_timeout, abandoned handlers may hold threads: keep spares so
-            # max_workers handlers can still run (the watchdog bounds how many do). With every
-            # spare held, new requests are refused at once (-32603) rather than queued behind
-            # threads that may never come back.
-            spares = config.max_workers if config.handler_timeout else 0
-            threads = config.max_workers + spares
-            self._executor = executor = ThreadPoolExecutor(
-                max_workers=threads, thread_name_prefix="a2a-kafka-worker"
-            )
-            required = frozenset(
-                extension.uri
-                for extension in self.agent_card.capabilities.extensions or []
-                if extension.required
-            )
-            self._dispatcher = Dispatcher(
-                self.handler, producer, config, self.metrics, self._guard, required
-            )
-            settler = Settler(
+            with contextlib.ExitStack() as undo:  # closes what was built if a step raises
+                parts = self._build(undo)
+                undo.pop_all()
+            (
+                self._producers,
+                self._committer,
+                self._executor,
                 self._dispatcher,
-                self._tracker,
-                self._committer,
-                self.metrics,
-                self._producer_failed,
-            )
+                self._scheduler,
+            ) = parts
             self._state = _State.RUNNING
-            dispatcher = self._dispatcher
-            self._scheduler = scheduler = RequestScheduler(
-                executor,
-                threads,
-                settler.work,
-                (lambda: dispatcher.overloaded(spares)) if spares else (lambda: None),
-            )
-            dispatcher.on_abandoned = scheduler.refuse_waiting
-            self._requests.on_moved = dispatcher.requests_moved
-            self._requests.start(
-                scheduler.submit,
-                self._before_poll,
-                self._committer,
-            )
+        config = self.config
         if config.card_topic:
             self._card = CardPublisher(config, self.agent_card, config.card_topic)
-            self._card.start()
+            try:
+                self._card.start()
+            except BaseException:  # e.g. a card_signer that raises: the app serves already
+                self.stop()
+                raise
         logger.info("serving %s as group %s", config.request_topic, config.group_id)
         return self
+
+    def _build(self, undo: contextlib.ExitStack) -> _Parts:
+        """Build the producer, the consumer, the handler's parts, the workers and the
+        dispatcher, and start the consumer thread; each one's undoing goes on ``undo``."""
+        config = self.config
+        producer = build_producer(config, **producer_overrides(config))
+        _on_failure(undo, "the producer", close_producer, producer, 1.0)
+        topics = server_topics(config) if config.create_topics else {}
+        ensure_topics(config, topics, access=server_access(config))
+        consumer = build_consumer(config, **consumer_overrides(config))
+        _on_failure(undo, "the consumer", consumer.close, autocommit=False, timeout_ms=1000)
+        self._requests.subscribe(consumer)
+        committer = None
+        if config.exactly_once:
+            # Topics refused as too large: the dispatcher (made below, before any commit)
+            # asks their limits again.
+            committer = TransactionalCommitter(
+                config, lambda topic: dispatcher.limits.refused(topic)
+            )
+            _on_failure(undo, "the transactional producer", committer.close, timeout=1.0)
+        producers = ServerProducer(producer)
+        self._start_handler(producers)
+        _on_failure(undo, "the handler", self._close_handler, STOP_GRACE)
+        # With a handler_timeout, abandoned handlers may hold threads: keep spares so
+        # max_workers handlers can still run (the watchdog bounds how many do). With every
+        # spare held, new requests are refused at once (-32603) rather than queued behind
+        # threads that may never come back.
+        spares = config.max_workers if config.handler_timeout else 0
+        threads = config.max_workers + spares
+        executor = WorkerThreads(threads, thread_name_prefix="a2a-kafka-worker")
+        _on_failure(undo, "the workers", executor.shutdown, wait=False, cancel_futures=True)
+        required = frozenset(
+            extension.uri
+            for extension in self.agent_card.capabilities.extensions or []
+            if extension.required
+        )
+        dispatcher = Dispatcher(
+            self.handler, producers, config, self.metrics, self._guard, required
+        )
+        _on_failure(undo, "the dispatcher", dispatcher.close)
+        settler = Settler(dispatcher, self._tracker, committer, self.metrics, self._producer_failed)
+        scheduler = RequestScheduler(
+            executor,
+            threads,
+            settler.work,
+            (lambda: dispatcher.overloaded(spares)) if spares else (lambda: None),
+        )
+        dispatcher.on_abandoned = scheduler.refuse_waiting
+        self._requests.on_moved = dispatcher.requests_moved
+        self._requests.start(scheduler.submit, self._before_poll, committer)
+        return producers, committer, executor, dispatcher, scheduler
+
+    def _start_handler(self, producers: ServerProducer) -> None:
+        """Start the handler (a handler object's ``start(producer)``, if it has one)."""
+        config = self.config
+        start_handler = getattr(self.handler, "start", None)
+        if isinstance(self.handler, DefaultRequestHandler):
+            self.handler.resubscribe_idle_timeout = config.resubscribe_idle_timeout
+            self.handler.start(
+                producers,
+                allow_insecure_webhooks=config.allow_insecure_webhooks,
+                settings=config,
+                metrics=self.metrics,
+            )
+        elif callable(start_handler):
+            start_handler(producers)
+
+    def _close_handler(self, timeout: float) -> None:
+        """Close the handler (its ``close``, given ``timeout`` when it takes one); a failure
+        is logged."""
+        close_handler = getattr(self.handler, "close", None)
+        if not callable(close_handler):
+            return
+        try:
+            if "timeout" in inspect.signature(close_handler).parameters:
+                close_handler(timeout=timeout)
+            else:
+                close_handler()
+        except Exception:
+            logger.exception("closing the handler failed")
 
     def wait_until_assigned(self, timeout: float) -> bool:
         """Block until the group gave this server partitions to serve; False after ``timeout`` s.
@@ -324,7 +382,7 @@ class KafkaServerApp:
         stopping_hook = getattr(self.handler, "stopping", None)
         if callable(stopping_hook):
             stopping_hook()
-        assert self._executor and self._producer
+        assert self._executor and self._producers and self._dispatcher
         self._requests.join(left(drain + 5.0))
         if self._scheduler is not None:
             self._scheduler.close()
@@ -334,16 +392,8 @@ class KafkaServerApp:
         self._dispatcher.close()
         if self._committer is not None:
             self._committer.close(timeout=left(1.0))
-        close_handler = getattr(self.handler, "close", None)
-        if callable(close_handler):
-            try:
-                if "timeout" in inspect.signature(close_handler).parameters:
-                    close_handler(timeout=left(STOP_GRACE))
-                else:
-                    close_handler()
-            except Exception:
-                logger.exception("closing the handler failed")
-        close_producer(self._producer, left(max(1.0, min(drain, 5.0))))
+        self._close_handler(left(STOP_GRACE))
+        close_producer(self._producers.current, left(max(1.0, min(drain, 5.0))))
         logger.info("stopped serving %s", self.config.request_topic)
 
     def run(self) -> None:
@@ -394,9 +444,9 @@ class KafkaServerApp:
         """
         from .push import send_push
 
-        if self._producer is None or self._state is not _State.RUNNING:
+        if self._producers is None or self._state is not _State.RUNNING:
             raise A2AKafkaError("the server is not running")
-        return send_push(self._producer, reply_topic, event, partition=partition)
+        return send_push(self._producers.current, reply_topic, event, partition=partition)
 
     @property
     def running(self) -> bool:
@@ -439,17 +489,17 @@ class KafkaServerApp:
 
     def _before_poll(self) -> None:
         """On the consumer thread, before each poll: after a reply failed to send, replace the
-        producer (:func:`~a2a_kafka_sync.server.producer.reconnect`)."""
+        producer (:func:`~a2a_kafka_sync.server.producer.reconnect`) in the app's
+        :class:`~a2a_kafka_sync.server.producer.ServerProducer`, which every writer asks."""
         if not self._producer_broken:
             return
         producer = reconnect(self.config, self._stopping)
         if producer is None:
             return
-        old, self._producer = self._producer, producer
-        self._dispatcher.use_producer(producer)
+        assert self._producers is not None
+        old = self._producers.replace(producer)  # every writer asks it at its next send
         self._producer_broken = False
-        if old is not None:
-            close_producer(old, 0.5)
+        close_producer(old, 0.5)
 
 
 def _guard(config: ServerConfig, handler: Any, authenticator: Authenticator | None) -> RequestGuard:

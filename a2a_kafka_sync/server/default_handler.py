@@ -140,13 +140,15 @@ class DefaultRequestHandler(RequestHandler):
         settings: ServerAuthSettings | None = None,
         metrics: ServerMetrics | None = None,
     ) -> None:
-        """Start the task store and event log, and push delivery through ``producer``
-        (webhooks over http:// or to non-public addresses only with ``allow_insecure_webhooks``,
-        the server's setting). ``settings`` (the server's config) gives the push limits
-        (``max_push_configs_per_task``, ``push_workers``, ``push_per_target``,
-        ``push_timeout``, ``max_push_queue``, ``max_push_queue_per_target``; their defaults
-        without it); ``metrics`` counts push deliveries and drops. When the event log cannot
-        start (e.g. its topic's ACLs), the store is closed again."""
+        """Start the task store and event log, and push delivery through ``producer`` (a
+        KafkaProducer, or the app's :class:`~a2a_kafka_sync.server.producer.ServerProducer`,
+        whose current producer each push asks for); webhooks over http:// or to non-public
+        addresses only with ``allow_insecure_webhooks``, the server's setting. ``settings``
+        (the server's config) gives the push limits (``max_push_configs_per_task``,
+        ``push_workers``, ``push_per_target``, ``push_timeout``, ``max_push_queue``,
+        ``max_push_queue_per_target``; their defaults without it); ``metrics`` counts push
+        deliveries and drops. When the event log cannot start (e.g. its topic's ACLs), the
+        store is closed again."""
         limits = settings if settings is not None else ServerAuthSettings()
         self._max_push_configs = limits.max_push_configs_per_task
         self.task_store.start()

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from kafka import KafkaProducer
 from kafka.future import Future
 
 from .. import tracing
@@ -42,6 +41,7 @@ from .keepalive import QuietStream, StreamKeepAlive
 from .ledger import CachedReply, RequestLedger, Seen, ledger_key
 from .limits import RecordLimits
 from .moved import RunningRequests
+from .producer import ServerProducer
 from .replies import Abandoned, ReplyNotSent, ReplySender, ReplyTooLarge, Sent
 from .transactions import Outbox
 from .watchdog import ActiveCall, HandlerWatchdog
@@ -67,7 +67,7 @@ class Dispatcher:
     def __init__(
         self,
         handler: Any,
-        producer: KafkaProducer,
+        producer: ServerProducer,
         config: ServerConfig,
         metrics: ServerMetrics | None = None,
         guard: RequestGuard | None = None,
@@ -109,10 +109,6 @@ class Dispatcher:
     def limits(self) -> RecordLimits:
         """How large a record each topic takes (told of refusals by the transactions too)."""
         return self._replies.limits
-
-    def use_producer(self, producer: KafkaProducer) -> None:
-        """Send later replies through ``producer`` (after the app replaced a broken one)."""
-        self._replies.use_producer(producer)
 
     def close(self) -> None:
         """Stop the handler watchdog, the keep-alive thread and the large-record producer,

@@ -1,4 +1,5 @@
-"""The server's producer: its own defaults, the topics it serves, and reconnecting it."""
+"""The server's producer: its own defaults, the topics it serves, reconnecting it, and the
+one holder every part that writes through it asks (:class:`ServerProducer`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ import threading
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.future import Future
 
 from .._kafka import build_producer, ensure_topics
 from ..config import ServerConfig
 from ..errors import A2AKafkaError
 
-__all__ = ["producer_overrides", "reconnect", "server_access", "server_topics"]
+__all__ = [
+    "ServerProducer",
+    "producer_overrides",
+    "reconnect",
+    "server_access",
+    "server_topics",
+]
 
 # Logged under the app's name, as before producer.py was split off from app.py:
 # docs/observability.md names that logger for these lines, and operators filter on it.
@@ -69,3 +77,40 @@ def reconnect(config: ServerConfig, stopping: threading.Event) -> KafkaProducer 
         except A2AKafkaError as exc:
             logger.warning("recreating topics failed: %s", exc)
     return producer
+
+
+class ServerProducer:
+    """The app's producer, as every part that writes through it reaches it.
+
+    The app replaces the KafkaProducer after a reply failed to send (:meth:`replace`, on
+    the consumer thread); the parts that write (the replies, ``kafka://`` push delivery,
+    ``app.push``, a handler object's ``start(producer)``) hold this object and ask it for
+    the producer at each send, so none keeps writing through the closed one. ``send`` and
+    every other KafkaProducer attribute are the current producer's.
+    """
+
+    def __init__(self, producer: KafkaProducer) -> None:
+        self._current = producer
+
+    @property
+    def current(self) -> KafkaProducer:
+        """The KafkaProducer to write through now."""
+        return self._current
+
+    def replace(self, producer: KafkaProducer) -> KafkaProducer:
+        """Make ``producer`` the current one; returns the one it replaces (for its owner to
+        close)."""
+        old, self._current = self._current, producer
+        return old
+
+    def send(self, topic: str, **record: Any) -> Future:
+        """``KafkaProducer.send`` on the current producer."""
+        return self._current.send(topic, **record)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_current":  # not set yet (a copy being built): no recursion
+            raise AttributeError(name)
+        return getattr(self._current, name)
+
+    def __repr__(self) -> str:
+        return f"<ServerProducer {self._current!r}>"

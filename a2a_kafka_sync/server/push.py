@@ -34,6 +34,7 @@ from ..wire import (
     encode_reply,
     push_payload,
 )
+from .producer import ServerProducer
 from .push_scheduler import PushScheduler
 from .push_targets import PushTarget, parse_push_url, push_target_error
 from .push_versions import CONTENT_TYPES, config_version
@@ -156,17 +157,20 @@ class PushNotifier:
     errors, timeouts and 5xx (not on 4xx); each request is bounded by
     ``timeout`` s. ``kafka://topic`` and ``kafka://host:port/topic`` URLs get a
     push record (:func:`encode_push`) on that topic through ``producer`` (the host is not
-    used), acknowledged within ``timeout`` s. A URL that is not clean, or of another
-    scheme, is logged and skipped (see :mod:`~a2a_kafka_sync.server.push_targets`);
-    so is a webhook that is not ``https://`` to a public address (its host resolved
-    before each attempt), unless ``allow_insecure_webhooks``. Failures are logged at
+    used), acknowledged within ``timeout`` s; given the app's
+    :class:`~a2a_kafka_sync.server.producer.ServerProducer`, each push goes through the
+    producer it holds at that moment (the app replaces a broken one). A URL that is not
+    clean, or of another scheme, is logged and skipped (see
+    :mod:`~a2a_kafka_sync.server.push_targets`); so is a webhook that is not ``https://``
+    to a public address (its host resolved before each attempt), unless
+    ``allow_insecure_webhooks``. Failures are logged at
     WARNING, without tokens or credentials. ``metrics`` (a ServerMetrics, optional)
     counts deliveries by outcome and drops by reason.
     """
 
     def __init__(
         self,
-        producer: KafkaProducer,
+        producer: KafkaProducer | ServerProducer,
         *,
         workers: int = 8,
         per_target: int = 2,
@@ -186,7 +190,9 @@ class PushNotifier:
             )
         if attempts < 1 or timeout <= 0 or backoff < 0:
             raise ValueError("attempts must be >= 1, timeout > 0 and backoff >= 0")
-        self._producer = producer
+        self._producer = (
+            producer if isinstance(producer, ServerProducer) else ServerProducer(producer)
+        )
         self._allow_insecure_webhooks = allow_insecure_webhooks
         self._attempts = attempts
         self._timeout = timeout
@@ -322,5 +328,6 @@ class PushNotifier:
         if token:  # the client tells the pushes it asked for by their config's token
             headers.append((HEADER_NOTIFICATION_TOKEN, token.encode()))
         with translate_kafka_errors("sending a push notification", topic=topic):
-            future = self._producer.send(topic, value=value, key=task_id.encode(), headers=headers)
+            producer = self._producer.current  # asked at each push: the app may replace it
+            future = producer.send(topic, value=value, key=task_id.encode(), headers=headers)
             future.get(timeout=self._timeout)

@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 import kafka.errors
-from kafka import KafkaProducer
 from kafka.future import Future
 from kafka.partitioner import murmur2
 
@@ -17,6 +16,7 @@ from ..metrics import ServerMetrics
 from ..wire import RequestHeaders, encode_error, reply_headers
 from .ledger import RequestLedger, ledger_key
 from .limits import RecordLimits
+from .producer import ServerProducer
 from .transactions import Outbox
 from .watchdog import ActiveCall
 
@@ -38,7 +38,7 @@ class ReplySender:
     refuse it and leave the producer failed for good.
 
     Args:
-        producer: the app's producer (replaced with :meth:`use_producer`).
+        producer: the app's producer (each send goes through its current one).
         metrics: where error replies are counted.
         ledger: the recent requests and their replies, or None (``dedupe_window`` 0).
         limits: how large a record each topic takes.
@@ -46,7 +46,7 @@ class ReplySender:
 
     def __init__(
         self,
-        producer: KafkaProducer,
+        producer: ServerProducer,
         metrics: ServerMetrics,
         ledger: RequestLedger | None,
         limits: RecordLimits,
@@ -57,13 +57,9 @@ class ReplySender:
         self.limits = limits
 
     @property
-    def producer(self) -> KafkaProducer:
+    def producer(self) -> ServerProducer:
         """The producer replies go through outside a transaction."""
         return self._producer
-
-    def use_producer(self, producer: KafkaProducer) -> None:
-        """Send later replies through ``producer`` (after the app replaced a broken one)."""
-        self._producer = producer
 
     def target(self, sent: list[Future]) -> Any:
         """Where a record of this request goes: the producer, or its transaction's outbox."""
@@ -173,7 +169,7 @@ class ReplySender:
         if partition is None or topic is None or not headers.answerable:
             return None
         try:
-            partitions = self._producer.partitions_for(topic)
+            partitions = self._producer.current.partitions_for(topic)
         except Exception:  # unknown yet, or the broker is away: the send will tell
             return None
         if not partitions or partition in partitions:
@@ -186,7 +182,7 @@ class ReplySender:
     @property
     def max_request_size(self) -> int:
         """The producer's ``max_request_size``: no record may be larger."""
-        size: int = self._producer.config["max_request_size"]
+        size: int = self._producer.current.config["max_request_size"]
         return size
 
     def _keyed_partition(self, topic: str, key: bytes) -> int | None:
@@ -195,7 +191,7 @@ class ReplySender:
         Every reply of a request goes to one partition (a stream stays in order);
         naming it spares the producer a pure-Python murmur2 on each record of a stream.
         """
-        partitions: set[int] | None = self._producer.partitions_for(topic)
+        partitions: set[int] | None = self._producer.current.partitions_for(topic)
         if not partitions:
             return None  # unknown yet: the producer waits for metadata and partitions itself
         if len(partitions) == 1:

@@ -396,6 +396,14 @@ class ApacheKafka:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
 
+    def pid(self, node_id: int) -> int | None:
+        """The process id of node ``node_id`` while it runs (to pause it, or measure it), else
+        None."""
+        node = self._nodes.get(node_id)
+        if node is None or node.process is None or node.process.poll() is not None:
+            return None
+        return node.process.pid
+
     def kill(self, node_id: int) -> None:
         """Kill node ``node_id`` at once (SIGKILL), as a crash would; its data stays."""
         node = self._nodes[node_id]
