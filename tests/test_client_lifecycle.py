@@ -3,15 +3,20 @@ after a timeout, and a fork (issue 17)."""
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from helpers import wait_for
 
+from a2a_kafka_sync import KafkaClientTransport, Message, RequestContext
 from a2a_kafka_sync.client.correlation import CorrelationManager
-from a2a_kafka_sync.errors import RequestTimeoutError
+from a2a_kafka_sync.errors import ClientClosedError, RequestTimeoutError
 from a2a_kafka_sync.wire import Reply
 
 MESSAGE = Reply("message", "payload")
@@ -122,3 +127,78 @@ def test_every_way_a_call_ends_at_once_tells_its_observer_exactly_once(
 
     assert len(tally.told) == ROUNDS * 1000
     assert {count for count in tally.told.values()} == {1}, tally.told.most_common(3)
+
+
+# -- a fork ------------------------------------------------------------------------------------
+
+
+def test_clients_made_and_closed_add_no_fork_hook_and_are_not_kept_alive(
+    broker_settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from a2a_kafka_sync.client import transport
+
+    hooks: list[object] = []
+    monkeypatch.setattr(os, "register_at_fork", lambda **hook: hooks.append(hook))
+    before = len(getattr(transport, "_CLIENTS", ()))  # (the old code had no such set)
+    clients = [KafkaClientTransport(request_topic="anyone", **broker_settings) for _ in range(100)]
+    for client in clients:
+        client.close()
+
+    assert hooks == []  # the module's one hook serves them all
+    assert len(transport._CLIENTS) == before + 100
+    del clients, client
+    gc.collect()
+    assert len(transport._CLIENTS) == before
+
+
+def test_on_push_after_close_raises_client_closed_error(connect: Any) -> None:
+    opened = connect()
+    opened.close()
+    never_opened = KafkaClientTransport(request_topic="anyone", bootstrap_servers="localhost:1")
+    never_opened.close()
+    for client in (opened, never_opened):
+        with pytest.raises(ClientClosedError):
+            client.on_push(print)
+
+
+def _push_in_child(client: KafkaClientTransport, pushed: list[Any], results: Any) -> None:
+    try:
+        answer = client.send_text("child", timeout=30)
+        arrived = wait_for(lambda: any(p.text == "heads-up child" for p in pushed), 30)
+        results.put(("ok", answer, arrived))
+    except BaseException as exc:  # reported to the parent
+        results.put(("error", repr(exc), False))
+    finally:
+        client.close()
+
+
+def test_a_forked_child_delivers_pushes_to_the_callbacks_registered_before_the_fork(
+    serve: Any, connect: Any
+) -> None:
+    import multiprocessing
+
+    apps: list[Any] = []
+
+    def chatty(message: Message, context: RequestContext) -> str:
+        apps[0].push(context.reply_topic, Message.agent_text(f"heads-up {message.text}"))
+        return f"answer {message.text}"
+
+    apps.append(serve(chatty))
+    client = connect()
+    pushed: list[Any] = []
+    client.on_push(pushed.append)
+    assert client.send_text("parent") == "answer parent"
+    assert wait_for(lambda: len(pushed) == 1, 30)
+
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_push_in_child, args=(client, pushed, results))
+    child.start()
+    outcome = results.get(timeout=90)
+    child.join(30)
+
+    assert outcome == ("ok", "answer child", True)
+    assert child.exitcode == 0
+    assert client.send_text("parent again") == "answer parent again"
+    assert wait_for(lambda: len(pushed) == 2, 30)
+    assert [p.text for p in pushed] == ["heads-up parent", "heads-up parent again"]

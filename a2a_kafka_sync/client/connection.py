@@ -76,14 +76,15 @@ class ConnectionLifecycle:
         metrics: ClientMetrics
         _atexit: Callable[[], None]
 
-    def _fresh_state(self, state: _State) -> None:
-        """The per-process parts: registry, lock, connections, threads (none yet)."""
+    def _fresh_state(self, state: _State, push: PushDispatcher | None = None) -> None:
+        """The per-process parts: registry, lock, connections, threads (none yet); ``push``,
+        the dispatcher of the push callbacks (default: one with none)."""
         self._registry = CorrelationManager(self.config.max_pending)
         self._lock = threading.Lock()
         self._state = state
         self._producer: KafkaProducer | None = None
         self._reader: ReplyReader | None = None
-        self._push = PushDispatcher()
+        self._push = push or PushDispatcher()
         self._pid = os.getpid()
         self._broken = False  # a send failed: reconnect before the next one
         self._unreachable = False  # a request was not delivered: check before the next one
@@ -99,14 +100,15 @@ class ConnectionLifecycle:
         """In a forked child: the parent's threads and sockets are not ours. Start over.
 
         The child opens its own connections and reply topic on its next call
-        (gunicorn, celery prefork, multiprocessing); a closed client stays closed.
+        (gunicorn, celery prefork, multiprocessing), and delivers push records to the
+        callbacks registered before the fork; a closed client stays closed.
         """
         atexit.unregister(self._atexit)
         if not self.config.reply_topic:
             self.reply_topic = fresh_reply_topic(self.config.reply_topic_prefix)
         state = _State.CLOSED if self._state is _State.CLOSED else _State.UNOPENED
         self.metrics.reset()  # the parent's calls are not this process's
-        self._fresh_state(state)
+        self._fresh_state(state, PushDispatcher(self._push.callbacks))
 
     # -- lifecycle ------------------------------------------------------------------------------
 
