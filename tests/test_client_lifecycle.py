@@ -3,6 +3,7 @@ after a timeout, and a fork (issue 17)."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -202,3 +203,150 @@ def test_a_forked_child_delivers_pushes_to_the_callbacks_registered_before_the_f
     assert client.send_text("parent again") == "answer parent again"
     assert wait_for(lambda: len(pushed) == 2, 30)
     assert [p.text for p in pushed] == ["heads-up parent", "heads-up parent again"]
+
+
+# -- recovery after a timeout ------------------------------------------------------------------
+
+
+def test_a_reader_taking_over_starts_where_the_old_one_stood() -> None:
+    from kafka import TopicPartition
+
+    from a2a_kafka_sync.client.handoff import Handled, take_over
+
+    p = TopicPartition("replies", 0)
+    old = Handled({p: 3})
+    for offset in (3, 4, 5):
+        assert old.take(p, offset)
+
+    start = take_over(old, {p: 9})  # replies 6-8 came while the client was repaired
+
+    assert (start.seek, start.beginning, start.skip) == ({p: 6}, [], {})
+
+
+def test_after_a_topic_made_again_a_new_reader_reads_what_the_old_one_skipped_only() -> None:
+    """Apache Kafka: the old consumer, past the end of the topic made again, went back to
+    offset 1 (its leader epoch's end) and never returned offset 0."""
+    from kafka import TopicPartition
+
+    from a2a_kafka_sync.client.handoff import Handled, take_over
+
+    p, q = TopicPartition("replies", 0), TopicPartition("replies", 1)
+    old = Handled({p: 0, q: 0})
+    for offset in range(5):
+        old.take(p, offset)
+    old.take(p, 1)  # moved back: the topic was made again
+    old.take(q, 0)
+
+    start = take_over(old, {p: 3, q: 0})  # q: made again, empty, below where old stood
+
+    assert start.beginning == [p, q] and start.seek == {}
+    assert start.skip == {p: (1, 2)}
+    new = Handled(start.started, start.skip)
+    assert [offset for offset in range(3) if new.take(p, offset)] == [0, 2]
+
+
+def _remake_topic(bootstrap_servers: str, topic: str) -> None:
+    """Delete ``topic`` and make it again, empty (as a broker that restarted empty would)."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    try:
+        admin.delete_topics([topic])
+        assert wait_for(lambda: topic not in admin.list_topics(), timeout=30)
+        # Apache Kafka may have made it again already, for a reader's metadata request.
+        with contextlib.suppress(TopicAlreadyExistsError):
+            admin.create_topics({topic: {"num_partitions": 1, "replication_factor": -1}})
+    finally:
+        admin.close()
+
+
+def _records_in(bootstrap_servers: str, topic: str) -> int:
+    """How many records ``topic`` holds now (its end offsets, summed)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return sum(consumer.end_offsets(partitions).values())
+    finally:
+        consumer.close()
+
+
+def test_a_reply_written_while_the_client_recovers_reaches_the_call_waiting_for_it(
+    serve: Any, connect: Any, broker_settings: dict[str, Any]
+) -> None:
+    """The reply topic made again behind the reader (a broker that restarted empty): the
+    reader stands past its end, reading nothing (Tansu), or its consumer goes back to the
+    end of the leader epoch, past the records already there (Apache Kafka). The late
+    answer of a call still waiting lands in it before the client notices (a timeout) and
+    repairs itself; the new reader starts where the old one stood, and reads a topic made
+    again from its beginning (skipping what the old one handled of it), not from its end."""
+    servers = broker_settings["bootstrap_servers"]
+    taken, release, never = threading.Event(), threading.Event(), threading.Event()
+
+    def handler(message: Message) -> str:
+        if message.text == "late":
+            taken.set()
+            release.wait(60)
+        elif message.text == "hold":
+            never.wait(60)
+        return f"answer {message.text}"
+
+    serve(handler)
+    client = connect()
+    try:
+        for i in range(5):  # the reader stands at offset 5
+            assert client.send_text(str(i)) == f"answer {i}"
+        late = client.submit("late", timeout=60)
+        assert taken.wait(30)
+        _remake_topic(servers, client.reply_topic)
+        release.set()  # the late answer is written into the new topic, at its beginning
+        assert wait_for(lambda: _records_in(servers, client.reply_topic) >= 1, timeout=30)
+
+        with pytest.raises(RequestTimeoutError):
+            client.send_text("hold", timeout=1)  # the timeout that has the client checked
+        assert client.send_text("after", timeout=60) == "answer after"  # repaired meanwhile
+
+        assert late.result().text == "answer late"  # type: ignore[union-attr]
+    finally:
+        release.set()
+        never.set()
+
+
+def test_a_call_made_while_the_client_checks_itself_after_a_timeout_does_not_wait_for_it(
+    serve: Any, connect: Any
+) -> None:
+    never = threading.Event()
+
+    def handler(message: Message) -> str:
+        if message.text == "hold":
+            never.wait(60)
+        return f"answer {message.text}"
+
+    serve(handler)
+    client = connect()
+    checking, go_on = threading.Event(), threading.Event()
+    check = client._reply_topic_sound
+
+    def held_check() -> bool:  # the recovery's check, held until the test lets it go on
+        checking.set()
+        go_on.wait(60)
+        return check()
+
+    client._reply_topic_sound = held_check  # type: ignore[method-assign]
+    try:
+        with pytest.raises(RequestTimeoutError):
+            client.send_text("hold", timeout=1)
+        assert client.send_text("first") == "answer first"  # starts the check
+        assert checking.wait(30)
+
+        answers = [client.send_text(f"during {i}") for i in range(3)]
+
+        assert answers == [f"answer during {i}" for i in range(3)]
+        assert client._connector.busy  # the check was still held: no call waited for it
+    finally:
+        go_on.set()
+        never.set()
+    assert wait_for(lambda: not client._connector.busy, timeout=30)
+    assert client.send_text("after") == "answer after"
