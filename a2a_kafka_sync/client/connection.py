@@ -41,6 +41,7 @@ from ..errors import A2AKafkaError, ClientClosedError
 from ..metrics import ClientMetrics
 from .connector import Connector
 from .correlation import CorrelationManager
+from .handoff import Start, take_over
 from .presence import Presence
 from .push import PushDispatcher
 from .reader import GAP_GRACE, ReplyReader
@@ -76,14 +77,15 @@ class ConnectionLifecycle:
         metrics: ClientMetrics
         _atexit: Callable[[], None]
 
-    def _fresh_state(self, state: _State) -> None:
-        """The per-process parts: registry, lock, connections, threads (none yet)."""
+    def _fresh_state(self, state: _State, push: PushDispatcher | None = None) -> None:
+        """The per-process parts: registry, lock, connections, threads (none yet); ``push``,
+        the dispatcher of the push callbacks (default: one with none)."""
         self._registry = CorrelationManager(self.config.max_pending)
         self._lock = threading.Lock()
         self._state = state
         self._producer: KafkaProducer | None = None
         self._reader: ReplyReader | None = None
-        self._push = PushDispatcher()
+        self._push = push or PushDispatcher()
         self._pid = os.getpid()
         self._broken = False  # a send failed: reconnect before the next one
         self._unreachable = False  # a request was not delivered: check before the next one
@@ -99,14 +101,15 @@ class ConnectionLifecycle:
         """In a forked child: the parent's threads and sockets are not ours. Start over.
 
         The child opens its own connections and reply topic on its next call
-        (gunicorn, celery prefork, multiprocessing); a closed client stays closed.
+        (gunicorn, celery prefork, multiprocessing), and delivers push records to the
+        callbacks registered before the fork; a closed client stays closed.
         """
         atexit.unregister(self._atexit)
         if not self.config.reply_topic:
             self.reply_topic = fresh_reply_topic(self.config.reply_topic_prefix)
         state = _State.CLOSED if self._state is _State.CLOSED else _State.UNOPENED
         self.metrics.reset()  # the parent's calls are not this process's
-        self._fresh_state(state)
+        self._fresh_state(state, PushDispatcher(self._push.callbacks))
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -189,7 +192,9 @@ class ConnectionLifecycle:
             missing="the request topic does not exist",
         )
 
-    def _connect(self) -> tuple[KafkaProducer, ReplyReader]:
+    def _connect(self, after: ReplyReader | None = None) -> tuple[KafkaProducer, ReplyReader]:
+        """A producer, the topics, and a reply reader started at the end of the reply topic;
+        or, taking over from the reader ``after`` (recovery), where that one stood."""
         config = self.config
         overrides: dict[str, Any] = {}
         if "max_block_ms" not in config.kafka:
@@ -216,11 +221,15 @@ class ConnectionLifecycle:
             )
             if self.reply_topic in created and not config.reply_topic:
                 self._made_reply_topic = True
+            # Positioned explicitly (_position); "earliest" only when the broker says a
+            # position is out of range: the topic made again below it, or records expired
+            # before they were read. Its oldest record is then newer than the reader's.
             consumer = build_consumer(
-                config, group_id=None, enable_auto_commit=False, auto_offset_reset="latest"
+                config, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
             )
             try:
                 self._position(consumer)
+                start = self._take_over(consumer, after) if after is not None else None
             except BaseException:
                 consumer.close(autocommit=False, timeout_ms=1000)
                 raise
@@ -235,6 +244,8 @@ class ConnectionLifecycle:
             metrics=self.metrics,
             # Tansu can show a later batch before an earlier one is stored: re-read holes there
             gap_grace=GAP_GRACE if config.profile == LOW_LATENCY else 0.0,
+            positions=self._ends(consumer) if start is None else start.started,
+            skip=None if start is None else start.skip,
         )
         reader.start()
         logger.debug(
@@ -269,6 +280,28 @@ class ConnectionLifecycle:
             for partition in assigned:
                 consumer.position(partition)
         return assigned
+
+    @staticmethod
+    def _ends(consumer: Any) -> dict[TopicPartition, int]:
+        """Where :meth:`_position` left the consumer: the end of each partition (resolved
+        already, no I/O)."""
+        return {partition: consumer.position(partition) for partition in consumer.assignment()}
+
+    def _take_over(self, consumer: Any, old: ReplyReader) -> Start:
+        """Recovery: stop the reader ``old`` and position ``consumer`` (at the end of the
+        reply topic) where it stood, so no reply written meanwhile is skipped, nor handed
+        twice; from the beginning of a topic made again (:func:`.handoff.take_over`). No
+        I/O: the ends are resolved, a beginning is resolved by the new reader."""
+        ends = self._ends(consumer)
+        if not old.stop(2.0):
+            logger.warning("the old reply reader did not stop within 2s; taking over anyway")
+        start = take_over(old.handled, ends)
+        with translate_kafka_errors("positioning on the reply topic", topic=self.reply_topic):
+            for partition, offset in start.seek.items():
+                consumer.seek(partition, offset)
+            if start.beginning:
+                consumer.seek_to_beginning(*start.beginning)
+        return start
 
     def close(self, timeout: float = 5.0) -> None:
         """Fail the calls still waiting, stop the reader and close the producer, then delete
@@ -334,7 +367,11 @@ class ConnectionLifecycle:
 
         A broker that restarted may have lost its topics and its producer state
         (the embedded broker keeps nothing); this brings the client back without
-        restarting the application. Calls still waiting keep waiting. Raises
+        restarting the application. Calls still waiting keep waiting, and get the
+        replies written while the client was repaired: the new reader starts where the
+        old one stood (:meth:`_take_over`). Calls made meanwhile do not wait for it
+        (but after a failed send or an undelivered request, until their deadline): the
+        client's lock is held only to swap the new producer and reader in. Raises
         BrokerUnavailableError when no broker is reachable (calls then fail fast).
         """
         try:
@@ -354,7 +391,8 @@ class ConnectionLifecycle:
             "a send failed or the reply topic is gone: reconnecting to %s",
             ",".join(self.config.bootstrap_servers),
         )
-        producer, reader = self._connect()
+        # The new reader starts where the old one stood (which it stops), not at the end.
+        producer, reader = self._connect(after=self._reader)
         old_producer: KafkaProducer | None
         old_reader: ReplyReader | None
         with self._lock:

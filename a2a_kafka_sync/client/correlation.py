@@ -8,7 +8,9 @@ value or an error, like a ``concurrent.futures.Future``); a stream reads a
 
 A waiter may carry a :class:`CallObserver` (the client's metrics and span of
 the call): whoever takes the waiter out of the registry tells it how the call
-ended, exactly once, before the caller wakes.
+ended, exactly once, before the caller wakes. "Takes" is one ``dict.pop`` (atomic):
+of a reply, a failure, a timeout and a close that meet on one call, only the one
+whose pop returned the waiter tells its observer, whatever the interleaving.
 """
 
 from __future__ import annotations
@@ -178,8 +180,8 @@ class CorrelationManager:
             if waiter is None:
                 return False
             final = isinstance(waiter, Waiter) or reply.is_final
-            if final:
-                self._waiters.pop(correlation_id, None)
+            if final and self._waiters.pop(correlation_id, None) is not waiter:
+                return False  # abandoned (no lock) since the get: abandon() told the observer
         observer = waiter.observer
         if observer is not None:
             if final:
@@ -239,8 +241,10 @@ class CorrelationManager:
         """
         with self._lock:
             self._closed = reason
-            waiters = list(self._waiters.values())
-            self._waiters.clear()
+            # Each taken by its own pop: abandon() (no lock) may take one meanwhile, and
+            # then it, not this, tells that call's observer.
+            taken = (self._waiters.pop(cid, None) for cid in list(self._waiters))
+            waiters = [waiter for waiter in taken if waiter is not None]
         for waiter in waiters:
             error = ClientClosedError(reason, correlation_id=waiter.correlation_id)
             if waiter.observer is not None:

@@ -6,9 +6,10 @@ import hmac
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..errors import ClientClosedError
 from ..wire import Reply
 
 __all__ = ["PushDispatcher"]
@@ -28,35 +29,53 @@ class PushDispatcher:
     :meth:`close`; a callback that raises is logged and the others still run.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, callbacks: Iterable[tuple[Callable[[Any], None], str | None]] = ()) -> None:
+        """``callbacks``: those registered already, as :attr:`callbacks` lists them (a
+        forked child's client keeps its parent's); their thread starts with the first
+        record."""
         self._lock = threading.Lock()
-        self._callbacks: list[tuple[Callable[[Any], None], str | None]] = []
+        self._callbacks: list[tuple[Callable[[Any], None], str | None]] = list(callbacks)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
 
+    @property
+    def callbacks(self) -> list[tuple[Callable[[Any], None], str | None]]:
+        """The callbacks registered, each with its token (None: every push record)."""
+        return list(self._callbacks)
+
     def add(self, callback: Callable[[Any], None], token: str | None = None) -> None:
         """Call ``callback(event)`` for every push record from now on; with ``token``, only
-        for those carrying that token (the ``notification_token`` header)."""
+        for those carrying that token (the ``notification_token`` header).
+
+        Raises ClientClosedError once :meth:`close` ran."""
         with self._lock:
             if self._closed:
-                raise RuntimeError("the client is closed")
+                raise ClientClosedError("the client is closed")
             self._callbacks.append((callback, token))
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="a2a-kafka-push-dispatcher", daemon=True
-                )
-                self._thread.start()
+            self._start_locked()
+
+    def _start_locked(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="a2a-kafka-push-dispatcher", daemon=True
+            )
+            self._thread.start()
 
     def active(self) -> bool:
         """True once a callback is registered (the reader then keeps reading)."""
-        return self._thread is not None
+        return bool(self._callbacks)
 
     def deliver(self, reply: Reply) -> None:
         """Queue a decoded push record (called on the reply-reader thread)."""
-        if self._thread is None:
+        if not self._callbacks:
             logger.info("push record %s: no push callback is registered", reply.type)
             return
+        if self._thread is None:  # callbacks kept through a fork: their thread starts now
+            with self._lock:
+                if self._closed:
+                    return
+                self._start_locked()
         self._queue.put(reply)
 
     def _run(self) -> None:

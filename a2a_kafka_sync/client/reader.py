@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -25,6 +25,7 @@ from ..wire import (
     decode_reply,
 )
 from .correlation import CorrelationManager
+from .handoff import Handled
 
 __all__ = ["ReplyReader"]
 
@@ -75,7 +76,11 @@ class ReplyReader:
         name: str = "a2a-kafka-reply-reader",
         metrics: ClientMetrics | None = None,
         gap_grace: float = 0.0,
+        positions: Mapping[TopicPartition, int] | None = None,
+        skip: Mapping[TopicPartition, tuple[int, int]] | None = None,
     ) -> None:
+        """``positions``: where the consumer was positioned, by partition (as far as known);
+        ``skip``: the offsets the reader before this one handled already (:mod:`.handoff`)."""
         self._consumer = consumer
         self._metrics = metrics if metrics is not None else ClientMetrics(enabled=False)
         self._registry = registry
@@ -86,10 +91,11 @@ class ReplyReader:
         self._gap_grace = gap_grace
         """0: trust the broker; else re-read any hole in the offsets for this long (GAP_GRACE)."""
         self._next_offset: dict[TopicPartition, int] = {}
+        self.handled = Handled(dict(positions or {}), dict(skip or {}))
+        """What this reader handled, for the one that takes over from it (:mod:`.handoff`)."""
         self.read_to: dict[TopicPartition, int] = {}
         """The offset after the last record read, by partition (written by the reader's
         thread only): a reply topic whose end is below it was deleted and made again."""
-        """Per partition, the offset after the last record handled."""
         self._holes: dict[TopicPartition, dict[tuple[int, int], float]] = {}
         """Per partition, each hole seen (first missing offset, next present one): since when."""
         self._refusal: str | None = None
@@ -134,6 +140,8 @@ class ReplyReader:
                     if self._gap_grace > 0:
                         records = self._contiguous(partition, records)
                     for record in records:
+                        if not self.handled.take(partition, record.offset):
+                            continue  # handled by the reader before this one
                         try:
                             self._handle(record)
                         except Exception:  # one record must never stop the reader

@@ -10,7 +10,7 @@ from typing import Any
 
 from .._reply_topics import fresh_reply_topic
 from ..config import ClientConfig, config_from
-from ..errors import ProtocolError
+from ..errors import ClientClosedError, ProtocolError
 from ..interfaces import protocol_version_for
 from ..metrics import ClientMetrics
 from ..types import AgentCard, Message, MessageSendParams, Task
@@ -29,10 +29,17 @@ from .timeouts import USE_CLIENT_DEFAULT, Timeout
 __all__ = ["USE_CLIENT_DEFAULT", "A2AKafkaClient", "KafkaClientTransport"]
 
 
-def _reset_after_fork(ref: weakref.ReferenceType[KafkaClientTransport]) -> None:
-    client = ref()
-    if client is not None:
+_CLIENTS: weakref.WeakSet[KafkaClientTransport] = weakref.WeakSet()
+"""Every client of this process still referenced: the one at-fork hook starts each over."""
+
+
+def _reset_after_fork() -> None:
+    """In a forked child: every client starts over (the parent's threads are not ours)."""
+    for client in list(_CLIENTS):
         client._after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)  # once for the module, not per client
 
 
 def _close_at_exit(ref: weakref.ReferenceType[KafkaClientTransport]) -> None:
@@ -173,7 +180,7 @@ class KafkaClientTransport(RawCalls, TaskCalls):
         )
         """This client's counters and latencies (:class:`~a2a_kafka_sync.metrics.ClientMetrics`)."""
         self._fresh_state(_State.UNOPENED)
-        os.register_at_fork(after_in_child=functools.partial(_reset_after_fork, weakref.ref(self)))
+        _CLIENTS.add(self)  # for the module's at-fork hook
 
     def __repr__(self) -> str:
         return (
@@ -192,7 +199,12 @@ class KafkaClientTransport(RawCalls, TaskCalls):
         With ``token``, the callback gets only the records carrying it: the deliveries of
         a ``kafka://`` push notification config set with that ``token``, never a record
         someone else with write access to the reply topic produced (docs/push.md).
+
+        Callbacks outlive a fork: a forked child's client delivers to those registered
+        before the fork once it opens again. Raises ClientClosedError after :meth:`close`.
         """
+        if self._state is _State.CLOSED:
+            raise ClientClosedError("the client is closed")
         self._push.add(callback, token)
         self._registry.activity.set()  # an idle reader starts reading push records
 
