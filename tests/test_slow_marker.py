@@ -65,6 +65,11 @@ def _marks(decorators: list[ast.expr]) -> set[str]:
     return names
 
 
+def _test_marks(test: ast.FunctionDef) -> set[str]:
+    """The marks a test is decorated with (not those of its parameters, ``pytest.param``)."""
+    return _marks([d.func if isinstance(d, ast.Call) else d for d in test.decorator_list])
+
+
 def _module(name: str) -> ast.Module:
     return ast.parse((TESTS / f"{name}.py").read_text(encoding="utf-8"))
 
@@ -97,19 +102,29 @@ def test_a_test_that_serves_is_marked_slow_but_for_the_round_trips_kept_fast() -
             ):
                 test = f"{path.stem}::{node.name}"
                 serving.append(test)
-                if not (module_slow or "slow" in _marks(node.decorator_list)):
+                if not (module_slow or "slow" in _test_marks(node)):
                     unmarked.append(test)
     assert set(FAST_ROUND_TRIPS) <= set(serving), "a round trip kept fast was renamed or removed"
     unmarked = [test for test in unmarked if test not in FAST_ROUND_TRIPS]
     assert not unmarked, f"serves (~3 s a test) but not marked pytest.mark.slow: {unmarked}"
 
 
-def test_a_module_that_starts_apache_kafka_clusters_is_marked_slow() -> None:
-    cluster_modules = {
-        path.stem
-        for path in TESTS.glob("test_*.py")
-        if "apache_cluster" in _module_marks(_module(path.stem))
-    }
+def test_what_starts_apache_kafka_brokers_of_its_own_is_marked_slow() -> None:
+    cluster_modules, unmarked = set(), []
+    for path in sorted(TESTS.glob("test_*.py")):
+        tree = _module(path.stem)
+        if "apache_cluster" in _module_marks(tree):
+            cluster_modules.add(path.stem)
+            if "slow" not in _module_marks(tree):
+                unmarked.append(path.stem)
+        for node in ast.walk(tree):  # pytest.param(..., marks=...) and @pytest.mark... on a test
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "pytest.param":
+                marks = _marks([k.value for k in node.keywords if k.arg == "marks"])
+            elif isinstance(node, ast.FunctionDef):
+                marks = _test_marks(node)
+            else:
+                continue
+            if "apache_cluster" in marks and "slow" not in marks:
+                unmarked.append(f"{path.stem}:{node.lineno}")
     assert cluster_modules, "no module is marked apache_cluster: has the marker been renamed?"
-    unmarked = sorted(m for m in cluster_modules if "slow" not in _module_marks(_module(m)))
     assert not unmarked, f"marked apache_cluster but not slow: {unmarked}"
