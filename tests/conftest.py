@@ -11,6 +11,8 @@ The broker of the session:
   for it (none by default).
 
 A test about one broker's behaviour is marked ``only_on("tansu" | "apache", reason=...)``.
+A test that takes seconds of its own is marked ``slow``: the fast loop (``tox -e fast``,
+``python -m pytest -m "not slow"``) leaves it out, CI runs it (docs/testing.md).
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "apache_cluster: starts Apache Kafka brokers of its own; runs in the Apache Kafka pass "
         "(A2A_KAFKA_BROKER=apache)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "slow: takes seconds of its own (a broker, cluster, process or kernel of its own, "
+        "failover, fuzzing, a long soak); left out of the fast loop (-m 'not slow', "
+        "tox -e fast); CI runs it",
     )
 
 

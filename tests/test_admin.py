@@ -6,6 +6,8 @@ import time
 import uuid
 from typing import Any
 
+import pytest
+
 from a2a_kafka_sync._kafka import ensure_topics
 from a2a_kafka_sync._reply_topics import fresh_reply_topic
 from a2a_kafka_sync.admin import delete_stale_reply_topics, find_stale_reply_topics
@@ -15,6 +17,7 @@ AGE = 3.0
 """older_than of the test: more than any one find or delete takes on a busy machine."""
 
 
+@pytest.mark.slow
 def test_stale_reply_topics_are_found_and_deleted_and_live_ones_kept(
     serve, connect, broker_settings: dict[str, Any]
 ) -> None:

@@ -41,7 +41,7 @@ from a2a_kafka_sync.server.tasks import KafkaTaskStore
 from a2a_kafka_sync.testing import ApacheKafka, TlsFiles
 
 # The generous timeout covers starting the broker and applying the ACLs on a loaded machine.
-pytestmark = [pytest.mark.apache_cluster, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.apache_cluster, pytest.mark.timeout(600)]
 
 SECURITY_MD = Path(__file__).resolve().parent.parent / "docs" / "security.md"
 ACL_COMMAND = "org.apache.kafka.tools.AclCommand"

@@ -15,7 +15,7 @@ from a2a_kafka_sync.testing import ApacheKafka
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "apache_kafka.py"
 
-pytestmark = pytest.mark.apache_cluster
+pytestmark = [pytest.mark.slow, pytest.mark.apache_cluster]
 
 
 def test_the_example_of_the_testing_page_answers() -> None:

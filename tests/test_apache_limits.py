@@ -31,7 +31,7 @@ from a2a_kafka_sync.errors import InternalError, RequestTimeoutError, RequestToo
 from a2a_kafka_sync.testing import ApacheKafka
 from a2a_kafka_sync.types import Message
 
-pytestmark = pytest.mark.apache_cluster
+pytestmark = [pytest.mark.slow, pytest.mark.apache_cluster]
 
 BROKER_LIMIT = 200_000
 TOPIC_LIMIT = 50_000

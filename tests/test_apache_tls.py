@@ -20,7 +20,7 @@ from a2a_kafka_sync import KafkaClientTransport, KafkaServerApp, Message
 from a2a_kafka_sync.errors import BrokerUnavailableError, KafkaAuthenticationError
 from a2a_kafka_sync.testing import ApacheKafka, TlsFiles
 
-pytestmark = [pytest.mark.apache_cluster, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.apache_cluster, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")

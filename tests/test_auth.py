@@ -166,6 +166,7 @@ def test_sqlite_task_owners_survive_a_restart(tmp_path: Path) -> None:
 # -- on the broker ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_authenticated_call_reaches_the_handler_with_its_principal(serve, connect) -> None:
     seen = Seen()
     serve(seen, authenticator=KEYS)
@@ -173,6 +174,7 @@ def test_an_authenticated_call_reaches_the_handler_with_its_principal(serve, con
     assert seen.principals == [Principal("alice", "apiKey")]
 
 
+@pytest.mark.slow
 def test_missing_or_bad_credentials_are_refused_and_the_handler_never_runs(
     serve, connect, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -191,6 +193,7 @@ def test_missing_or_bad_credentials_are_refused_and_the_handler_never_runs(
     assert bad not in caplog.text and "refused request" in caplog.text
 
 
+@pytest.mark.slow
 def test_a_per_call_credential_beats_the_clients_provider(serve, connect) -> None:
     seen = Seen()
     serve(seen, authenticator=KEYS)
@@ -203,6 +206,7 @@ def test_a_per_call_credential_beats_the_clients_provider(serve, connect) -> Non
     assert [p.name if p else None for p in seen.principals] == ["bob", "alice", "alice"]
 
 
+@pytest.mark.slow
 def test_the_credentials_provider_is_called_for_every_request(serve, connect) -> None:
     tokens = iter(["t1", "t2", "t3"])
     asked: list[str] = []
@@ -222,6 +226,7 @@ def test_the_credentials_provider_is_called_for_every_request(serve, connect) ->
     assert asked == ["t1", "t2", "t3"]
 
 
+@pytest.mark.slow
 def test_anonymous_callers_are_served_when_allowed_and_bad_credentials_still_are_not(
     serve, connect
 ) -> None:
@@ -234,6 +239,7 @@ def test_anonymous_callers_are_served_when_allowed_and_bad_credentials_still_are
     assert seen.principals == [None, Principal("bob", "apiKey")]
 
 
+@pytest.mark.slow
 def test_an_authenticator_may_forbid_and_one_that_fails_refuses(serve, connect, caplog) -> None:
     caplog.set_level(logging.DEBUG, logger="a2a_kafka_sync")
 
@@ -275,6 +281,7 @@ def task_store(request: pytest.FixtureRequest, tmp_path: Path, broker_settings) 
     return KafkaTaskStore(**broker_settings, topic=topic)  # started and closed by the app
 
 
+@pytest.mark.slow
 def test_another_principals_task_is_not_found_by_any_task_method(
     serve, connect, task_store: TaskStore
 ) -> None:
@@ -309,6 +316,7 @@ def test_another_principals_task_is_not_found_by_any_task_method(
     assert alice.cancel_task(task.id).status.state is TaskState.canceled
 
 
+@pytest.mark.slow
 def test_anonymous_tasks_are_everybodys_and_owned_tasks_hidden_from_anonymous(
     serve, connect
 ) -> None:
@@ -324,6 +332,7 @@ def test_anonymous_tasks_are_everybodys_and_owned_tasks_hidden_from_anonymous(
     assert sorted(t.id for t in alice.list_tasks()) == sorted([shared.id, owned.id])
 
 
+@pytest.mark.slow
 def test_without_an_authenticator_credentials_are_ignored_and_tasks_shared(serve, connect) -> None:
     seen = Seen()
     serve(seen)
@@ -341,6 +350,7 @@ def test_an_oversized_request_is_refused_by_the_client_before_it_is_sent(connect
     assert client.metrics.value("requests_sent") == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", ["0.3", "1.0"])
 def test_the_extended_card_is_refused_to_anonymous_callers_and_carries_the_agents_address(
     serve, connect, broker_settings, topic, version: str
@@ -368,6 +378,7 @@ def test_the_extended_card_is_refused_to_anonymous_callers_and_carries_the_agent
         assert (card.url, card.preferred_transport) == (url, KAFKA_TRANSPORT)
 
 
+@pytest.mark.slow
 def test_without_an_authenticator_the_extended_card_is_everybodys_and_warned_about(
     serve, connect, caplog
 ) -> None:

@@ -46,7 +46,7 @@ from a2a_kafka_sync.types import TaskArtifactUpdateEvent
 from a2a_kafka_sync.wire import decode_reply
 
 # Three JVMs starting, a broker's failover twice and its restarts: minutes, not seconds.
-pytestmark = [pytest.mark.apache_cluster, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.apache_cluster, pytest.mark.timeout(600)]
 
 THREADS = 32
 CALL_TIMEOUT = 30.0

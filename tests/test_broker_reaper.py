@@ -73,7 +73,10 @@ def _kill_the_parent_of(kind: str) -> list[int]:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to see the broker's state")
 @pytest.mark.parametrize(
     ("kind", "bound"),
-    [("tansu", 15.0), pytest.param("apache", 20.0, marks=pytest.mark.apache_cluster)],
+    [
+        ("tansu", 15.0),
+        pytest.param("apache", 20.0, marks=[pytest.mark.apache_cluster, pytest.mark.slow]),
+    ],
 )
 def test_a_broker_ends_when_its_parent_is_killed(kind: str, bound: float) -> None:
     pids = _kill_the_parent_of(kind)

@@ -10,6 +10,8 @@ from helpers import library_threads, wait_for
 from a2a_kafka_sync import A2AKafkaError, KafkaClientTransport, KafkaServerApp
 from a2a_kafka_sync.testing import EmbeddedBroker
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.skipif(
     __import__("os").environ.get("A2A_KAFKA_BOOTSTRAP") is not None,

@@ -29,6 +29,8 @@ from a2a_kafka_sync import AgentCard, KafkaServerApp, Message, RequestContext, T
 from a2a_kafka_sync.demo import STORY
 from a2a_kafka_sync.errors import InvalidParamsError
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 CALL_TIMEOUT = 120  # seconds any one CLI process may take before the test fails
 

@@ -15,6 +15,8 @@ from test_cli import CALL_TIMEOUT, cli, cli_env, command, echo, words
 from a2a_kafka_sync import KafkaServerApp
 from a2a_kafka_sync._reply_topics import cli_reply_topic
 
+pytestmark = pytest.mark.slow
+
 SENDS = 20
 """CLI calls the test makes; 100 were measured by hand (docs/operations.md)."""
 AT_ONCE = 4

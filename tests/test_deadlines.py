@@ -67,6 +67,7 @@ def refused_port() -> int:
 # -- a broker stopped mid-run ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_with_the_broker_down_every_call_ends_within_its_timeout_and_says_why(
     own_broker: OwnBroker,
 ) -> None:
@@ -150,6 +151,7 @@ def test_with_the_broker_down_every_call_ends_within_its_timeout_and_says_why(
     assert back, Counter(type(o.error).__name__ for o in outcomes[-THREADS:])
 
 
+@pytest.mark.slow
 def test_with_the_broker_down_a_stream_ends_within_its_timeout(own_broker: OwnBroker) -> None:
     from a2a_kafka_sync import Message
 
@@ -183,6 +185,7 @@ def test_with_the_broker_down_a_stream_ends_within_its_timeout(own_broker: OwnBr
     assert took[-1] < 1, took
 
 
+@pytest.mark.slow
 def test_with_the_broker_down_stop_and_close_end_every_thread_of_the_library(
     own_broker: OwnBroker,
 ) -> None:
@@ -335,6 +338,7 @@ def test_the_probe_passes_when_one_address_takes_a_connection() -> None:
         assert unreachable_reason([f"127.0.0.1:{refused_port()}", f"127.0.0.1:{port}"]) is None
 
 
+@pytest.mark.slow
 def test_a_deadline_shorter_than_a_round_trip_on_a_healthy_broker_is_a_plain_timeout(
     serve: Any, connect: Any
 ) -> None:

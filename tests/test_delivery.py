@@ -16,6 +16,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from a2a_kafka_sync import Message, PendingLimitError
 from a2a_kafka_sync.server.ledger import RequestLedger, Seen
 
+pytestmark = pytest.mark.slow
+
 REQUEST = json.dumps(
     {
         "method": "message_send",

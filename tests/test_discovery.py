@@ -387,6 +387,7 @@ def echo(message: Message, context: RequestContext) -> str:
     return f"echo: {message.text}"
 
 
+@pytest.mark.slow
 def test_a_served_agent_is_found_and_called_through_the_directory(
     serve: Callable[..., KafkaServerApp], broker_settings: dict[str, Any], topic: str, directory
 ) -> None:
@@ -434,6 +435,7 @@ def _server_card(name: str) -> AgentCard:
     return AgentCard(name=name, description="serves")
 
 
+@pytest.mark.slow
 def test_a_server_removes_its_card_when_it_stops(
     serve: Callable[..., KafkaServerApp], directory
 ) -> None:
@@ -450,6 +452,7 @@ def test_a_server_removes_its_card_when_it_stops(
     assert name not in [c.name for c in reader.list(include_stale=True)]  # a tombstone
 
 
+@pytest.mark.slow
 def test_a_running_server_renews_its_card_before_it_goes_stale(
     serve: Callable[..., KafkaServerApp], directory
 ) -> None:
@@ -460,6 +463,7 @@ def test_a_running_server_renews_its_card_before_it_goes_stale(
     assert [c.name for c in reader.list()] == [name]
 
 
+@pytest.mark.slow
 def test_a_card_published_once_stays_while_its_server_runs_and_goes_with_it(
     serve: Callable[..., KafkaServerApp], directory
 ) -> None:
@@ -473,6 +477,7 @@ def test_a_card_published_once_stays_while_its_server_runs_and_goes_with_it(
         reader.resolve(name, include_stale=True)
 
 
+@pytest.mark.slow
 def test_another_instance_of_the_agent_keeps_the_card_when_one_stops(
     serve: Callable[..., KafkaServerApp], directory
 ) -> None:

@@ -103,6 +103,7 @@ def _sse(body: str) -> list[tuple[str, Any]]:
 # -- the example's views, end to end ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_example_view_answers_with_the_agents_reply(serve, a2a_kafka: dict) -> None:
     serve(echo)
 
@@ -112,6 +113,7 @@ def test_the_example_view_answers_with_the_agents_reply(serve, a2a_kafka: dict) 
     assert response.json() == {"reply": "echo: hello"}
 
 
+@pytest.mark.slow
 def test_the_example_streams_each_agent_event_as_a_server_sent_event(
     serve, a2a_kafka: dict
 ) -> None:
@@ -136,6 +138,7 @@ def test_the_example_streams_each_agent_event_as_a_server_sent_event(
     assert events[-1][1]["status"]["state"] == "completed" and events[-1][1]["final"]
 
 
+@pytest.mark.slow
 def test_the_agents_invalid_params_error_becomes_a_400_through_the_middleware(
     serve, a2a_kafka: dict
 ) -> None:
@@ -149,6 +152,7 @@ def test_the_agents_invalid_params_error_becomes_a_400_through_the_middleware(
     }
 
 
+@pytest.mark.slow
 def test_an_agent_crash_becomes_a_502_without_the_agents_internal_text(
     serve, a2a_kafka: dict
 ) -> None:
@@ -176,6 +180,7 @@ def test_no_broker_becomes_a_503(a2a_kafka: dict) -> None:
 # -- one client per process ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_eight_request_threads_at_once_share_one_client_and_all_get_answers(
     serve, a2a_kafka: dict
 ) -> None:
@@ -208,6 +213,7 @@ def test_eight_request_threads_at_once_share_one_client_and_all_get_answers(
     assert _reply_readers() == readers_before + 1  # one client: one reader thread
 
 
+@pytest.mark.slow
 def test_changing_the_setting_closes_the_old_client_and_the_next_one_uses_the_new_value(
     serve, a2a_kafka: dict, broker_settings: dict[str, Any]
 ) -> None:
@@ -226,6 +232,7 @@ def test_changing_the_setting_closes_the_old_client_and_the_next_one_uses_the_ne
     assert get_client().config.agent_id is None
 
 
+@pytest.mark.slow
 def test_close_client_closes_it_and_the_next_get_client_builds_a_new_one(
     serve, a2a_kafka: dict
 ) -> None:
@@ -251,6 +258,7 @@ def _call_in_forked_child(parent_client: Any, results: Any) -> None:
         results.put(("error", repr(exc)))
 
 
+@pytest.mark.slow
 def test_a_forked_worker_builds_its_own_client_and_the_parents_keeps_working(
     serve, a2a_kafka: dict
 ) -> None:
@@ -292,6 +300,7 @@ _AT_EXIT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_an_open_client_is_closed_at_interpreter_exit(serve, a2a_kafka: dict) -> None:
     serve(echo)
 
@@ -356,6 +365,7 @@ def test_the_app_refuses_a_bad_setting_at_start_up_naming_it(value: Any, named: 
             get_client()
 
 
+@pytest.mark.slow
 def test_django_setup_itself_fails_on_a_bad_setting() -> None:
     script = textwrap.dedent(
         """

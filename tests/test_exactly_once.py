@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pytest
 from helpers import committed_and_end
 
 from a2a_kafka_sync import Message
+
+pytestmark = pytest.mark.slow
 
 
 def test_calls_and_streams_work_exactly_once_and_offsets_commit_with_replies(

@@ -54,6 +54,7 @@ def test_the_pages_show_the_output_of_their_examples() -> None:
     assert {"examples/quickstart.py", "examples/push.py", "examples/errors.py"} <= shown, shown
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("page", "example", "output"), SHOWN, ids=[e for _, e, _ in SHOWN])
 def test_an_example_prints_what_its_page_shows(page: str, example: str, output: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("A2A_KAFKA_")}

@@ -30,6 +30,8 @@ from helpers import UNSERVED, wait_for
 
 from a2a_kafka_sync.config import DEFAULT_TIMEOUT
 
+pytestmark = pytest.mark.slow
+
 PARTITIONS = 8
 CALLERS = 600
 IN_FLIGHT_AT_KILL = 500

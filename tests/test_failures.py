@@ -68,6 +68,7 @@ BAD_REQUESTS: list[tuple[str, bytes | None, int]] = [
 ]
 
 
+@pytest.mark.slow
 def test_malformed_requests_get_error_replies_and_the_server_keeps_serving(
     serve, connect, raw, topic
 ) -> None:
@@ -98,6 +99,7 @@ def test_malformed_requests_get_error_replies_and_the_server_keeps_serving(
     assert connect().send_text("still there?") == "echo: still there?"
 
 
+@pytest.mark.slow
 def test_a_request_with_an_undecodable_header_is_answered_with_invalid_request(
     serve, raw, topic
 ) -> None:
@@ -114,6 +116,7 @@ def test_a_request_with_an_undecodable_header_is_answered_with_invalid_request(
     assert "deadline_ms" in reply["data"]["error"]
 
 
+@pytest.mark.slow
 def test_the_old_peers_method_names_and_the_a2a_aliases_are_both_served(serve, raw, topic) -> None:
     serve(echo)
     replies = raw.reply_topic()
@@ -142,6 +145,7 @@ def test_the_old_peers_method_names_and_the_a2a_aliases_are_both_served(serve, r
     }
 
 
+@pytest.mark.slow
 def test_garbage_on_the_reply_topic_does_not_stop_the_client(serve, connect, raw) -> None:
     serve(echo)
     client = connect()
@@ -172,6 +176,7 @@ def test_a_reply_of_an_unknown_type_fails_its_call_with_a_protocol_error(connect
     assert client.pending == 0
 
 
+@pytest.mark.slow
 def test_a_handler_that_returns_nonsense_gets_invalid_agent_response(serve, connect) -> None:
     serve(lambda message: 42)
     with pytest.raises(InvalidAgentResponseError) as caught:
@@ -179,6 +184,7 @@ def test_a_handler_that_returns_nonsense_gets_invalid_agent_response(serve, conn
     assert caught.value.code == -32006
 
 
+@pytest.mark.slow
 def test_a_stream_abandoned_by_its_caller_frees_its_waiter(serve, connect) -> None:
     def slow_count(message: Message) -> Iterator[str]:
         for i in range(50):
@@ -200,6 +206,7 @@ def test_a_stream_abandoned_by_its_caller_frees_its_waiter(serve, connect) -> No
     assert list(client.send_message_streaming("again").texts())[:2] == ["0", "1"]
 
 
+@pytest.mark.slow
 def test_leaving_a_stream_block_early_frees_its_waiter(serve, connect) -> None:
     def letters(message: Message) -> Iterator[str]:
         yield from "abc"
@@ -232,6 +239,7 @@ def test_a_closed_client_refuses_calls(connect) -> None:
         client.send_text("late")
 
 
+@pytest.mark.slow
 def test_after_close_no_thread_of_the_library_is_left(broker_settings, topic) -> None:
     before = library_threads()
     with KafkaServerApp(echo, request_topic=topic, **broker_settings) as app:
@@ -270,6 +278,7 @@ def test_a_server_refuses_a_second_start_after_stop(broker_settings, topic) -> N
         app.start()
 
 
+@pytest.mark.slow
 def test_stop_lets_in_flight_requests_finish(broker_settings, topic, connect) -> None:
     started = threading.Event()
 
@@ -299,6 +308,7 @@ def test_unique_reply_topics_per_client(connect) -> None:
     assert first.reply_topic.startswith("a2a-reply-")
 
 
+@pytest.mark.slow
 def test_a_fixed_reply_topic_is_used_as_given(serve, connect) -> None:
     serve(echo)
     name = f"a2a-reply-fixed-{uuid.uuid4().hex[:8]}"
@@ -307,6 +317,7 @@ def test_a_fixed_reply_topic_is_used_as_given(serve, connect) -> None:
     assert client.send_text("x") == "echo: x"
 
 
+@pytest.mark.slow
 def test_committed_offsets_cover_every_answered_request_after_stop(
     broker_settings, topic, connect
 ) -> None:

@@ -90,6 +90,7 @@ def _reply_readers() -> int:
 # -- the example app, end to end ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_example_answers_with_the_agents_reply(serve, example_app: Flask) -> None:
     serve(echo)
 
@@ -136,6 +137,7 @@ def _sse(body: str) -> list[tuple[str, Any]]:
     return found
 
 
+@pytest.mark.slow
 def test_the_example_streams_each_agent_event_as_a_server_sent_event(
     serve, example_app: Flask
 ) -> None:
@@ -158,6 +160,7 @@ def test_the_example_streams_each_agent_event_as_a_server_sent_event(
     assert events[-1][1]["status"]["state"] == "completed" and events[-1][1]["final"]
 
 
+@pytest.mark.slow
 def test_an_agent_error_part_way_through_a_stream_ends_it_with_an_error_event(
     serve, example_app: Flask
 ) -> None:
@@ -184,6 +187,7 @@ def test_an_agent_error_part_way_through_a_stream_ends_it_with_an_error_event(
     }
 
 
+@pytest.mark.slow
 def test_the_agents_invalid_params_error_becomes_a_400_with_its_message(
     serve, example_app: Flask
 ) -> None:
@@ -197,6 +201,7 @@ def test_the_agents_invalid_params_error_becomes_a_400_with_its_message(
     }
 
 
+@pytest.mark.slow
 def test_an_agent_crash_becomes_a_502_without_the_agents_internal_text(
     serve, example_app: Flask
 ) -> None:
@@ -214,6 +219,7 @@ def test_an_agent_crash_becomes_a_502_without_the_agents_internal_text(
     assert "secret" not in response.get_data(as_text=True)
 
 
+@pytest.mark.slow
 def test_a_call_that_gets_no_reply_in_time_becomes_a_504(
     serve, settings: dict[str, Any], extension
 ) -> None:
@@ -244,6 +250,7 @@ def test_a_call_that_gets_no_reply_in_time_becomes_a_504(
 # -- one client per process, shared by threads ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_eight_request_threads_at_once_share_one_client_and_all_get_answers(
     serve, settings: dict[str, Any], extension
 ) -> None:
@@ -283,6 +290,7 @@ def test_eight_request_threads_at_once_share_one_client_and_all_get_answers(
     assert _reply_readers() == readers_before + 1  # one client: one reader thread
 
 
+@pytest.mark.slow
 def test_the_client_is_built_on_first_use_and_connects_on_its_first_call(
     serve, settings: dict[str, Any], extension
 ) -> None:
@@ -301,6 +309,7 @@ def test_the_client_is_built_on_first_use_and_connects_on_its_first_call(
     assert _reply_readers() == readers_before + 1
 
 
+@pytest.mark.slow
 def test_close_closes_the_client_and_the_next_use_builds_a_new_one(
     serve, settings: dict[str, Any], extension
 ) -> None:
@@ -332,6 +341,7 @@ def _call_in_forked_child(app: Flask, ext: A2AKafka, parent_client: Any, results
         results.put(("error", repr(exc)))
 
 
+@pytest.mark.slow
 def test_a_forked_worker_builds_its_own_client_and_the_parents_keeps_working(
     serve, example_app: Flask
 ) -> None:
@@ -376,6 +386,7 @@ _AT_EXIT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_an_open_client_is_closed_at_interpreter_exit(serve, settings: dict[str, Any]) -> None:
     serve(echo)
 

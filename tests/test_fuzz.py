@@ -58,6 +58,8 @@ from kafka.producer.producer_batch import ProducerBatch
 from a2a_kafka_sync import KafkaServerApp, Message
 from a2a_kafka_sync.server.guard import MAX_CORRELATION_ID_LENGTH
 
+pytestmark = pytest.mark.slow
+
 SEED = 0xA2A_F022
 BAD_RECORDS = 10_000
 BATCH = 1_000

@@ -23,6 +23,8 @@ from a2a_kafka_sync import KafkaClientTransport, KafkaServerApp
 from a2a_kafka_sync.config import PROFILES
 from a2a_kafka_sync.server.group_join import StrandedJoinGuard
 
+pytestmark = pytest.mark.slow
+
 START_LOOP = int(os.environ.get("A2A_START_LOOP", "20"))
 """Server starts in the start loop (the issue asked for >= 200 once: A2A_START_LOOP=200)."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from helpers import UNSERVED, wait_for
 
 from a2a_kafka_sync import Message
@@ -14,6 +15,7 @@ def _fetch_rate(client) -> float:
     return float(metrics["consumer-fetch-manager-metrics"]["fetch-rate"])
 
 
+@pytest.mark.slow
 def test_an_idle_client_does_not_poll_and_wakes_for_its_next_call(serve, connect) -> None:
     serve(lambda message: f"echo {message.text}")
     client = connect()
@@ -32,6 +34,7 @@ def test_a_client_keeps_reading_while_a_stream_is_open(connect) -> None:
         assert wait_for(lambda: _fetch_rate(client) > 0.0, 10)
 
 
+@pytest.mark.slow
 def test_a_push_listener_keeps_the_reader_reading(serve, connect) -> None:
     pushed: list[object] = []
     app = serve(lambda message: "ok")

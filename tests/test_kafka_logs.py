@@ -79,6 +79,7 @@ def test_other_lines_of_those_loggers_keep_their_level(seen: _Records) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_opening_and_closing_clients_and_a_server_logs_none_of_them_above_debug(
     serve: Callable[..., KafkaServerApp],
     connect: Callable[..., KafkaClientTransport],

@@ -18,6 +18,8 @@ from a2a_kafka_sync.errors import ConfigurationError, ForbiddenError, RequestToo
 from a2a_kafka_sync.server.guard import RequestGuard
 from a2a_kafka_sync.types import Message, Task
 
+pytestmark = pytest.mark.slow
+
 REQUEST = json.dumps(
     {
         "method": "message_send",

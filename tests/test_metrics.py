@@ -232,6 +232,7 @@ def test_the_collector_clashes_loudly_with_another_exporting_the_same_names() ->
 # -- on a real broker -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_unary_calls_are_counted_on_both_sides(serve, connect) -> None:
     app = serve(echo)
     client = connect()
@@ -252,6 +253,7 @@ def test_unary_calls_are_counted_on_both_sides(serve, connect) -> None:
     assert wait_for(lambda: app.metrics.value("in_flight") == 0)
 
 
+@pytest.mark.slow
 def test_an_agent_error_is_counted_by_its_code_on_both_sides(serve, connect) -> None:
     def missing(message: Message) -> str:
         raise TaskNotFoundError("no such task")
@@ -284,6 +286,7 @@ def test_timeouts_cancels_and_calls_in_flight_are_counted(connect) -> None:
     assert client.metrics.value("call_duration_seconds") == 0  # unanswered calls have none
 
 
+@pytest.mark.slow
 def test_stream_events_are_counted_on_both_sides(serve, connect) -> None:
     def count(message: Message) -> Iterator[str]:
         for i in range(5):
@@ -303,6 +306,7 @@ def test_stream_events_are_counted_on_both_sides(serve, connect) -> None:
     assert app.metrics.value("stream_events_sent", method="message_send") == 9
 
 
+@pytest.mark.slow
 def test_a_stream_closed_early_ends_as_closed(serve, connect) -> None:
     release = threading.Event()
 
@@ -322,6 +326,7 @@ def test_a_stream_closed_early_ends_as_closed(serve, connect) -> None:
     assert client.metrics.value("in_flight") == 0
 
 
+@pytest.mark.slow
 def test_a_late_reply_is_counted_as_dropped(serve, connect) -> None:
     def sometimes_slow(message: Message) -> str:
         if message.text == "slow":
@@ -346,6 +351,7 @@ REQUEST = (
 )
 
 
+@pytest.mark.slow
 def test_redeliveries_dead_letters_and_invalid_requests_are_counted(
     serve, raw, replies, topic
 ) -> None:
@@ -369,6 +375,7 @@ def test_redeliveries_dead_letters_and_invalid_requests_are_counted(
     assert metrics.value("errors", method="invalid", code="-32700") == 1
 
 
+@pytest.mark.slow
 def test_the_consumer_lag_grows_while_the_server_is_full_and_drains_to_zero(
     serve, raw, replies, topic
 ) -> None:
@@ -402,6 +409,7 @@ def test_the_consumer_lag_grows_while_the_server_is_full_and_drains_to_zero(
     assert wait_for(lambda: lag() == 0, timeout=20), app.metrics.snapshot()["consumer_lag"]
 
 
+@pytest.mark.slow
 def test_with_metrics_off_nothing_is_counted(serve, connect) -> None:
     app = serve(echo, metrics=False)
     client = connect(metrics=False)
@@ -413,6 +421,7 @@ def test_with_metrics_off_nothing_is_counted(serve, connect) -> None:
         assert all(not family["samples"] for family in metrics.snapshot().values())
 
 
+@pytest.mark.slow
 def test_a_scrape_reads_a_live_client_and_server(serve, connect) -> None:
     app: KafkaServerApp = serve(echo)
     client = connect()

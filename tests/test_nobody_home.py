@@ -101,6 +101,7 @@ def test_a_stream_to_a_topic_that_does_not_exist_fails_at_once(
     assert raised.value.reason == "missing"
 
 
+@pytest.mark.slow
 def test_a_server_that_starts_after_the_client_is_reached_by_the_same_client(
     client: Callable[..., KafkaClientTransport], serve: Callable[..., KafkaServerApp]
 ) -> None:
@@ -118,6 +119,7 @@ def test_a_server_that_starts_after_the_client_is_reached_by_the_same_client(
             time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_one_question_serves_many_calls(
     client: Callable[..., KafkaClientTransport],
     serve: Callable[..., KafkaServerApp],
@@ -133,6 +135,7 @@ def test_one_question_serves_many_calls(
     assert len(asked) == 1  # at connect, never per call
 
 
+@pytest.mark.slow
 def test_a_restarting_server_answers_a_call_made_while_it_was_down(
     client: Callable[..., KafkaClientTransport],
     broker_settings: dict[str, Any],
@@ -158,6 +161,7 @@ def test_a_restarting_server_answers_a_call_made_while_it_was_down(
         second.stop(timeout=5)
 
 
+@pytest.mark.slow
 def test_a_timeout_says_when_no_group_reads_the_topic_any_more(
     client: Callable[..., KafkaClientTransport], serve: Callable[..., KafkaServerApp]
 ) -> None:
@@ -181,6 +185,7 @@ def test_create_request_topic_makes_it_and_still_says_nobody_reads_it(
     assert raised.value.reason == "unread"
 
 
+@pytest.mark.slow
 def test_check_agent_off_sends_to_an_unread_topic_for_a_server_that_starts_later(
     client: Callable[..., KafkaClientTransport],
     serve: Callable[..., KafkaServerApp],

@@ -11,6 +11,7 @@ from helpers import UNSERVED
 from a2a_kafka_sync import ClientClosedError, Message, PendingCall, RequestTimeoutError
 
 
+@pytest.mark.slow
 def test_one_thread_keeps_many_calls_in_flight_and_reads_each_answer(serve, connect) -> None:
     running = []
     lock = threading.Lock()
@@ -38,6 +39,7 @@ def test_one_thread_keeps_many_calls_in_flight_and_reads_each_answer(serve, conn
     assert client.pending == 0
 
 
+@pytest.mark.slow
 def test_a_cancelled_call_raises_and_its_late_reply_is_dropped(serve, connect) -> None:
     release = threading.Event()
 
@@ -58,6 +60,7 @@ def test_a_cancelled_call_raises_and_its_late_reply_is_dropped(serve, connect) -
     assert call.cancel() is False  # already settled
 
 
+@pytest.mark.slow
 def test_cancelling_an_answered_call_keeps_its_answer(serve, connect) -> None:
     serve(lambda message: "here")
     client = connect()

@@ -23,6 +23,8 @@ from a2a_kafka_sync.auth import api_key_authenticator
 from a2a_kafka_sync.client import push_config
 from a2a_kafka_sync.errors import InvalidParamsError
 
+pytestmark = pytest.mark.slow
+
 ALICE = "key-alice-7d1e"
 BOB = "key-bob-2c9a"
 KEYS = api_key_authenticator({ALICE: "alice", BOB: "bob"})

@@ -173,6 +173,7 @@ def opened(serve: Any, connect: Any) -> Any:
     return make
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("url", SMUGGLED[:5])
 def test_a_smuggled_kafka_url_is_refused_and_the_task_store_keeps_its_task(
     opened: Any, topic: str, url: str
@@ -185,12 +186,14 @@ def test_a_smuggled_kafka_url_is_refused_and_the_task_store_keeps_its_task(
     assert client.get_task(task.id).status.state is TaskState.input_required
 
 
+@pytest.mark.slow
 def test_file_urls_are_refused_when_set(opened: Any) -> None:
     client, task = opened()
     with pytest.raises(InvalidParamsError, match="not file:"):
         client.set_task_callback(push_config(task.id, "file:///etc/passwd"))
 
 
+@pytest.mark.slow
 def test_a_push_into_the_servers_own_topics_is_refused(opened: Any, topic: str) -> None:
     client, task = opened()
     for own in (topic, "a2a-agent-cards"):
@@ -198,6 +201,7 @@ def test_a_push_into_the_servers_own_topics_is_refused(opened: Any, topic: str) 
             client.set_task_callback(push_config(task.id, f"kafka://{own}"))
 
 
+@pytest.mark.slow
 def test_a_push_into_another_clients_reply_topic_is_refused(opened: Any, connect: Any) -> None:
     client, task = opened()
     other = connect()
@@ -207,6 +211,7 @@ def test_a_push_into_another_clients_reply_topic_is_refused(opened: Any, connect
         client.set_task_callback(push_config(task.id, "kafka://a2a-reply-someone-else"))
 
 
+@pytest.mark.slow
 def test_a_push_to_the_callers_own_reply_topic_arrives(opened: Any) -> None:
     client, task = opened()
     received: list[Any] = []
@@ -216,6 +221,7 @@ def test_a_push_to_the_callers_own_reply_topic_arrives(opened: Any) -> None:
     assert wait_for(lambda: any(getattr(e, "id", None) == task.id for e in received), 30)
 
 
+@pytest.mark.slow
 def test_a_client_tells_the_pushes_it_asked_for_by_their_token(
     opened: Any, broker_settings: dict[str, Any]
 ) -> None:
@@ -249,6 +255,7 @@ def test_a_client_tells_the_pushes_it_asked_for_by_their_token(
     assert {e.id for e in everything} == {"forged", task.id}
 
 
+@pytest.mark.slow
 def test_a_listed_push_topic_is_allowed(opened: Any) -> None:
     client, task = opened(push_topics=("team-task-updates",))
     stored = client.set_task_callback(push_config(task.id, "kafka://team-task-updates"))
@@ -257,6 +264,7 @@ def test_a_listed_push_topic_is_allowed(opened: Any) -> None:
         client.set_task_callback(push_config(task.id, "kafka://team-task-updates-2"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "url, complaint",
     [
@@ -275,12 +283,14 @@ def test_insecure_webhooks_are_refused_by_default(opened: Any, url: str, complai
     assert "allow_insecure_webhooks" in caught.value.message
 
 
+@pytest.mark.slow
 def test_a_public_https_webhook_is_accepted(opened: Any) -> None:
     client, task = opened()
     stored = client.set_task_callback(push_config(task.id, "https://hooks.example.com/a2a"))
     assert stored.push_notification_config.url == "https://hooks.example.com/a2a"
 
 
+@pytest.mark.slow
 def test_insecure_webhooks_are_allowed_when_the_server_says_so(opened: Any) -> None:
     client, task = opened(allow_insecure_webhooks=True)
     stored = client.set_task_callback(push_config(task.id, "http://127.0.0.1:9/a2a"))

@@ -25,6 +25,8 @@ from a2a_kafka_sync.errors import (
 from a2a_kafka_sync.tracing import continue_trace
 from a2a_kafka_sync.wire import resolve_any_method
 
+pytestmark = pytest.mark.slow
+
 KEY = "key-raw-7d21"
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 

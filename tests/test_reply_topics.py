@@ -90,6 +90,7 @@ def gone(broker_settings: dict[str, Any], name: str, within: float = 15.0) -> bo
     return True
 
 
+@pytest.mark.slow
 def test_a_client_deletes_the_reply_topic_it_made_when_it_closes(
     serve, connect, broker_settings: dict[str, Any]
 ) -> None:
@@ -103,6 +104,7 @@ def test_a_client_deletes_the_reply_topic_it_made_when_it_closes(
     assert gone(broker_settings, client.reply_topic)
 
 
+@pytest.mark.slow
 def test_a_fixed_reply_topic_and_one_told_to_stay_are_kept_at_close(
     serve, connect, broker_settings: dict[str, Any]
 ) -> None:
@@ -123,6 +125,7 @@ def test_a_fixed_reply_topic_and_one_told_to_stay_are_kept_at_close(
         admin.close()
 
 
+@pytest.mark.slow
 def test_closing_on_a_dead_broker_is_bounded_and_only_logged(
     caplog: pytest.LogCaptureFixture, collect_garbage: None
 ) -> None:

@@ -90,6 +90,7 @@ def _kafka_instance(broker: dict[str, Any], topic: str, shared: str, **settings:
 # -- numbering ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sequences_are_contiguous_across_turns_and_replay_from_zero(serve, connect) -> None:
     def two_turns(message: Message, context: RequestContext) -> None:
         if context.task.state is TaskState.submitted:
@@ -125,6 +126,7 @@ def test_sequences_are_contiguous_across_turns_and_replay_from_zero(serve, conne
 # -- resubscribe after a sequence -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("when", ["while it runs", "after it finished"])
 def test_a_new_client_resubscribing_after_n_gets_exactly_the_rest(serve, connect, when) -> None:
     gate = threading.Event()
@@ -159,6 +161,7 @@ def _wait_until_completed(client: Any, task_id: str) -> None:
     raise AssertionError("the task did not complete")
 
 
+@pytest.mark.slow
 def test_asking_after_a_sequence_no_longer_kept_is_a_clear_error(serve, connect) -> None:
     gate = threading.Event()
     gate.set()
@@ -197,6 +200,7 @@ class CountingHandler(DefaultRequestHandler):
         return super().on_resubscribe_to_task(params, context)
 
 
+@pytest.mark.slow
 def test_auto_resume_yields_every_event_once_in_order_across_a_break(serve, connect) -> None:
     gate = threading.Event()
     handler = CountingHandler(stepped(gate))
@@ -221,6 +225,7 @@ def test_auto_resume_yields_every_event_once_in_order_across_a_break(serve, conn
     assert handler.resubscriptions[0] == 4
 
 
+@pytest.mark.slow
 def test_without_resume_a_break_is_raised(serve, connect) -> None:
     gate = threading.Event()
     serve(stepped(gate), max_workers=4)
@@ -258,6 +263,7 @@ def inject_event(
         producer.close()
 
 
+@pytest.mark.slow
 def test_a_jump_in_the_sequence_is_a_gap_error_without_resume(
     serve, connect, broker_settings
 ) -> None:
@@ -276,6 +282,7 @@ def test_a_jump_in_the_sequence_is_a_gap_error_without_resume(
         gate.set()
 
 
+@pytest.mark.slow
 def test_with_resume_a_jump_in_the_sequence_resubscribes_and_yields_the_missing_events(
     serve, connect, broker_settings
 ) -> None:
@@ -318,6 +325,7 @@ def test_what_counts_as_a_break() -> None:
 # -- the Kafka log: another instance replays -----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_another_instance_that_never_ran_the_task_replays_it_from_kafka(
     broker_settings, topic, connect
 ) -> None:
@@ -353,6 +361,7 @@ def test_another_instance_that_never_ran_the_task_replays_it_from_kafka(
             second.stop(timeout=5)
 
 
+@pytest.mark.slow
 def test_instances_share_live_events_and_continue_each_others_numbering(
     broker_settings, topic, connect
 ) -> None:

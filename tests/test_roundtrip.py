@@ -40,11 +40,13 @@ def test_unary_round_trip_returns_the_agents_message(serve, connect) -> None:
     assert client.pending == 0
 
 
+@pytest.mark.slow
 def test_send_text_returns_the_reply_text(serve, connect) -> None:
     serve(lambda message: message.text.upper())
     assert connect().send_text("shout") == "SHOUT"
 
 
+@pytest.mark.slow
 def test_a_handler_returning_a_task_answers_with_that_task(serve, connect) -> None:
     def start_task(message: Message) -> Task:
         return Task(
@@ -63,6 +65,7 @@ def test_a_handler_returning_a_task_answers_with_that_task(serve, connect) -> No
     assert result.history and result.history[0].text == "work on this"
 
 
+@pytest.mark.slow
 def test_a_stream_of_2000_events_arrives_complete_and_in_order(serve, connect) -> None:
     def count(message: Message) -> Iterator[TaskStatusUpdateEvent]:
         for i in range(2000):
@@ -84,6 +87,7 @@ def test_a_stream_of_2000_events_arrives_complete_and_in_order(serve, connect) -
     assert client.pending == 0
 
 
+@pytest.mark.slow
 def test_32_threads_sharing_one_client_each_get_their_own_answer(serve, connect) -> None:
     serve(echo, max_workers=8)
     client = connect()
@@ -118,6 +122,7 @@ def fragile(message: Message) -> str:
     return "fine"
 
 
+@pytest.mark.slow
 def test_a_handler_exception_arrives_as_an_internal_error_and_serving_goes_on(
     serve, connect, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -143,6 +148,7 @@ def test_a_handler_exception_arrives_as_an_internal_error_and_serving_goes_on(
     assert client.send_text("again") == "fine"
 
 
+@pytest.mark.slow
 def test_error_detail_full_sends_the_exceptions_message_to_the_caller(serve, connect) -> None:
     serve(fragile, error_detail="full")
 
@@ -152,6 +158,7 @@ def test_error_detail_full_sends_the_exceptions_message_to_the_caller(serve, con
     assert caught.value.message == "ValueError: kaboom: card 4111-1111"
 
 
+@pytest.mark.slow
 def test_a_stream_that_fails_midway_is_redacted_too(serve, connect) -> None:
     def breaks(message: Message) -> Iterator[str]:
         yield "one"
@@ -184,6 +191,7 @@ def test_an_a2a_error_raised_by_a_handler_keeps_its_class_and_code(serve, connec
     assert "t-404" in caught.value.message  # an A2AError is for the caller: never redacted
 
 
+@pytest.mark.slow
 def test_a_stream_that_fails_midway_yields_its_events_then_raises(serve, connect) -> None:
     def breaks(message: Message) -> Iterator[str]:
         yield "one"
@@ -239,12 +247,14 @@ def test_a_handler_object_serves_unary_and_streaming_calls(serve, connect) -> No
     assert events[2].final is True
 
 
+@pytest.mark.slow
 def test_a_plain_function_called_for_a_stream_yields_its_one_answer(serve, connect) -> None:
     serve(echo)
     events = list(connect().send_message_streaming("once"))
     assert [e.text for e in events] == ["echo: once"]
 
 
+@pytest.mark.slow
 def test_a_generator_called_without_a_stream_answers_with_its_last_message(serve, connect) -> None:
     def steps(message: Message) -> Iterator[str]:
         yield "thinking"
@@ -254,6 +264,7 @@ def test_a_generator_called_without_a_stream_answers_with_its_last_message(serve
     assert connect().send_text("go") == "done"
 
 
+@pytest.mark.slow
 def test_the_handler_context_carries_the_callers_headers(serve, connect) -> None:
     seen: list[RequestContext] = []
 
@@ -272,6 +283,7 @@ def test_the_handler_context_carries_the_callers_headers(serve, connect) -> None
     assert context.deadline is not None and 0 < context.time_left() <= 20
 
 
+@pytest.mark.slow
 def test_a_reply_too_large_to_produce_is_answered_with_an_internal_error(serve, connect) -> None:
     serve(lambda message: "x" * 2_000_000)  # over the producer's max_request_size (1 MB)
 
@@ -281,6 +293,7 @@ def test_a_reply_too_large_to_produce_is_answered_with_an_internal_error(serve, 
     assert "reply not sent" in caught.value.message
 
 
+@pytest.mark.slow
 def test_a_library_error_raised_inside_a_handler_is_reported_as_the_handlers(
     serve, connect
 ) -> None:
@@ -297,6 +310,7 @@ def test_a_library_error_raised_inside_a_handler_is_reported_as_the_handlers(
     assert "reply not sent" not in caught.value.message
 
 
+@pytest.mark.slow
 def test_stream_complete_delay_holds_back_the_end_of_a_stream(serve, connect) -> None:
     import time
 

@@ -51,6 +51,7 @@ def echo_task(message: Message, context: RequestContext) -> Iterator[object]:
     context.task.complete("done")
 
 
+@pytest.mark.slow
 def test_the_client_takes_sdk_objects_and_the_view_returns_them(serve, connect) -> None:
     serve(lambda message: f"echo {message.text}")
     client = connect()
@@ -63,6 +64,7 @@ def test_the_client_takes_sdk_objects_and_the_view_returns_them(serve, connect) 
     assert theirs.role == sdk.Role.agent and theirs.parts[0].root.text == "echo two"
 
 
+@pytest.mark.slow
 def test_streams_and_task_calls_through_the_sdk_view(serve, connect) -> None:
     serve(echo_task)
     client = connect()
@@ -105,6 +107,7 @@ def pauses(message: Message, context: RequestContext) -> Iterator[str]:
     yield "after"
 
 
+@pytest.mark.slow
 def test_every_record_of_a_generators_stream_reads_as_the_seeds_client_reads_it(
     serve, connect, replies
 ) -> None:

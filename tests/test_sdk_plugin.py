@@ -228,6 +228,7 @@ def test_a_card_listing_the_kafka_interface_gets_the_kafka_transport(broker_sett
         client_factory(config()).create(to_sdk_card(AgentCard(name="http only", url="http://x")))
 
 
+@pytest.mark.slow
 def test_an_sdk_client_sends_streams_gets_and_cancels_over_kafka(serve, broker_settings, topic):
     serve(our_agent)
     card = sdk_card(broker_settings, topic)
@@ -276,6 +277,7 @@ def words(message: Message, context: RequestContext) -> Any:
         yield word
 
 
+@pytest.mark.slow
 def test_an_sdk_client_reads_a_generators_many_chunk_stream(serve, broker_settings, topic):
     # Before streams were A2A-shaped, a2a-sdk's client refused this one at its second event
     # ("received a streamed Message from server after first response").
@@ -305,6 +307,7 @@ def test_an_sdk_client_reads_a_generators_many_chunk_stream(serve, broker_settin
     assert [sdk.text([p]) for p in stored.artifacts[0].parts] == ["one", "two", "three"]
 
 
+@pytest.mark.slow
 def test_an_sdk_client_reads_a_quiet_stream_kept_alive(serve, broker_settings, topic):
     serve(words, stream_keepalive=0.3)
     card = sdk_card(broker_settings, topic)
@@ -329,6 +332,7 @@ def test_an_sdk_client_reads_a_quiet_stream_kept_alive(serve, broker_settings, t
 # -- the server side: an a2a-sdk AgentExecutor behind KafkaServerApp ---------------------------
 
 
+@pytest.mark.slow
 def test_an_sdk_executor_served_on_kafka_answers_our_client(serve, connect) -> None:
     executor = EchoExecutor()
     serve(A2ASdkHandler.for_executor(executor))
@@ -356,6 +360,7 @@ def test_an_sdk_executor_served_on_kafka_answers_our_client(serve, connect) -> N
     assert executor.threads and set(executor.threads) == {LOOP_THREAD}
 
 
+@pytest.mark.slow
 def test_errors_from_the_executor_arrive_as_a2a_errors(serve, connect) -> None:
     serve(A2ASdkHandler.for_executor(EchoExecutor()))
     client = connect()
@@ -386,6 +391,7 @@ def test_the_loop_thread_runs_with_the_app_and_stops_with_it(broker_settings, to
         handler.start()
 
 
+@pytest.mark.slow
 def test_a_hanging_executor_times_the_caller_out_and_is_cancelled_when_the_app_stops(
     broker_settings, topic, connect
 ) -> None:
@@ -401,6 +407,7 @@ def test_a_hanging_executor_times_the_caller_out_and_is_cancelled_when_the_app_s
     assert handler.loop.thread is not None and not handler.loop.thread.is_alive()
 
 
+@pytest.mark.slow
 def test_a_hanging_streaming_executor_is_cancelled_at_handler_timeout(serve, connect) -> None:
     executor = EchoExecutor()
     app = serve(A2ASdkHandler.for_executor(executor), handler_timeout=1, max_workers=1)
@@ -422,6 +429,7 @@ def test_a_hanging_streaming_executor_is_cancelled_at_handler_timeout(serve, con
     assert wait_for(lambda: app._dispatcher._watchdog.stuck == 0, 10)
 
 
+@pytest.mark.slow
 def test_an_sdk_client_reaches_an_sdk_agent_through_kafka(serve, broker_settings, topic) -> None:
     executor = EchoExecutor()
     serve(A2ASdkHandler.for_executor(executor))
@@ -531,6 +539,7 @@ def run_1(broker_settings: dict[str, Any], topic: str, calls: Any, **options: An
     return asyncio.run(scenario())
 
 
+@pytest.mark.slow
 @only_1
 def test_on_1_the_tenant_of_a_request_reaches_the_agent(serve, broker_settings, topic) -> None:
     # Through a2a-sdk's v0.3 compat layer (the transport before), the tenant was dropped.
@@ -577,6 +586,7 @@ async def _collect(responses: Any) -> list[Any]:
     return [r async for r in responses]
 
 
+@pytest.mark.slow
 @only_1
 def test_on_1_list_tasks_pages_with_page_size_and_token(serve, broker_settings, topic) -> None:
     # Through the compat layer, ListTasks had no paging: every task in one response.
@@ -605,6 +615,7 @@ def test_on_1_list_tasks_pages_with_page_size_and_token(serve, broker_settings, 
     assert sorted(t.id for t in [*first.tasks, *second.tasks]) == sorted(sent)
 
 
+@pytest.mark.slow
 @only_1
 def test_on_1_the_auth_interceptors_bearer_token_is_the_calls_credentials(
     serve, broker_settings, topic
@@ -655,6 +666,7 @@ def test_on_1_the_auth_interceptors_bearer_token_is_the_calls_credentials(
     assert len(agent.contexts) == 1  # the refused calls never reached the agent
 
 
+@pytest.mark.slow
 @only_1
 def test_on_1_the_a2a_extensions_service_parameter_reaches_the_agent(
     serve, broker_settings, topic
@@ -718,6 +730,7 @@ def test_a_result_that_is_not_its_response_type_is_an_a2a_client_error() -> None
         parse_result({"id": "t-1", "notAField": 1}, pb.Task)
 
 
+@pytest.mark.slow
 @only_1
 def test_on_1_push_configs_and_the_extended_card_travel_as_v1(serve, broker_settings, topic):
     # Coverage of the transport's other methods as v1.0 raw calls (the compat layer's

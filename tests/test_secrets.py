@@ -223,6 +223,7 @@ def test_a_server_with_sasl_settings_fails_to_start_without_showing_them(
     _assert_hidden(caplog.text + str(caught.value) + repr(app))
 
 
+@pytest.mark.slow
 def test_a_dead_letter_keeps_the_request_headers_but_not_the_authorization(
     serve, raw, broker_settings, topic
 ) -> None:

@@ -27,6 +27,8 @@ from a2a_kafka_sync.types import (
     PushNotificationConfig,
 )
 
+pytestmark = pytest.mark.slow
+
 VERSIONS = pytest.mark.parametrize("version", ["0.3", "1.0"])
 
 

@@ -24,6 +24,7 @@ SERVER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_run_serves_until_a_signal_then_returns(
     broker_settings: dict[str, Any], topic: str, connect: Any, signum: int
@@ -82,6 +83,7 @@ SIGNALLED_DURING_START = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_while_run_is_still_starting_stops_the_server_cleanly(
     broker_settings: dict[str, Any], topic: str, signum: int

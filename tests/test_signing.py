@@ -380,6 +380,7 @@ def echo(message: Message, context: RequestContext) -> str:
     return f"echo: {message.text}"
 
 
+@pytest.mark.slow
 def test_a_server_signs_its_card_as_published(
     serve: Callable[..., KafkaServerApp], directory, topic: str, ec_key: KeyPair
 ) -> None:
@@ -393,6 +394,7 @@ def test_a_server_signs_its_card_as_published(
     assert len(published.signatures or []) == 1
 
 
+@pytest.mark.slow
 def test_a_server_publishes_a_card_signed_as_given_unaltered(
     serve: Callable[..., KafkaServerApp],
     directory,
@@ -409,6 +411,7 @@ def test_a_server_publishes_a_card_signed_as_given_unaltered(
     assert reader.resolve(card.name) == signed
 
 
+@pytest.mark.slow
 def test_a_server_never_breaks_the_signature_of_a_card_without_its_kafka_interface(
     serve: Callable[..., KafkaServerApp],
     directory,

@@ -20,6 +20,8 @@ from a2a_kafka_sync.types import (
     TextPart,
 )
 
+pytestmark = pytest.mark.slow
+
 WORDS = ["one", "two", "three"]
 
 

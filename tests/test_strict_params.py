@@ -326,6 +326,7 @@ BAD_MESSAGES = [
 ]
 
 
+@pytest.mark.slow
 def test_a_served_agent_answers_a_bad_message_with_invalid_params_naming_the_field(
     serve, connect, raw, replies, topic
 ) -> None:

@@ -34,6 +34,8 @@ from helpers import UNSERVED, wait_for
 from a2a_kafka_sync import Task, TaskState, TaskStatusUpdateEvent
 from a2a_kafka_sync.types import TaskArtifactUpdateEvent
 
+pytestmark = pytest.mark.slow
+
 ROUNDS = int(os.environ.get("A2A_TASK_KILL_ROUNDS", "4"))
 PARTITIONS = 2
 CHUNKS = 40

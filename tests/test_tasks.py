@@ -60,6 +60,7 @@ def chunked_job(saw_cancel: threading.Event) -> Any:
     return long_job
 
 
+@pytest.mark.slow
 def test_a_multi_turn_conversation_continues_an_input_required_task(serve, connect) -> None:
     serve(pizza_order)
     client = connect()
@@ -82,6 +83,7 @@ def test_a_multi_turn_conversation_continues_an_input_required_task(serve, conne
     assert caught.value.code == -32602
 
 
+@pytest.mark.slow
 def test_a_message_to_an_unknown_task_is_task_not_found(serve, connect) -> None:
     serve(pizza_order)
     with pytest.raises(TaskNotFoundError):
@@ -97,6 +99,7 @@ def test_a_streamed_task_starts_with_the_task_and_ends_final(serve, connect) -> 
     assert events[-1].final is True
 
 
+@pytest.mark.slow
 def test_task_get_honours_history_length_and_answers_task_not_found(serve, connect) -> None:
     serve(pizza_order)
     client = connect()
@@ -115,6 +118,7 @@ def test_task_get_honours_history_length_and_answers_task_not_found(serve, conne
     assert caught.value.code == -32001
 
 
+@pytest.mark.slow
 def test_task_list_lists_tasks_and_filters_by_context(serve, connect) -> None:
     serve(pizza_order)
     client = connect()
@@ -126,6 +130,7 @@ def test_task_list_lists_tasks_and_filters_by_context(serve, connect) -> None:
     assert [t.id for t in client.list_tasks(context_id="ctx-b")] == [b.id]
 
 
+@pytest.mark.slow
 def test_cancel_an_idle_task_then_cancel_again_is_not_cancelable(serve, connect) -> None:
     serve(pizza_order)
     client = connect()
@@ -142,6 +147,7 @@ def test_cancel_an_idle_task_then_cancel_again_is_not_cancelable(serve, connect)
         client.cancel_task("missing")
 
 
+@pytest.mark.slow
 def test_cancelling_a_running_stream_reaches_the_handler_and_ends_the_stream(
     serve, connect
 ) -> None:
@@ -167,6 +173,7 @@ def test_cancelling_a_running_stream_reaches_the_handler_and_ends_the_stream(
     assert client.get_task(task.id).status.state is TaskState.canceled
 
 
+@pytest.mark.slow
 def test_resubscribe_after_the_starting_client_is_gone(serve, connect) -> None:
     release = threading.Event()
 
@@ -197,6 +204,7 @@ def test_resubscribe_after_the_starting_client_is_gone(serve, connect) -> None:
         list(follower.resubscribe("missing"))
 
 
+@pytest.mark.slow
 def test_resubscribe_to_a_finished_task_yields_it_and_ends(serve, connect) -> None:
     serve(lambda message, context: context.task.complete("done") and None)
     client = connect()
@@ -206,6 +214,7 @@ def test_resubscribe_to_a_finished_task_yields_it_and_ends(serve, connect) -> No
     assert len(events) == 1 and events[0].status.state is TaskState.completed
 
 
+@pytest.mark.slow
 def test_push_configs_set_get_list_delete_and_a_webhook_receives_updates(
     serve, connect, webhook: Webhook
 ) -> None:
@@ -239,6 +248,7 @@ def test_push_configs_set_get_list_delete_and_a_webhook_receives_updates(
     assert headers["X-A2A-Notification-Token"] == "s3cret"
 
 
+@pytest.mark.slow
 def test_push_config_calls_answer_not_supported_when_the_card_says_so(serve, connect) -> None:
     card = AgentCard(name="no-push", capabilities=AgentCapabilities(push_notifications=False))
     serve(pizza_order, agent_card=card)
@@ -252,6 +262,7 @@ def test_push_config_calls_answer_not_supported_when_the_card_says_so(serve, con
         client.list_task_callbacks(task.id)
 
 
+@pytest.mark.slow
 def test_agent_card_get_answers_the_extended_card_or_not_configured(serve, connect) -> None:
     extended = AgentCard(name="pizza", description="the full menu")
     serve(pizza_order, extended_agent_card=extended)
@@ -260,6 +271,7 @@ def test_agent_card_get_answers_the_extended_card_or_not_configured(serve, conne
     assert got.url.startswith("kafka://")  # with the agent's Kafka interface (test_auth.py)
 
 
+@pytest.mark.slow
 def test_agent_card_get_without_an_extended_card_is_not_configured(serve, connect) -> None:
     serve(pizza_order)
     with pytest.raises(AuthenticatedExtendedCardNotConfiguredError) as caught:
@@ -267,6 +279,7 @@ def test_agent_card_get_without_an_extended_card_is_not_configured(serve, connec
     assert caught.value.code == -32007
 
 
+@pytest.mark.slow
 def test_a_handler_object_without_task_methods_answers_unsupported(serve, connect) -> None:
     class OnlyMessages(RequestHandler):
         def on_message_send(self, params: Any, context: RequestContext) -> Message:
@@ -285,6 +298,7 @@ def test_a_handler_object_without_task_methods_answers_unsupported(serve, connec
         assert caught.value.code == -32004
 
 
+@pytest.mark.slow
 def test_push_records_reach_a_callback_while_requests_are_in_flight(
     broker_settings, topic, connect
 ) -> None:
@@ -308,6 +322,7 @@ def test_push_records_reach_a_callback_while_requests_are_in_flight(
         assert sorted(p.text for p in pushed) == sorted(f"heads-up {i}" for i in range(10))
 
 
+@pytest.mark.slow
 def test_servers_publish_their_cards_for_discovery(broker_settings) -> None:
     card_topic = f"cards-{uuid.uuid4().hex[:8]}"
     topics = [f"agent-{uuid.uuid4().hex[:8]}" for _ in range(2)]
@@ -336,6 +351,7 @@ def test_servers_publish_their_cards_for_discovery(broker_settings) -> None:
             app.stop()
 
 
+@pytest.mark.slow
 def test_task_get_is_answered_by_another_instance_through_the_kafka_task_store(
     broker_settings, topic, connect
 ) -> None:
@@ -368,6 +384,7 @@ def test_task_get_is_answered_by_another_instance_through_the_kafka_task_store(
         second.stop()
 
 
+@pytest.mark.slow
 def test_resubscribe_ends_when_the_agent_returns_with_the_turn_open(serve, connect) -> None:
     release = threading.Event()
 
@@ -387,6 +404,7 @@ def test_resubscribe_ends_when_the_agent_returns_with_the_turn_open(serve, conne
     assert rest and isinstance(rest[-1], Task) and rest[-1].status.state is TaskState.working
 
 
+@pytest.mark.slow
 def test_stopping_the_server_ends_open_resubscriptions_with_an_error(
     broker_settings, topic, connect
 ) -> None:
@@ -425,6 +443,7 @@ def test_task_store_options_with_a_handler_object_are_refused() -> None:
         KafkaServerApp(Agent(), task_store=InMemoryTaskStore())
 
 
+@pytest.mark.slow
 def test_a_cancel_received_by_another_instance_stops_the_running_task(
     broker_settings, connect
 ) -> None:
@@ -467,6 +486,7 @@ def test_a_cancel_received_by_another_instance_stops_the_running_task(
 # -- a task whose worker died (issue 18, item 1) ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_follower_of_a_task_that_never_advances_ends_and_frees_its_worker(serve, connect) -> None:
     """A task whose worker died sends no more events: its followers used to wait for ever,
     each holding a worker thread and its request's offset. resubscribe_idle_timeout ends
@@ -505,6 +525,7 @@ def test_a_follower_of_a_task_that_never_advances_ends_and_frees_its_worker(serv
         release.set()
 
 
+@pytest.mark.slow
 def test_a_redelivered_request_runs_under_the_same_task_id(serve, raw, replies, topic) -> None:
     """A request read again (after its instance died, say) runs its handler again under the
     task id its first run used, so a caller following that task sees the new run."""

@@ -24,6 +24,8 @@ from a2a_kafka_sync import (
 )
 from a2a_kafka_sync.errors import BrokerUnavailableError
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:

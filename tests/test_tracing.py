@@ -158,6 +158,7 @@ class Seen:
         return message.text
 
 
+@pytest.mark.slow
 def test_a_call_in_continue_trace_carries_a_child_to_the_handler_and_back(
     serve, connect, broker_settings
 ) -> None:
@@ -182,6 +183,7 @@ def test_a_call_in_continue_trace_carries_a_child_to_the_handler_and_back(
     assert "traceparent" not in untraced
 
 
+@pytest.mark.slow
 def test_a_client_with_tracing_off_sends_no_trace_headers(serve, connect) -> None:
     seen = Seen()
     serve(seen)
@@ -190,6 +192,7 @@ def test_a_client_with_tracing_off_sends_no_trace_headers(serve, connect) -> Non
     assert seen.contexts["quiet"].traceparent is None
 
 
+@pytest.mark.slow
 def test_a_call_made_by_a_handler_continues_its_callers_trace(
     serve, connect, broker_settings
 ) -> None:
@@ -214,6 +217,7 @@ def test_a_call_made_by_a_handler_continues_its_callers_trace(
     assert inner_trace is not None and inner_trace.trace_id == TRACE_ID
 
 
+@pytest.mark.slow
 def test_without_opentelemetry_nothing_of_it_is_imported(broker_settings, topic) -> None:
     script = textwrap.dedent(
         f"""
@@ -289,6 +293,7 @@ def _one(exporter: Any, name: str, kind: str) -> Any:
     return _named(exporter, name, kind)[0]
 
 
+@pytest.mark.slow
 def test_spans_nest_from_the_caller_through_the_server_into_the_handler(
     spans, serve, connect, broker_settings, topic
 ) -> None:
@@ -331,6 +336,7 @@ def test_spans_nest_from_the_caller_through_the_server_into_the_handler(
     assert reply["traceparent"] == seen["traceparent"]
 
 
+@pytest.mark.slow
 def test_an_a2a_error_marks_the_client_and_server_spans(spans, serve, connect) -> None:
     def missing(message: Message) -> str:
         raise TaskNotFoundError("no such task")
@@ -348,6 +354,7 @@ def test_an_a2a_error_marks_the_client_and_server_spans(spans, serve, connect) -
     assert [event.name for event in server.events] == ["exception"]
 
 
+@pytest.mark.slow
 def test_a_stream_span_ends_with_the_stream_and_counts_its_events(spans, serve, connect) -> None:
     def count(message: Message) -> Iterator[str]:
         yield from ("a", "b", "c")
@@ -379,6 +386,7 @@ def test_a_timeout_marks_the_client_span(spans, connect) -> None:
     assert span.attributes["error.type"] == "timeout"
 
 
+@pytest.mark.slow
 def test_continue_trace_is_the_parent_when_no_span_is_current(spans, serve, connect) -> None:
     serve(lambda message: "ok")
     with continue_trace(PARENT):
@@ -388,6 +396,7 @@ def test_continue_trace_is_the_parent_when_no_span_is_current(spans, serve, conn
     assert f"{client_span.parent.span_id:016x}" == "b7ad6b7169203331"
 
 
+@pytest.mark.slow
 def test_tracing_off_makes_no_spans_on_either_side(spans, serve, connect) -> None:
     served = threading.Event()
     serve(lambda message: served.set() or "ok", tracing=False)

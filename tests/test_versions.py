@@ -213,6 +213,7 @@ def test_bad_list_params_are_invalid_params(params) -> None:
 # -- on the broker -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_method_in_1_0(serve, connect, webhook) -> None:
     serve(versioned_agent, agent_card=CARD, allow_insecure_webhooks=True)  # a local webhook
     client = connect(protocol_version="1.0")
@@ -263,6 +264,7 @@ def test_every_method_in_1_0(serve, connect, webhook) -> None:
     assert set(SEEN_VERSIONS) >= {"1.0"}
 
 
+@pytest.mark.slow
 def test_a_0_3_client_and_a_1_0_client_talk_to_one_server_at_once(serve, connect) -> None:
     serve(versioned_agent, agent_card=CARD)
     old, new = connect(protocol_version="0.3"), connect(protocol_version="1.0")
@@ -302,6 +304,7 @@ def _raw_request(raw, replies, topic: str, value: dict[str, Any], version: str |
     return reply
 
 
+@pytest.mark.slow
 def test_a_raw_1_0_record_gets_1_0_shapes_back(serve, raw, replies, topic) -> None:
     serve(versioned_agent, agent_card=CARD)
     request = {
@@ -321,6 +324,7 @@ def test_a_raw_1_0_record_gets_1_0_shapes_back(serve, raw, replies, topic) -> No
     assert "kind" not in message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("value", "version", "code"),
     [
@@ -338,6 +342,7 @@ def test_a_request_in_the_wrong_version_is_answered_with_its_code(
     assert reply["type"] == "error" and reply["data"]["code"] == code, reply
 
 
+@pytest.mark.slow
 def test_a_client_from_a_published_card_speaks_1_0(broker_settings, serve, topic) -> None:
     cards = f"cards-{uuid.uuid4().hex[:8]}"
     serve(versioned_agent, agent_card=CARD, card_topic=cards)
@@ -351,6 +356,7 @@ def test_a_client_from_a_published_card_speaks_1_0(broker_settings, serve, topic
         assert client.send_text("found") == "0.3: found"
 
 
+@pytest.mark.slow
 def test_a_required_extension_missing_from_the_request_is_minus_32008(serve, connect) -> None:
     from a2a_kafka_sync.errors import ExtensionSupportRequiredError
     from a2a_kafka_sync.types import AgentExtension
@@ -375,6 +381,7 @@ def test_a_required_extension_missing_from_the_request_is_minus_32008(serve, con
     assert seen == [(uri, "https://example.com/ext/other")]
 
 
+@pytest.mark.slow
 def test_the_extended_card_in_1_0_keeps_what_both_versions_have(serve, connect, topic) -> None:
     extended = with_kafka_interface(
         AgentCard(name="versions", description="the full card", version="2.1.0"),
@@ -389,6 +396,7 @@ def test_the_extended_card_in_1_0_keeps_what_both_versions_have(serve, connect, 
     assert kafka_endpoint(got)[1] == topic
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("store", ["memory", "sqlite", "kafka"])
 def test_a_push_config_pushes_in_the_version_of_the_request_that_created_it(
     serve, connect, webhook: Webhook, broker_settings, tmp_path, store: str
@@ -437,6 +445,7 @@ def test_a_push_config_pushes_in_the_version_of_the_request_that_created_it(
     assert v03_push["headers"]["X-A2A-Notification-Token"] == "t-3"
 
 
+@pytest.mark.slow
 def test_subscribe_to_task_in_1_0_resumes_after_a_sequence(serve, connect) -> None:
     gate = threading.Event()
 
@@ -466,6 +475,7 @@ def test_subscribe_to_task_in_1_0_resumes_after_a_sequence(serve, connect) -> No
     assert resumed.last_sequence == 5
 
 
+@pytest.mark.slow
 def test_subscribing_in_1_0_to_a_finished_task_is_unsupported_but_resuming_it_is_not(
     serve, connect
 ) -> None:

@@ -69,6 +69,7 @@ def _round_trip(settings: dict[str, Any], topic: str, filters: list[str]) -> str
     return done.stderr
 
 
+@pytest.mark.slow
 def test_a_round_trip_with_the_documented_filters_warns_of_nothing(
     broker_settings: dict[str, Any], topic: str
 ) -> None:

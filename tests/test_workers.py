@@ -22,6 +22,8 @@ from helpers import wait_for, when_served
 
 from a2a_kafka_sync import Message
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 
 PREFORK_LINE = re.compile(
