@@ -173,6 +173,7 @@ def _push_in_child(client: KafkaClientTransport, pushed: list[Any], results: Any
         client.close()
 
 
+@pytest.mark.slow
 def test_a_forked_child_delivers_pushes_to_the_callbacks_registered_before_the_fork(
     serve: Any, connect: Any
 ) -> None:
@@ -273,6 +274,7 @@ def _records_in(bootstrap_servers: str, topic: str) -> int:
         consumer.close()
 
 
+@pytest.mark.slow
 def test_a_reply_written_while_the_client_recovers_reaches_the_call_waiting_for_it(
     serve: Any, connect: Any, broker_settings: dict[str, Any]
 ) -> None:
@@ -314,6 +316,7 @@ def test_a_reply_written_while_the_client_recovers_reaches_the_call_waiting_for_
         never.set()
 
 
+@pytest.mark.slow
 def test_a_call_made_while_the_client_checks_itself_after_a_timeout_does_not_wait_for_it(
     serve: Any, connect: Any
 ) -> None:

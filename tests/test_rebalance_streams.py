@@ -29,6 +29,8 @@ from test_task_failover import TASK_SERVER, answered_by, chunk_of
 
 from a2a_kafka_sync import TaskState, TaskStatusUpdateEvent
 
+pytestmark = pytest.mark.slow  # servers, brokers or processes of its own (docs/testing.md)
+
 PARTITIONS = 2
 STREAMS = 6
 CHUNKS = 40  # what TASK_SERVER streams

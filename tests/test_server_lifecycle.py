@@ -30,6 +30,8 @@ from a2a_kafka_sync.client.tasks import push_config
 from a2a_kafka_sync.server import RequestHandler
 from a2a_kafka_sync.types import AgentCard, Message, Task, TaskState
 
+pytestmark = pytest.mark.slow  # servers, brokers or processes of its own (docs/testing.md)
+
 
 @pytest.fixture
 def own_broker() -> Iterator[OwnBroker]:

@@ -35,6 +35,8 @@ SLOW_MODULES = [
     "test_failover",
     "test_fuzz",
     "test_notebook",
+    "test_rebalance_streams",
+    "test_server_lifecycle",
     "test_task_failover",
     "test_tls",
     "test_workers",
