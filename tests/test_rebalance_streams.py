@@ -7,9 +7,10 @@ Kafka task-event log numbered one task's events twice (a stream saw sequence 15 
 Apache Kafka in CI). Now the old owner stops them (``context.moved``, server/moved.py).
 
 One real server process serves a two-partition request topic with a Kafka task store and a
-Kafka task-event log; a client opens several 40-chunk streams (each lands on a random
-partition); once every stream has sent a few chunks, a second server joins the group and
-takes one partition. Per stream: the sequence is contiguous, the stream ends ``completed``,
+Kafka task-event log; a client opens six 40-chunk streams, three on each partition (its
+producer's partitioner alternates); once every stream has sent a few chunks, a second server
+joins the group and takes one partition: the three streams on it move.
+Per stream: the sequence is contiguous, the stream ends ``completed``,
 and the events come from one run at a time: the first server's chunks 1..k, then (for a
 moved stream) the second server's chunks 1..40, never one of the first server's after the
 second's first; the stored task holds the run the stream ended with.
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 from failover_kit import ServerProcess, group_done
 from helpers import UNSERVED, wait_for
+from kafka.partitioner import Partitioner
 from test_task_failover import TASK_SERVER, answered_by, chunk_of
 
 from a2a_kafka_sync import TaskState, TaskStatusUpdateEvent
@@ -36,6 +38,16 @@ STREAMS = 6
 CHUNKS = 40  # what TASK_SERVER streams
 CHUNK_SECONDS = 0.3  # a stream lasts ~12 s: the second server joins while all of them run
 JOIN_AFTER = 3  # chunks every stream has sent before the second server starts
+
+
+class Alternate(Partitioner):  # type: ignore[misc]
+    """Requests (keyless) go to partitions 0, 1, 0, 1...: half of the streams move."""
+
+    def __init__(self) -> None:
+        self._chosen: dict[bytes, int] = {}  # kafka-python may ask twice for one record
+
+    def partition(self, topic: str, key: Any, serialized_key: Any, value: Any, *_: Any) -> int:
+        return self._chosen.setdefault(bytes(value), len(self._chosen) % PARTITIONS)
 
 
 def describe(events: list[tuple[int | None, Any]]) -> list[tuple[int | None, str, Any]]:
@@ -56,7 +68,12 @@ def test_a_stream_whose_partition_moves_is_answered_by_one_run_at_a_time(
         "max_workers": STREAMS + 2,
         "shared": f"{topic}-shared",
     }
-    client = connect(**UNSERVED, request_topic_partitions=PARTITIONS, timeout=30.0)
+    client = connect(
+        **UNSERVED,
+        request_topic_partitions=PARTITIONS,
+        timeout=30.0,
+        kafka={"partitioner": Alternate()},
+    )
     client.open()
     gate = tmp_path / "never"
     servers: list[ServerProcess] = []
@@ -124,9 +141,8 @@ def test_a_stream_whose_partition_moves_is_answered_by_one_run_at_a_time(
                 assert [pid for pid, _ in runs] == [first.pid, second.pid], shown
             stored = answered_by(client.get_task(streams[i].task_id))
             assert stored.split() == [f"{n}@{runs[-1][0]}" for n in range(1, CHUNKS + 1)], shown
-        # Six streams on two partitions: one at least sat on the partition that moved (all
-        # six on the other one: 1 in 64).
-        assert moved >= 1, [describe(e) for e in events]
+        # Three streams on each partition; the second server took one of them.
+        assert moved == STREAMS // PARTITIONS, [describe(e) for e in events]
         print(f"{moved} of {STREAMS} streams moved; {time.monotonic() - joined:.1f}s after join")
         stopped = [line for line in first.lines() if "moved to another server" in line]
         assert stopped, first.lines()[-20:]

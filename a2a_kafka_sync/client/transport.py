@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import weakref
 from collections.abc import Callable
@@ -29,6 +30,8 @@ from .timeouts import USE_CLIENT_DEFAULT, Timeout
 __all__ = ["USE_CLIENT_DEFAULT", "A2AKafkaClient", "KafkaClientTransport"]
 
 
+logger = logging.getLogger(__name__)
+
 _CLIENTS: weakref.WeakSet[KafkaClientTransport] = weakref.WeakSet()
 """Every client of this process still referenced: the one at-fork hook starts each over."""
 
@@ -36,7 +39,10 @@ _CLIENTS: weakref.WeakSet[KafkaClientTransport] = weakref.WeakSet()
 def _reset_after_fork() -> None:
     """In a forked child: every client starts over (the parent's threads are not ours)."""
     for client in list(_CLIENTS):
-        client._after_fork()
+        try:
+            client._after_fork()
+        except Exception:  # one client's failure must not leave the others the parent's
+            logger.exception("resetting a client after fork failed")
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)  # once for the module, not per client

@@ -40,7 +40,7 @@ from .handlers import HANDLER_METHODS
 from .keepalive import QuietStream, StreamKeepAlive
 from .ledger import CachedReply, RequestLedger, Seen, ledger_key
 from .limits import RecordLimits
-from .moved import RunningRequests
+from .moved import RunningRequests, stop_moved
 from .producer import ServerProducer
 from .replies import Abandoned, ReplyNotSent, ReplySender, ReplyTooLarge, Sent
 from .transactions import Outbox
@@ -121,7 +121,8 @@ class Dispatcher:
 
     def requests_moved(self, partitions: set[int]) -> None:
         """A rebalance gave ``partitions`` to another server: stop their running requests
-        (see :mod:`.moved`). Called on the consumer thread, inside its poll."""
+        (see :mod:`.moved`). Called from the rebalance listener (kafka-python's I/O thread):
+        it only sets flags and events."""
         self._running.move_away(partitions)
 
     def overloaded(self, spares: int) -> A2AError | None:
@@ -152,22 +153,31 @@ class Dispatcher:
             logger.exception("refusing the request at offset %s failed", record.offset)
         settle(sent)
 
-    def process(self, record: Any, settle: Callable[[list[Future]], None]) -> None:
+    def process(
+        self,
+        record: Any,
+        settle: Callable[[list[Future]], None],
+        still_ours: Callable[[], bool] | None = None,
+    ) -> None:
         """Handle one request record, then call ``settle`` once with the futures of its replies.
 
         ``settle`` may come early, from the watchdog, when the handler overruns
         ``handler_timeout``: then it gets the future of the error reply.
+        ``still_ours()`` False once its partition was taken from this server (a record
+        that waited for a worker slot across a rebalance is then run as moved).
         """
         once = _Once(settle)
         try:
-            sent = self._process(record, once)
+            sent = self._process(record, once, still_ours)
             if sent is not _SETTLED_LATER:
                 once(sent)
         except Exception:  # _process answers everything; this guards the offset anyway
             logger.exception("processing the request at offset %s failed", record.offset)
             once([])
 
-    def _process(self, record: Any, settle: _Once) -> list[Future]:
+    def _process(
+        self, record: Any, settle: _Once, still_ours: Callable[[], bool] | None = None
+    ) -> list[Future]:
         sent = self._new_sent()
         headers, error = read_request_headers(record.headers)
         guard, principal = self._guard, None
@@ -200,7 +210,10 @@ class Dispatcher:
                 logger.info("request %s is redelivered while it runs: skipped", correlation_id)
                 metrics.redelivered(method, "skipped")
                 metrics.request_handled(method, "redelivered")
-                self._ledger.follow(ledger_key(headers), lambda: settle(sent))
+                self._ledger.follow(
+                    ledger_key(headers),
+                    lambda answered: self._after_first(answered, record, settle, sent, still_ours),
+                )
                 return _SETTLED_LATER
             if seen is Seen.ANSWERED:
                 logger.info("request %s is redelivered: its replies are sent again", correlation_id)
@@ -210,11 +223,27 @@ class Dispatcher:
                 return sent
         moved = False
         try:
-            moved = self._run(request, record, sent, settle, principal)
+            moved = self._run(request, record, sent, settle, principal, still_ours)
         finally:
             if self._ledger is not None:  # a moved request was not answered from here
                 self._ledger.finish(ledger_key(headers), answered=bool(sent) and not moved)
         return sent
+
+    def _after_first(
+        self,
+        answered: bool,
+        record: Any,
+        settle: _Once,
+        sent: list[Future],
+        still_ours: Callable[[], bool] | None,
+    ) -> None:
+        """A redelivery waited for the first run of its request: finished with it when that
+        run answered; run now when it did not (it moved away while it ran)."""
+        if answered:
+            settle(sent)
+            return
+        logger.info("request at offset %s: its first run sent nothing; running it", record.offset)
+        self.process(record, settle, still_ours)
 
     def _replay(
         self, headers: RequestHeaders, replies: list[CachedReply], sent: list[Future], method: str
@@ -237,6 +266,7 @@ class Dispatcher:
         sent: list[Future],
         settle: _Once,
         principal: Principal | None = None,
+        still_ours: Callable[[], bool] | None = None,
     ) -> bool:
         """Run the handler and send its replies; True when the request moved to another
         server while it ran (nothing more was sent)."""
@@ -260,6 +290,9 @@ class Dispatcher:
             answer.call = call
         self._running.enter(record.partition, call, context)
         try:
+            if still_ours is not None and not still_ours():  # revoked while it waited for a slot
+                stop_moved(call, context)  # read again by the partition's owner: not run here
+                raise Abandoned
             if self._required_extensions:
                 self._check_extensions(context)
             if request.streaming:

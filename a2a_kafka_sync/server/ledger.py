@@ -48,7 +48,7 @@ class _Entry:
     __slots__ = ("cached", "followers", "replies", "running", "size")
 
     def __init__(self) -> None:
-        self.followers: list[Callable[[], None]] = []
+        self.followers: list[Callable[[bool], None]] = []
         self.running = True
         self.cached = True
         self.replies: list[CachedReply] = []
@@ -113,8 +113,10 @@ class RequestLedger:
             self._bytes += len(value)
             self._evict()
 
-    def follow(self, correlation_id: str, callback: Callable[[], None]) -> None:
-        """Call ``callback`` when the running request ends (at once if it is not running).
+    def follow(self, correlation_id: str, callback: Callable[[bool], None]) -> None:
+        """Call ``callback(answered)`` when the running request ends (at once if it is not
+        running): ``answered`` False when that run sent nothing (it moved to another server,
+        see :mod:`.moved`), so the duplicate must be run itself.
 
         A duplicate of a running request is finished only then, so its offset is
         not committed before the original's replies are sent.
@@ -124,7 +126,7 @@ class RequestLedger:
             if entry is not None and entry.running:
                 entry.followers.append(callback)
                 return
-        callback()
+        callback(entry is not None)
 
     def finish(self, correlation_id: str, *, answered: bool = True) -> None:
         """The request ended; without ``answered`` (nothing sent) it is forgotten."""
@@ -138,7 +140,7 @@ class RequestLedger:
             else:
                 entry.running = False
         for callback in followers:
-            callback()
+            callback(answered)
 
     def _drop(self, correlation_id: str) -> None:
         entry = self._entries.pop(correlation_id)

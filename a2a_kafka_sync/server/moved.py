@@ -25,7 +25,7 @@ from collections.abc import Collection
 from .context import RequestContext
 from .watchdog import ActiveCall
 
-__all__ = ["RequestMoved", "RunningRequests"]
+__all__ = ["RequestMoved", "RunningRequests", "stop_moved"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +65,7 @@ class RunningRequests:
                 for entry in self._by_partition.pop(partition, {}).values()
             ]
         for call, context in moved:
-            with call.lock:
-                call.moved = True  # what it sends from now on is dropped
-            context.moved.set()
-            context.cancelled.set()
+            stop_moved(call, context)
         if moved:
             logger.warning(
                 "partitions %s moved to another server: %d running request(s) from them "
@@ -77,3 +74,11 @@ class RunningRequests:
                 len(moved),
             )
         return len(moved)
+
+
+def stop_moved(call: ActiveCall, context: RequestContext) -> None:
+    """Mark one request moved: what it sends from now on is dropped, its handler is told."""
+    with call.lock:
+        call.moved = True
+    context.moved.set()
+    context.cancelled.set()

@@ -103,9 +103,9 @@ class ServerProducer:
         old, self._current = self._current, producer
         return old
 
-    def send(self, topic: str, **record: Any) -> Future:
-        """``KafkaProducer.send`` on the current producer."""
-        return self._current.send(topic, **record)
+    def send(self, *args: Any, **kwargs: Any) -> Future:
+        """``KafkaProducer.send`` on the current producer (same arguments)."""
+        return self._current.send(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         if name == "_current":  # not set yet (a copy being built): no recursion

@@ -64,12 +64,20 @@ class Settler:
     ) -> None:
         """Process one record on a worker thread (``ticket`` from ``OffsetTracker.taken``);
         with ``refusal``, answer it with that error instead of running it (any thread)."""
+        if not self._tracker.is_current(partition, ticket):
+            # Its partition was revoked while it waited for a worker: whoever owns the
+            # partition now reads it again from the committed offset.
+            logger.debug("request at %s skipped: its partition was revoked", record.offset)
+            return
         if refusal is not None:
             process: Callable[[Any, Callable[[Any], None]], None] = functools.partial(
                 _refuse, self._dispatcher, refusal
             )
         else:
-            process = self._dispatcher.process
+            process = functools.partial(
+                self._dispatcher.process,
+                still_ours=functools.partial(self._tracker.is_current, partition, ticket),
+            )
         if self._committer is not None:
             committer = self._committer
 

@@ -98,14 +98,16 @@ class HandlerWatchdog:
         while not self._stop.wait(interval):
             now = time.monotonic()
             with self._lock:
-                # a moved call's caller is served elsewhere: it is told nothing from here
-                overdue = [c for c in self._active.values() if c.deadline <= now and not c.moved]
+                overdue = [c for c in self._active.values() if c.deadline <= now]
                 for call in overdue:
                     self._active.pop(id(call), None)
                     with call.lock:
                         call.abandoned = True
                     self._stuck += 1
             for call in overdue:
+                if call.moved:  # its caller is served elsewhere: told nothing from here
+                    self._release(call)
+                    continue
                 logger.warning(
                     "handler for request %s overran handler_timeout=%ss: answered with an "
                     "error, its worker is let go",
