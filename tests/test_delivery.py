@@ -292,9 +292,10 @@ def test_the_worst_case_correlation_ids_do_not_grow_a_servers_memory(
     """The issue's worst case, against a server process of its own: requests with 200 KB
     correlation ids (under ``max_header_bytes``). Before, each kept its id in the reply
     cache: 1,500 took a server from 56 to 451 MiB, linearly (~0.26 MiB a request). Now each
-    is answered -32042 and nothing of it is kept: after a first round of 300 (the fetch
-    buffers' high-water mark, ~75 MiB), two more rounds leave the RSS within 30 MiB of
-    where the first left it, where the old growth was ~160 MiB."""
+    is answered -32042 and nothing of it is kept: once the fetch buffers reached their
+    high-water mark (one or two rounds of 300: 101 then 133 MiB in one CI run on Apache
+    Kafka, 131 at once on Tansu), two more rounds leave the RSS within 30 MiB, where the
+    old growth was ~78 MiB a round (~156 MiB for two)."""
     from failover_kit import ServerProcess
 
     settings = {"profile": broker_settings.get("profile"), "card_topic": None}
@@ -313,7 +314,7 @@ def test_the_worst_case_correlation_ids_do_not_grow_a_servers_memory(
         raw.send(topic, REQUEST, _headers(replies.topic, "warm-up"))
         assert replies.read(1, timeout=60)[0][1]["type"] == "message"
         rss.append(_rss_mib(server.pid))
-        for round_ in range(3):
+        for round_ in range(4):
             for i in range(300):
                 raw.send(topic, REQUEST, _headers(replies.topic, f"{round_}-{i}-" + "h" * 200_000))
             got = replies.read(300, timeout=120)
@@ -323,7 +324,7 @@ def test_the_worst_case_correlation_ids_do_not_grow_a_servers_memory(
         assert server.alive()
     finally:
         server.close()
-    assert rss[-1] - rss[1] < 30, rss
+    assert rss[-1] - rss[-3] < 30, rss  # the last two rounds
 
 
 def test_a_request_that_sent_nothing_is_forgotten() -> None:
